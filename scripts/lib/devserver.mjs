@@ -1,0 +1,69 @@
+// Starts the Worker locally with `wrangler dev`: local D1, R2 (with its S3
+// endpoint), Durable Objects; migrations applied first.
+
+import { runWrangler, spawnWrangler, log } from "./tools.mjs";
+
+/** Local-only credentials of wrangler's emulated R2 S3 endpoint (wrangler.toml). */
+export const LOCAL_R2_S3 = {
+  accessKeyId: "localdevaccesskey",
+  secretAccessKey: "localdevsecretaccesskey",
+  bucket: "logseq-sync",
+};
+
+/** Vars that point the Worker at itself and at the local R2 S3 endpoint. */
+export function localVars(port) {
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    PUBLIC_URL: origin,
+    R2_S3_ENDPOINT: `${origin}/cdn-cgi/local/r2/s3`,
+    R2_S3_BUCKET: LOCAL_R2_S3.bucket,
+    R2_S3_ACCESS_KEY_ID: LOCAL_R2_S3.accessKeyId,
+    R2_S3_SECRET_ACCESS_KEY: LOCAL_R2_S3.secretAccessKey,
+  };
+}
+
+export function applyMigrations(node, persistTo) {
+  const args = ["d1", "migrations", "apply", "DB", "--local"];
+  if (persistTo) args.push("--persist-to", persistTo);
+  runWrangler(node, args, { env: { CI: "true" } });
+}
+
+/**
+ * Starts `wrangler dev` on 127.0.0.1:<port>. Resolves once GET /logseq/version
+ * answers 200, or rejects after `timeoutMs` (the first build can take minutes).
+ */
+export async function startDevServer({ node, port, persistTo, vars = {}, stdio, timeoutMs = 15 * 60_000 }) {
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"];
+  if (persistTo) args.push("--persist-to", persistTo);
+  for (const [k, v] of Object.entries({ ...localVars(port), ...vars })) args.push("--var", `${k}:${v}`);
+  const child = spawnWrangler(node, args, { stdio, env: { CI: "true" } });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  let exited = null;
+  child.on("exit", (code) => (exited = code ?? -1));
+  while (Date.now() < deadline) {
+    if (exited !== null) throw new Error(`wrangler dev exited with ${exited} before it was ready`);
+    try {
+      const r = await fetch(`${url}/logseq/version`, { signal: AbortSignal.timeout(2000) });
+      if (r.status === 200) return { child, url };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  child.kill("SIGTERM");
+  throw new Error(`wrangler dev was not ready on ${url} after ${timeoutMs / 1000}s`);
+}
+
+/** Stops a dev server and waits for it to exit (bounded). */
+export async function stopDevServer(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => {
+    log("wrangler dev did not stop; killing it");
+    child.kill("SIGKILL");
+  }, 5000);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,98 @@
+// `npm test`: setup, then formatting, clippy (host and wasm32), Rust unit
+// tests, and the end-to-end suite (tests/e2e, node:test) against a Worker it
+// starts itself on a free port with fresh local state. Exits non-zero on any
+// failure and ends with one summary line: "total: N passed, M failed".
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { setup, log, ROOT } from "./lib/tools.mjs";
+import { applyMigrations, startDevServer, stopDevServer } from "./lib/devserver.mjs";
+
+const counts = { passed: 0, failed: 0 };
+const failures = [];
+
+/** Runs a command, streaming its output; returns { code, out }. */
+function exec(cmd, args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      process.stdout.write(d);
+    });
+    child.stderr.on("data", (d) => {
+      out += d;
+      process.stderr.write(d);
+    });
+    child.on("error", (e) => resolve({ code: -1, out: String(e) }));
+    child.on("close", (code) => resolve({ code, out }));
+  });
+}
+
+async function step(name, cmd, args, env) {
+  log(`== ${name}`);
+  const { code, out } = await exec(cmd, args, env);
+  if (code !== 0) failures.push(name);
+  return out;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+const { node } = setup();
+
+await step("cargo fmt --check", "cargo", ["fmt", "--check"]);
+await step("clippy (host)", "cargo", ["clippy", "--all-targets", "--", "-D", "warnings"]);
+await step("clippy (wasm32)", "cargo", ["clippy", "--lib", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]);
+const unit = await step("cargo test", "cargo", ["test"]);
+for (const m of unit.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
+  counts.passed += Number(m[1]);
+  counts.failed += Number(m[2]);
+}
+
+// End-to-end: a fresh worker with fresh state and throwaway secrets.
+const state = mkdtempSync(join(tmpdir(), "logseq-sync-e2e-"));
+const port = await freePort();
+const secrets = {
+  JWT_SECRET: randomBytes(32).toString("hex"),
+  S3_CREDENTIAL_SECRET: randomBytes(32).toString("hex"),
+};
+let server;
+try {
+  log("== e2e: applying migrations and starting wrangler dev");
+  applyMigrations(node, state);
+  server = await startDevServer({ node, port, persistTo: state, vars: secrets, stdio: ["ignore", "ignore", "inherit"] });
+  log(`== e2e against ${server.url}`);
+  const e2e = await step("e2e (node:test)", process.execPath, ["--test", "--test-reporter=spec", "tests/e2e/"], {
+    WORKER_URL: server.url,
+    WORKER_PORT: String(port),
+    WORKER_STATE_DIR: state,
+    ...secrets,
+  });
+  const pass = e2e.match(/ℹ pass (\d+)/);
+  const fail = e2e.match(/ℹ fail (\d+)/);
+  counts.passed += Number(pass?.[1] ?? 0);
+  counts.failed += Number(fail?.[1] ?? 0);
+  if (!pass) failures.push("e2e reported no results");
+} catch (e) {
+  failures.push(`e2e setup: ${e.message}`);
+} finally {
+  if (server) await stopDevServer(server.child);
+  rmSync(state, { recursive: true, force: true });
+}
+
+if (failures.length) log(`failed steps: ${failures.join(", ")}`);
+console.log(`total: ${counts.passed} passed, ${counts.failed} failed`);
+process.exit(failures.length || counts.failed ? 1 : 0);

@@ -1,0 +1,51 @@
+//! Building responses: JSON, plain text, CORS (PROTOCOL.md §2.7).
+
+use worker::{Headers, Response, Result};
+
+use crate::error::ApiError;
+
+/// CORS headers for the renderer's XHRs: it runs from `file://` with
+/// `webSecurity` on and sends `Authorization`, so it preflights
+/// (LS src/electron/electron/window.cljs:45, PROTOCOL.md §2.7).
+pub fn cors_headers(headers: &Headers) -> Result<()> {
+    headers.set("Access-Control-Allow-Origin", "*")?;
+    headers.set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")?;
+    headers.set(
+        "Access-Control-Allow-Headers",
+        "authorization, content-type",
+    )?;
+    headers.set("Access-Control-Max-Age", "86400")?;
+    Ok(())
+}
+
+/// `204` answer to a CORS preflight.
+pub fn preflight() -> Result<Response> {
+    let headers = Headers::new();
+    cors_headers(&headers)?;
+    Ok(Response::empty()?.with_status(204).with_headers(headers))
+}
+
+/// A JSON answer with the given status and pre-serialised body.
+pub fn json(status: u16, body: String) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("Content-Type", "application/json")?;
+    cors_headers(&headers)?;
+    Ok(Response::ok(body)?
+        .with_status(status)
+        .with_headers(headers))
+}
+
+/// A plain-text answer.
+pub fn text(status: u16, body: &str) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("Content-Type", "text/plain")?;
+    cors_headers(&headers)?;
+    Ok(Response::ok(body)?
+        .with_status(status)
+        .with_headers(headers))
+}
+
+/// The JSON answer for an API error.
+pub fn error(e: &ApiError) -> Result<Response> {
+    json(e.status(), e.body())
+}

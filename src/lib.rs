@@ -1,0 +1,64 @@
+//! Logseq Sync server: a Cloudflare Worker speaking the file-sync protocol of
+//! the official Logseq client (see docs/API.md and ../shared/PROTOCOL.md).
+//!
+//! Pure logic (errors, tokens, signatures, txid rules, wire types, config)
+//! lives in modules without `worker` imports so that it unit-tests on the
+//! host; the Worker-bound glue is `router`, `http`, `db`, `api`, `blobs`,
+//! `hub`, `s3_receiver`, `cleanup` and the entry points below.
+
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod api;
+pub mod auth;
+pub mod blobs;
+pub mod cleanup;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod hub;
+pub mod ids;
+pub mod router;
+pub mod s3_receiver;
+pub mod sigv4;
+pub mod txid;
+pub mod uploads;
+pub mod wire;
+
+use worker::{
+    event, Context, Date, Env, Request, Response, Result, ScheduleContext, ScheduledEvent,
+};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    router::handle(req, env, ctx).await
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let retention = config::Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
+        .map(|c| c.version_retention_days)
+        .unwrap_or(30);
+    let result = async {
+        let db = db::Db::new(env.d1("DB")?);
+        let bucket = env.bucket("BUCKET")?;
+        let report = cleanup::run(&db, &bucket, Date::now().as_millis() as i64, retention).await;
+        Ok::<_, error::ApiError>((report, db.usage()))
+    }
+    .await;
+    match result {
+        Ok((Ok(report), usage)) => worker::console_log!(
+            "{}",
+            serde_json::json!({"event": "cleanup", "report": report, "rows_read": usage.rows_read, "rows_written": usage.rows_written})
+        ),
+        Ok((Err(e), _)) | Err(e) => {
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"event": "cleanup_failed", "error": e.to_string()})
+            )
+        }
+    }
+}
