@@ -1,0 +1,123 @@
+//! The JSON API handlers, one file per group. Each has the shape
+//! `async fn name(ctx: &Ctx, user: &User, req: Request) -> ApiResult<Reply>`,
+//! is named exactly like the API, and never touches HTTP or `Env`.
+
+pub mod files;
+pub mod graphs;
+pub mod keys;
+pub mod transactions;
+pub mod uploads;
+
+use serde::de::DeserializeOwned;
+use worker::{Bucket, ObjectNamespace};
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{is_client_uuid, is_encrypted_name};
+
+/// What a handler may use: storage, configuration, the clock of this request.
+pub struct Ctx {
+    pub db: Db,
+    pub config: Config,
+    pub bucket: Bucket,
+    pub hub: Option<ObjectNamespace>,
+    /// Milliseconds since the epoch, taken once per request (`worker::Date`).
+    pub now_ms: i64,
+    /// Public origin of this Worker, for URLs to its own `/s3/` endpoint.
+    pub origin: String,
+    /// Work to finish after the response (hub pushes, trash draining).
+    pub after: std::cell::RefCell<Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>>,
+}
+
+impl Ctx {
+    pub fn now_secs(&self) -> i64 {
+        self.now_ms.div_euclid(1000)
+    }
+
+    /// Queues work to run after the response is sent.
+    pub fn defer(&self, fut: impl std::future::Future<Output = ()> + 'static) {
+        self.after.borrow_mut().push(Box::pin(fut));
+    }
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub email: Option<String>,
+}
+
+/// Most requests carry at most this many files (the client sends ≤ 20 per
+/// update and ≤ 100 per download batch, LS sync.cljs:170-171).
+pub const MAX_FILES_PER_REQUEST: usize = 1000;
+
+/// Parses a JSON request body, whatever its Content-Type (PROTOCOL.md §2.2).
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) || body == b"null" {
+        return Err(ApiError::BadRequest(
+            "request body must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let mut msg = format!("invalid request body: {e}");
+        msg.truncate(200);
+        ApiError::BadRequest(msg)
+    })
+}
+
+/// A `GraphUUID` must look like one (PROTOCOL.md §3.2).
+pub fn check_graph_uuid(s: &str) -> ApiResult<()> {
+    if is_client_uuid(s) {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest("invalid GraphUUID".into()))
+    }
+}
+
+/// A file name must be an encrypted name (PROTOCOL.md §5.1).
+pub fn check_encrypted_name(s: &str) -> ApiResult<()> {
+    if is_encrypted_name(s) {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(
+            "invalid file path: expected an encrypted name e.<hex>".into(),
+        ))
+    }
+}
+
+/// A list of files must be non-empty and bounded.
+pub fn check_file_count(n: usize) -> ApiResult<()> {
+    if n == 0 {
+        Err(ApiError::BadRequest("Files must not be empty".into()))
+    } else if n > MAX_FILES_PER_REQUEST {
+        Err(ApiError::BadRequest(format!(
+            "too many files: at most {MAX_FILES_PER_REQUEST} per request"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// An empty JSON object, for endpoints whose answer the client ignores.
+#[derive(Debug, serde::Serialize)]
+pub struct Empty {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_of_any_content_type_parse_and_blank_ones_are_refused() {
+        #[derive(serde::Deserialize)]
+        struct R {
+            #[serde(rename = "GraphUUID")]
+            _g: String,
+        }
+        assert!(parse::<R>(br#"{"GraphUUID":"x","Unknown":1}"#).is_ok());
+        for bad in [&b""[..], b"null", b"  ", b"{", b"[]", b"{\"GraphUUID\":1}"] {
+            let e = parse::<R>(bad).err().unwrap();
+            assert_eq!(e.status(), 400);
+        }
+    }
+}

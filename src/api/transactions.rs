@@ -1,0 +1,360 @@
+//! Transactions: get_diff, get_deletion_log_v20221212, update_files,
+//! delete_files, rename_file (PROTOCOL.md §6.13, 6.14, 6.17, 6.18, 6.21, §9).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::json;
+
+use super::{check_encrypted_name, check_file_count, check_graph_uuid, Ctx, User};
+use crate::db::files::{self as fq, Commit, NewFile, Superseded};
+use crate::db::graphs::{self as gq, GraphRow};
+use crate::error::{ApiError, ApiResult};
+use crate::hub;
+use crate::ids::{file_uuid, new_uuid, remote_key};
+use crate::txid::is_valid_txid;
+use crate::uploads::{is_md5_hex, upload_prefix};
+use crate::wire::{
+    DeleteFiles, DeletionLog, DeletionLogEntry, Diff, FilesRequest, FromTxRequest,
+    RenameFileRequest, Transaction, TxContentItem, TxId, UpdateFiles, UpdateFilesRequest,
+};
+
+/// Most transactions one get_diff answers. Past that the answer holds only
+/// the newest transaction: its TXId leaves a gap after FromTXId, and the
+/// client then does a full sync instead (LS sync.cljs:2419-2455), which is
+/// cheaper than replaying a long history.
+pub const MAX_DIFF: i64 = 500;
+/// Most deletion-log entries one answer holds.
+pub const MAX_DELETION_LOG: i64 = 10_000;
+/// Files per update_files / delete_files (the client sends ≤ 20, LS sync.cljs:171).
+pub const MAX_FILES_PER_COMMIT: usize = 100;
+
+/// §6.13: transactions with TXId > FromTXId, contiguous, oldest first.
+pub async fn get_diff(ctx: &Ctx, user: &User, req: FromTxRequest) -> ApiResult<Diff> {
+    check_graph_uuid(&req.graph_uuid)?;
+    check_from_txid(req.from_txid)?;
+    gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
+    let mut rows = fq::list_tx_after(&ctx.db, &req.graph_uuid, req.from_txid, MAX_DIFF + 1).await?;
+    if rows.len() as i64 > MAX_DIFF {
+        rows = rows.split_off(rows.len() - 1);
+    }
+    let transactions = rows
+        .into_iter()
+        .map(|r| {
+            let content: Vec<TxContentItem> = serde_json::from_str(&r.content)?;
+            Ok(Transaction {
+                txid: r.txid,
+                tx_type: r.tx_type,
+                content,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Diff { transactions })
+}
+
+/// §6.14: one entry per delete_files transaction after FromTXId.
+pub async fn get_deletion_log_v20221212(
+    ctx: &Ctx,
+    user: &User,
+    req: FromTxRequest,
+) -> ApiResult<DeletionLog> {
+    check_graph_uuid(&req.graph_uuid)?;
+    check_from_txid(req.from_txid)?;
+    gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
+    let rows =
+        fq::list_deletions_after(&ctx.db, &req.graph_uuid, req.from_txid, MAX_DELETION_LOG).await?;
+    let transactions = rows
+        .into_iter()
+        .map(|r| {
+            let content: Vec<TxContentItem> = serde_json::from_str(&r.content)?;
+            Ok(DeletionLogEntry {
+                txid: r.txid,
+                epoch: r.created_at.div_euclid(1000),
+                paths: content.into_iter().map(|(to, _, _)| to).collect(),
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(DeletionLog { transactions })
+}
+
+/// §6.17: commits uploaded objects as the new bodies of files, as one
+/// transaction. Fails as a whole (txid unchanged) when any upload is
+/// missing, not the caller's, or outside its prefix. Moves no bytes.
+pub async fn update_files(
+    ctx: &Ctx,
+    user: &User,
+    req: UpdateFilesRequest,
+) -> ApiResult<UpdateFiles> {
+    check_graph_uuid(&req.graph_uuid)?;
+    check_commit_txid(req.txid)?;
+    check_file_count(req.files.len())?;
+    check_commit_size(req.files.len())?;
+    let prefix = upload_prefix(&user.id);
+    let mut seen_keys = BTreeSet::new();
+    for (path, (key, checksum)) in &req.files {
+        check_encrypted_name(path)?;
+        if !is_md5_hex(checksum) {
+            return Err(ApiError::BadRequest(
+                "checksum must be 32 lowercase hex digits (MD5)".into(),
+            ));
+        }
+        if !crate::sigv4::is_key_under_prefix(key, &prefix) {
+            return Err(ApiError::BadRequest(format!(
+                "upload key is not under your upload prefix {prefix}/"
+            )));
+        }
+        if !seen_keys.insert(key.as_str()) {
+            return Err(ApiError::BadRequest(
+                "the same upload key is given for two files".into(),
+            ));
+        }
+    }
+    let graph = gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
+    check_current(&graph, req.txid)?;
+
+    let keys: Vec<String> = req.files.values().map(|(k, _)| k.clone()).collect();
+    let uploads: HashMap<String, fq::UploadRow> = fq::find_uploads(&ctx.db, &keys)
+        .await?
+        .into_iter()
+        .map(|u| (u.key.clone(), u))
+        .collect();
+    let mut files = Vec::with_capacity(req.files.len());
+    let mut added = 0i64;
+    for (path, (key, checksum)) in &req.files {
+        let upload = uploads
+            .get(key)
+            .filter(|u| u.user_id == user.id)
+            .ok_or_else(|| ApiError::BadRequest(format!("upload not found: {key}")))?;
+        let size = match upload.size {
+            Some(size) => size,
+            // Presigned PUT straight to R2: the size is learned now.
+            None => crate::blobs::object_size(&ctx.bucket, key)
+                .await?
+                .ok_or_else(|| ApiError::BadRequest(format!("upload not found: {key}")))?,
+        };
+        if size > ctx.config.max_object_bytes {
+            return Err(ApiError::BadRequest(format!("upload too large: {key}")));
+        }
+        added += size;
+        files.push(NewFile {
+            path: path.clone(),
+            blob_key: key.clone(),
+            checksum: checksum.clone(),
+            size,
+            file_uuid: file_uuid(&graph.id, path),
+            version_uuid: version_uuid()?,
+        });
+    }
+    let (usage, _) = gq::user_usage(&ctx.db, &user.id).await?;
+    if usage + added > ctx.config.storage_limit_bytes {
+        return Err(ApiError::StorageLimit);
+    }
+    let content = json!(files
+        .iter()
+        .map(|f| json!([remote_key(&user.id, &graph.id, &f.path), null, f.checksum]))
+        .collect::<Vec<_>>());
+    let commit = Commit {
+        db: &ctx.db,
+        graph_id: &graph.id,
+        expected_txid: req.txid,
+        now: ctx.now_ms,
+    };
+    let txid = match commit.update_files(&user.id, &files, &content).await {
+        Ok(txid) => txid,
+        Err(e) => return Err(explain_failed_commit(ctx, user, &graph.id, req.txid, e, true).await),
+    };
+    hub::notify(ctx, &graph.id, txid);
+    Ok(UpdateFiles {
+        txid,
+        succ: files
+            .iter()
+            .map(|f| remote_key(&user.id, &graph.id, &f.path))
+            .collect(),
+        failed: BTreeMap::new(),
+    })
+}
+
+/// §6.18: removes files from the current set (their bodies stay as
+/// versions), as one transaction. Unknown names are reported in
+/// `DeleteFailedFiles`; the transaction happens all the same.
+pub async fn delete_files(ctx: &Ctx, user: &User, req: FilesRequest) -> ApiResult<DeleteFiles> {
+    check_graph_uuid(&req.graph_uuid)?;
+    let client_txid = req
+        .txid
+        .ok_or_else(|| ApiError::BadRequest("TXId is required".into()))?;
+    check_commit_txid(client_txid)?;
+    check_file_count(req.files.len())?;
+    check_commit_size(req.files.len())?;
+    let paths: Vec<String> = req
+        .files
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for p in &paths {
+        check_encrypted_name(p)?;
+    }
+    let graph = gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
+    check_current(&graph, client_txid)?;
+    let existing: BTreeSet<String> = fq::find_files(&ctx.db, &graph.id, &paths)
+        .await?
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
+    let mut gone = Vec::new();
+    let mut failed = BTreeMap::new();
+    for p in &paths {
+        if existing.contains(p) {
+            gone.push(Superseded {
+                path: p.clone(),
+                file_uuid: file_uuid(&graph.id, p),
+                version_uuid: version_uuid()?,
+            });
+        } else {
+            failed.insert(p.clone(), "not found".to_string());
+        }
+    }
+    let content = json!(gone
+        .iter()
+        .map(|g| json!([remote_key(&user.id, &graph.id, &g.path), null, null]))
+        .collect::<Vec<_>>());
+    let commit = Commit {
+        db: &ctx.db,
+        graph_id: &graph.id,
+        expected_txid: client_txid,
+        now: ctx.now_ms,
+    };
+    let txid = match commit.delete_files(&gone, &content).await {
+        Ok(txid) => txid,
+        Err(e) => {
+            return Err(explain_failed_commit(ctx, user, &graph.id, client_txid, e, false).await)
+        }
+    };
+    hub::notify(ctx, &graph.id, txid);
+    Ok(DeleteFiles {
+        txid,
+        succ: gone
+            .iter()
+            .map(|g| remote_key(&user.id, &graph.id, &g.path))
+            .collect(),
+        failed,
+    })
+}
+
+/// §6.21 (legacy; the 0.10.x client never sends it): moves a file to a new
+/// name as one `rename_file` transaction `[to, from, null]`.
+pub async fn rename_file(ctx: &Ctx, user: &User, req: RenameFileRequest) -> ApiResult<TxId> {
+    check_graph_uuid(&req.graph_uuid)?;
+    check_commit_txid(req.txid)?;
+    check_encrypted_name(&req.src_file)?;
+    check_encrypted_name(&req.dst_file)?;
+    if req.src_file == req.dst_file {
+        return Err(ApiError::BadRequest(
+            "SrcFile and DstFile are the same".into(),
+        ));
+    }
+    let graph = gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
+    check_current(&graph, req.txid)?;
+    if fq::find_files(&ctx.db, &graph.id, std::slice::from_ref(&req.src_file))
+        .await?
+        .is_empty()
+    {
+        return Err(ApiError::NotFound(format!(
+            "not found {}",
+            remote_key(&user.id, &graph.id, &req.src_file)
+        )));
+    }
+    let to = Superseded {
+        path: req.dst_file.clone(),
+        file_uuid: file_uuid(&graph.id, &req.dst_file),
+        version_uuid: version_uuid()?,
+    };
+    let content = json!([[
+        remote_key(&user.id, &graph.id, &req.dst_file),
+        remote_key(&user.id, &graph.id, &req.src_file),
+        null
+    ]]);
+    let commit = Commit {
+        db: &ctx.db,
+        graph_id: &graph.id,
+        expected_txid: req.txid,
+        now: ctx.now_ms,
+    };
+    let txid = match commit.rename_file(&req.src_file, &to, &content).await {
+        Ok(txid) => txid,
+        Err(e) => {
+            return Err(explain_failed_commit(ctx, user, &graph.id, req.txid, e, false).await)
+        }
+    };
+    hub::notify(ctx, &graph.id, txid);
+    Ok(TxId { txid })
+}
+
+fn check_from_txid(txid: i64) -> ApiResult<()> {
+    if is_valid_txid(txid) {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(
+            "FromTXId must be a non-negative integer".into(),
+        ))
+    }
+}
+
+fn check_commit_txid(txid: i64) -> ApiResult<()> {
+    if is_valid_txid(txid) {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(
+            "TXId must be a non-negative integer".into(),
+        ))
+    }
+}
+
+fn check_commit_size(n: usize) -> ApiResult<()> {
+    if n > MAX_FILES_PER_COMMIT {
+        Err(ApiError::BadRequest(format!(
+            "too many files: at most {MAX_FILES_PER_COMMIT} per transaction"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// Strict equality with the graph's txid (PROTOCOL.md §9.1).
+fn check_current(graph: &GraphRow, client: i64) -> ApiResult<()> {
+    if graph.txid == client {
+        Ok(())
+    } else {
+        Err(ApiError::TxidConflict {
+            server: graph.txid,
+            client,
+        })
+    }
+}
+
+fn version_uuid() -> ApiResult<String> {
+    new_uuid().map_err(|e| ApiError::Internal(format!("random: {e}")))
+}
+
+/// A commit batch aborted: nothing was written. Say why, as the client
+/// understands it: the graph is gone, someone committed first, or (for
+/// update_files) an upload stopped being pending.
+async fn explain_failed_commit(
+    ctx: &Ctx,
+    user: &User,
+    graph_id: &str,
+    client: i64,
+    cause: ApiError,
+    has_uploads: bool,
+) -> ApiError {
+    match gq::find_graph(&ctx.db, graph_id, &user.id).await {
+        Err(e) => e,
+        Ok(g) if g.txid != client => ApiError::TxidConflict {
+            server: g.txid,
+            client,
+        },
+        Ok(_) if has_uploads && crate::db::is_constraint_error(&cause) => {
+            ApiError::BadRequest("an upload is no longer pending; upload the files again".into())
+        }
+        Ok(_) => cause,
+    }
+}

@@ -1,0 +1,130 @@
+//! Where encrypted bodies are fetched from and put to: presigned URLs against
+//! R2's S3 endpoint when it is configured, else against the Worker's own
+//! `/s3/` endpoint (DESIGN.md §4); and deleting objects in trash.
+
+use worker::Bucket;
+
+use crate::api::{Ctx, User};
+use crate::config::Config;
+use crate::db::{maintenance, Db};
+use crate::error::{ApiError, ApiResult};
+use crate::sigv4::{presign_url, temp_credentials, Method, PresignRequest};
+use crate::uploads::upload_prefix;
+
+/// Keys deleted from R2 per page (the binding deletes up to 1000 at once).
+const TRASH_PAGE: i64 = 500;
+
+/// The secret that signs the Worker's own download URLs: derived apart from
+/// the upload one, so upload credentials can never read and download URLs
+/// can never write.
+pub fn download_secret(config: &Config) -> Vec<u8> {
+    let mut s = config.s3_credential_secret.clone();
+    s.extend_from_slice(b"\0download");
+    s
+}
+
+/// A presigned GET URL for an object.
+pub fn download_url(ctx: &Ctx, key: &str) -> ApiResult<String> {
+    let expires_in = ctx.config.download_ttl_secs as u64;
+    match &ctx.config.r2_s3 {
+        Some(r2) => presign(&PresignRequest {
+            method: Method::Get,
+            endpoint: &r2.endpoint,
+            unsigned_path_prefix: "",
+            object_path: &format!("/{}/{key}", r2.bucket),
+            access_key_id: &r2.access_key_id,
+            secret_access_key: &r2.secret_access_key,
+            session_token: None,
+            region: "auto",
+            now_unix: ctx.now_secs(),
+            expires_in_secs: expires_in,
+        }),
+        None => {
+            let creds = temp_credentials::mint(
+                &download_secret(&ctx.config),
+                "download",
+                "",
+                ctx.now_secs() + expires_in as i64,
+            );
+            own(ctx, Method::Get, key, &creds, expires_in)
+        }
+    }
+}
+
+/// A presigned PUT URL for a fresh upload key of `user`.
+pub fn upload_url(ctx: &Ctx, user: &User, key: &str, expires_at: i64) -> ApiResult<String> {
+    let expires_in = (expires_at - ctx.now_secs()).max(1) as u64;
+    match &ctx.config.r2_s3 {
+        Some(r2) => presign(&PresignRequest {
+            method: Method::Put,
+            endpoint: &r2.endpoint,
+            unsigned_path_prefix: "",
+            object_path: &format!("/{}/{key}", r2.bucket),
+            access_key_id: &r2.access_key_id,
+            secret_access_key: &r2.secret_access_key,
+            session_token: None,
+            region: "auto",
+            now_unix: ctx.now_secs(),
+            expires_in_secs: expires_in,
+        }),
+        None => {
+            let creds = temp_credentials::mint(
+                &ctx.config.s3_credential_secret,
+                &user.id,
+                &upload_prefix(&user.id),
+                expires_at,
+            );
+            own(ctx, Method::Put, key, &creds, expires_in)
+        }
+    }
+}
+
+fn own(
+    ctx: &Ctx,
+    method: Method,
+    key: &str,
+    creds: &temp_credentials::TempCredentials,
+    expires_in: u64,
+) -> ApiResult<String> {
+    presign(&PresignRequest {
+        method,
+        endpoint: &ctx.origin,
+        unsigned_path_prefix: "/s3",
+        object_path: &format!("/{key}"),
+        access_key_id: &creds.access_key_id,
+        secret_access_key: &creds.secret_key,
+        session_token: Some(&creds.session_token),
+        region: "auto",
+        now_unix: ctx.now_secs(),
+        expires_in_secs: expires_in,
+    })
+}
+
+fn presign(r: &PresignRequest<'_>) -> ApiResult<String> {
+    presign_url(r).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Size of an object in R2, if it exists.
+pub async fn object_size(bucket: &Bucket, key: &str) -> ApiResult<Option<i64>> {
+    Ok(bucket.head(key).await?.map(|o| o.size() as i64))
+}
+
+/// Deletes up to `pages` pages of trashed objects; returns how many.
+pub async fn drain_trash(db: &Db, bucket: &Bucket, pages: usize) -> ApiResult<usize> {
+    let mut total = 0;
+    for _ in 0..pages {
+        let keys = maintenance::list_trash(db, TRASH_PAGE).await?;
+        if keys.is_empty() {
+            break;
+        }
+        bucket
+            .delete_multiple(keys.iter().map(String::as_str).collect())
+            .await?;
+        maintenance::forget_trash(db, &keys).await?;
+        total += keys.len();
+        if (keys.len() as i64) < TRASH_PAGE {
+            break;
+        }
+    }
+    Ok(total)
+}

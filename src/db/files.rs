@@ -1,0 +1,424 @@
+//! Files, versions, pending uploads and the transaction log.
+//!
+//! Lists of keys travel as one JSON array parameter read with `json_each`
+//! (one statement, however many files; DESIGN.md §6), joined against the
+//! primary key so reads stay proportional to what is asked for.
+
+use serde::Deserialize;
+use serde_json::json;
+use worker::D1PreparedStatement;
+
+use super::{Arg, Db};
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FileRow {
+    pub path: String,
+    pub blob_key: String,
+    pub checksum: String,
+    pub size: i64,
+    pub last_modified: i64,
+    pub txid: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TxRow {
+    pub txid: i64,
+    pub tx_type: String,
+    pub content: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VersionRow {
+    pub file_uuid: String,
+    pub version_uuid: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VersionBlobRow {
+    pub file_uuid: String,
+    pub version_uuid: String,
+    pub blob_key: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UploadRow {
+    pub key: String,
+    pub user_id: String,
+    pub size: Option<i64>,
+}
+
+const FILE_COLUMNS: &str = "f.path, f.blob_key, f.checksum, f.size, f.last_modified, f.txid";
+
+/// ?1 graph id, ?2 exclusive start path ('' for the first page), ?3 limit.
+fn list_files_page_sql() -> String {
+    format!("SELECT {FILE_COLUMNS} FROM files f WHERE f.graph_id = ?1 AND f.path > ?2 ORDER BY f.path LIMIT ?3")
+}
+
+/// ?1 graph id, ?2 JSON array of paths.
+fn find_files_sql() -> String {
+    format!(
+        "SELECT {FILE_COLUMNS} FROM json_each(?2) j JOIN files f ON f.graph_id = ?1 AND f.path = j.value"
+    )
+}
+
+/// ?1 graph id, ?2 from txid (exclusive), ?3 limit.
+const LIST_TX_AFTER: &str = "SELECT txid, tx_type, content, created_at FROM txlog \
+     WHERE graph_id = ?1 AND txid > ?2 ORDER BY txid LIMIT ?3";
+/// ?1 graph id, ?2 from txid (exclusive), ?3 limit.
+const LIST_DELETIONS_AFTER: &str = "SELECT txid, tx_type, content, created_at FROM txlog \
+     WHERE graph_id = ?1 AND txid > ?2 AND tx_type = 'delete_files' ORDER BY txid LIMIT ?3";
+/// ?1 graph id, ?2 file uuid.
+const LIST_VERSIONS: &str = "SELECT file_uuid, version_uuid, created_at FROM versions \
+     WHERE graph_id = ?1 AND file_uuid = ?2 ORDER BY created_at DESC, version_uuid LIMIT 1000";
+/// ?1 graph id, ?2 JSON array of {"f": file uuid, "v": version uuid}.
+const FIND_VERSION_BLOBS: &str =
+    "SELECT v.file_uuid, v.version_uuid, v.blob_key FROM json_each(?2) j \
+     JOIN versions v ON v.graph_id = ?1 AND v.file_uuid = json_extract(j.value, '$.f') \
+     AND v.version_uuid = json_extract(j.value, '$.v')";
+/// ?1 JSON array of keys.
+const FIND_UPLOADS: &str =
+    "SELECT u.key, u.user_id, u.size FROM json_each(?1) j JOIN uploads u ON u.key = j.value";
+/// ?1 key.
+const FIND_UPLOAD: &str = "SELECT key, user_id, size FROM uploads WHERE key = ?1";
+/// ?1 key, ?2 user id, ?3 size or NULL, ?4 now.
+const UPSERT_UPLOAD: &str =
+    "INSERT INTO uploads (key, user_id, size, created_at) VALUES (?1, ?2, ?3, ?4) \
+     ON CONFLICT (key) DO UPDATE SET size = excluded.size WHERE uploads.user_id = excluded.user_id";
+/// ?1 JSON array of {"k": key, "u": user id}, ?2 now.
+const INSERT_PENDING_UPLOADS: &str = "INSERT INTO uploads (key, user_id, size, created_at) \
+     SELECT json_extract(j.value, '$.k'), json_extract(j.value, '$.u'), NULL, ?2 FROM json_each(?1) j";
+
+// ---- commit statements (always inside one batch, after COMPARE_AND_INCREMENT)
+
+/// ?1 graph id, ?2 expected txid, ?3 storage delta. Sets txid to NULL on a
+/// stale txid, which the NOT NULL constraint turns into an abort of the whole
+/// batch (DESIGN.md §3).
+const COMPARE_AND_INCREMENT: &str =
+    "UPDATE graphs SET txid = CASE WHEN txid = ?2 THEN ?2 + 1 ELSE NULL END, \
+     storage_usage = storage_usage + ?3 WHERE id = ?1";
+/// As above, and ?4 JSON array of upload keys, ?5 user id, ?6 their count:
+/// the commit also aborts unless every upload is still pending for this user
+/// (so the scheduled cleanup can never delete an object a commit refers to).
+const COMPARE_AND_INCREMENT_WITH_UPLOADS: &str = "UPDATE graphs SET txid = CASE WHEN txid = ?2 AND \
+     (SELECT COUNT(*) FROM uploads WHERE key IN (SELECT value FROM json_each(?4)) AND user_id = ?5) = ?6 \
+     THEN ?2 + 1 ELSE NULL END, storage_usage = storage_usage + ?3 WHERE id = ?1";
+/// ?1 graph id, ?2 JSON array of {"p": path, "f": file uuid, "v": new version uuid}, ?3 now.
+/// Keeps the current body of each listed path that exists as a version.
+const KEEP_VERSIONS: &str = "INSERT INTO versions (graph_id, file_uuid, version_uuid, path, blob_key, checksum, size, created_at) \
+     SELECT f.graph_id, json_extract(j.value, '$.f'), json_extract(j.value, '$.v'), f.path, f.blob_key, f.checksum, f.size, ?3 \
+     FROM json_each(?2) j JOIN files f ON f.graph_id = ?1 AND f.path = json_extract(j.value, '$.p')";
+/// ?1 graph id, ?2 JSON array of {"p","k","c","s"}, ?3 now, ?4 new txid.
+const UPSERT_FILES: &str = "INSERT INTO files (graph_id, path, blob_key, checksum, size, last_modified, txid) \
+     SELECT ?1, json_extract(j.value, '$.p'), json_extract(j.value, '$.k'), json_extract(j.value, '$.c'), \
+     json_extract(j.value, '$.s'), ?3, ?4 FROM json_each(?2) j WHERE true \
+     ON CONFLICT (graph_id, path) DO UPDATE SET blob_key = excluded.blob_key, checksum = excluded.checksum, \
+     size = excluded.size, last_modified = excluded.last_modified, txid = excluded.txid";
+/// ?1 graph id, ?2 JSON array of paths.
+const DELETE_FILES: &str =
+    "DELETE FROM files WHERE graph_id = ?1 AND path IN (SELECT value FROM json_each(?2))";
+/// ?1 graph id, ?2 from path, ?3 to path, ?4 now, ?5 new txid.
+const RENAME_FILE: &str =
+    "UPDATE files SET path = ?3, last_modified = ?4, txid = ?5 WHERE graph_id = ?1 AND path = ?2";
+/// ?1 JSON array of keys.
+const DELETE_UPLOADS: &str = "DELETE FROM uploads WHERE key IN (SELECT value FROM json_each(?1))";
+/// ?1 graph id, ?2 txid, ?3 type, ?4 content JSON, ?5 now. Its foreign key
+/// aborts the batch when the graph was deleted meanwhile.
+const INSERT_TX: &str =
+    "INSERT INTO txlog (graph_id, txid, tx_type, content, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+pub async fn list_files_page(
+    db: &Db,
+    graph_id: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<FileRow>, ApiError> {
+    db.all(
+        &list_files_page_sql(),
+        &[graph_id.into(), after.into(), limit.into()],
+    )
+    .await
+}
+
+/// The current rows of the given paths (missing paths are simply absent).
+pub async fn find_files(
+    db: &Db,
+    graph_id: &str,
+    paths: &[String],
+) -> Result<Vec<FileRow>, ApiError> {
+    let list = json!(paths).to_string();
+    db.all(&find_files_sql(), &[graph_id.into(), (&list).into()])
+        .await
+}
+
+pub async fn list_tx_after(
+    db: &Db,
+    graph_id: &str,
+    from: i64,
+    limit: i64,
+) -> Result<Vec<TxRow>, ApiError> {
+    db.all(LIST_TX_AFTER, &[graph_id.into(), from.into(), limit.into()])
+        .await
+}
+
+pub async fn list_deletions_after(
+    db: &Db,
+    graph_id: &str,
+    from: i64,
+    limit: i64,
+) -> Result<Vec<TxRow>, ApiError> {
+    db.all(
+        LIST_DELETIONS_AFTER,
+        &[graph_id.into(), from.into(), limit.into()],
+    )
+    .await
+}
+
+pub async fn list_versions(
+    db: &Db,
+    graph_id: &str,
+    file_uuid: &str,
+) -> Result<Vec<VersionRow>, ApiError> {
+    db.all(LIST_VERSIONS, &[graph_id.into(), file_uuid.into()])
+        .await
+}
+
+/// Blob keys of the given (file uuid, version uuid) pairs.
+pub async fn find_version_blobs(
+    db: &Db,
+    graph_id: &str,
+    ids: &[(String, String)],
+) -> Result<Vec<VersionBlobRow>, ApiError> {
+    let list = json!(ids
+        .iter()
+        .map(|(f, v)| json!({"f": f, "v": v}))
+        .collect::<Vec<_>>())
+    .to_string();
+    db.all(FIND_VERSION_BLOBS, &[graph_id.into(), (&list).into()])
+        .await
+}
+
+pub async fn find_uploads(db: &Db, keys: &[String]) -> Result<Vec<UploadRow>, ApiError> {
+    let list = json!(keys).to_string();
+    db.all(FIND_UPLOADS, &[(&list).into()]).await
+}
+
+pub async fn find_upload(db: &Db, key: &str) -> Result<Option<UploadRow>, ApiError> {
+    db.first(FIND_UPLOAD, &[key.into()]).await
+}
+
+/// Records a received upload; returns false when the key is pending for
+/// another user (nothing written).
+pub async fn upsert_upload(
+    db: &Db,
+    key: &str,
+    user_id: &str,
+    size: Option<i64>,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let size = size.map_or(Arg::Null, Arg::Int);
+    Ok(db
+        .run(
+            UPSERT_UPLOAD,
+            &[key.into(), user_id.into(), size, now.into()],
+        )
+        .await?
+        == 1)
+}
+
+/// Records keys handed out in presigned PUT URLs, so that uploads never
+/// committed can be found and deleted.
+pub async fn insert_pending_uploads(
+    db: &Db,
+    keys: &[String],
+    user_id: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let list = json!(keys
+        .iter()
+        .map(|k| json!({"k": k, "u": user_id}))
+        .collect::<Vec<_>>())
+    .to_string();
+    db.run(INSERT_PENDING_UPLOADS, &[(&list).into(), now.into()])
+        .await?;
+    Ok(())
+}
+
+/// One file of an update_files commit.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub path: String,
+    pub blob_key: String,
+    pub checksum: String,
+    pub size: i64,
+    pub file_uuid: String,
+    pub version_uuid: String,
+}
+
+/// A path leaving the current set (deleted, or overwritten by a rename).
+#[derive(Debug, Clone)]
+pub struct Superseded {
+    pub path: String,
+    pub file_uuid: String,
+    pub version_uuid: String,
+}
+
+/// The statements every commit starts and ends with.
+pub struct Commit<'a> {
+    pub db: &'a Db,
+    pub graph_id: &'a str,
+    pub expected_txid: i64,
+    pub now: i64,
+}
+
+impl Commit<'_> {
+    fn new_txid(&self) -> i64 {
+        self.expected_txid + 1
+    }
+
+    fn compare_and_increment(&self, storage_delta: i64) -> Result<D1PreparedStatement, ApiError> {
+        self.db.stmt(
+            COMPARE_AND_INCREMENT,
+            &[
+                self.graph_id.into(),
+                self.expected_txid.into(),
+                storage_delta.into(),
+            ],
+        )
+    }
+
+    fn keep_versions(&self, items: &[Superseded]) -> Result<D1PreparedStatement, ApiError> {
+        let list = json!(items
+            .iter()
+            .map(|s| json!({"p": s.path, "f": s.file_uuid, "v": s.version_uuid}))
+            .collect::<Vec<_>>())
+        .to_string();
+        self.db.stmt(
+            KEEP_VERSIONS,
+            &[self.graph_id.into(), (&list).into(), self.now.into()],
+        )
+    }
+
+    fn insert_tx(
+        &self,
+        tx_type: &str,
+        content: &serde_json::Value,
+    ) -> Result<D1PreparedStatement, ApiError> {
+        let content = content.to_string();
+        self.db.stmt(
+            INSERT_TX,
+            &[
+                self.graph_id.into(),
+                self.new_txid().into(),
+                tx_type.into(),
+                (&content).into(),
+                self.now.into(),
+            ],
+        )
+    }
+
+    /// update_files: versions of overwritten files, new current rows, pending
+    /// uploads consumed, one transaction. Moves no bytes.
+    pub async fn update_files(
+        &self,
+        user_id: &str,
+        files: &[NewFile],
+        content: &serde_json::Value,
+    ) -> Result<i64, ApiError> {
+        let delta: i64 = files.iter().map(|f| f.size).sum();
+        let superseded: Vec<Superseded> = files
+            .iter()
+            .map(|f| Superseded {
+                path: f.path.clone(),
+                file_uuid: f.file_uuid.clone(),
+                version_uuid: f.version_uuid.clone(),
+            })
+            .collect();
+        let rows = json!(files
+            .iter()
+            .map(|f| json!({"p": f.path, "k": f.blob_key, "c": f.checksum, "s": f.size}))
+            .collect::<Vec<_>>())
+        .to_string();
+        let keys = json!(files.iter().map(|f| &f.blob_key).collect::<Vec<_>>()).to_string();
+        let count = files.len() as i64;
+        self.db
+            .batch(vec![
+                self.db.stmt(
+                    COMPARE_AND_INCREMENT_WITH_UPLOADS,
+                    &[
+                        self.graph_id.into(),
+                        self.expected_txid.into(),
+                        delta.into(),
+                        (&keys).into(),
+                        user_id.into(),
+                        count.into(),
+                    ],
+                )?,
+                self.keep_versions(&superseded)?,
+                self.db.stmt(
+                    UPSERT_FILES,
+                    &[
+                        self.graph_id.into(),
+                        (&rows).into(),
+                        self.now.into(),
+                        self.new_txid().into(),
+                    ],
+                )?,
+                self.db.stmt(DELETE_UPLOADS, &[(&keys).into()])?,
+                self.insert_tx("update_files", content)?,
+            ])
+            .await?;
+        Ok(self.new_txid())
+    }
+
+    /// delete_files: the deleted bodies become versions, one transaction.
+    pub async fn delete_files(
+        &self,
+        gone: &[Superseded],
+        content: &serde_json::Value,
+    ) -> Result<i64, ApiError> {
+        let paths = json!(gone.iter().map(|s| &s.path).collect::<Vec<_>>()).to_string();
+        self.db
+            .batch(vec![
+                self.compare_and_increment(0)?,
+                self.keep_versions(gone)?,
+                self.db
+                    .stmt(DELETE_FILES, &[self.graph_id.into(), (&paths).into()])?,
+                self.insert_tx("delete_files", content)?,
+            ])
+            .await?;
+        Ok(self.new_txid())
+    }
+
+    /// Legacy rename_file: an existing destination becomes a version.
+    pub async fn rename_file(
+        &self,
+        from: &str,
+        to: &Superseded,
+        content: &serde_json::Value,
+    ) -> Result<i64, ApiError> {
+        let to_list = json!([to.path]).to_string();
+        self.db
+            .batch(vec![
+                self.compare_and_increment(0)?,
+                self.keep_versions(std::slice::from_ref(to))?,
+                self.db
+                    .stmt(DELETE_FILES, &[self.graph_id.into(), (&to_list).into()])?,
+                self.db.stmt(
+                    RENAME_FILE,
+                    &[
+                        self.graph_id.into(),
+                        from.into(),
+                        to.path.as_str().into(),
+                        self.now.into(),
+                        self.new_txid().into(),
+                    ],
+                )?,
+                self.insert_tx("rename_file", content)?,
+            ])
+            .await?;
+        Ok(self.new_txid())
+    }
+}

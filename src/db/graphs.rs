@@ -1,0 +1,179 @@
+//! Users, graphs, encryption keys and salts.
+
+use serde::Deserialize;
+
+use super::{Arg, Db};
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GraphRow {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub txid: i64,
+    pub storage_usage: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct KeysRow {
+    pub public_key: String,
+    pub encrypted_private_key: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SaltRow {
+    pub value: String,
+    pub expired_at: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Sum {
+    total: Option<i64>,
+    count: i64,
+}
+
+/// ?1 id, ?2 email, ?3 now. Creates the user row on first sight.
+const INSERT_USER: &str =
+    "INSERT INTO users (id, email, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING";
+/// ?1 user id.
+const LIST_GRAPHS: &str =
+    "SELECT id, user_id, name, txid, storage_usage FROM graphs WHERE user_id = ?1 ORDER BY created_at, id";
+/// ?1 graph id, ?2 user id.
+const FIND_GRAPH: &str =
+    "SELECT id, user_id, name, txid, storage_usage FROM graphs WHERE id = ?1 AND user_id = ?2";
+/// ?1 name, ?2 user id.
+const FIND_GRAPH_BY_NAME: &str =
+    "SELECT id, user_id, name, txid, storage_usage FROM graphs WHERE name = ?1 AND user_id = ?2";
+/// ?1 user id.
+const USER_USAGE: &str =
+    "SELECT SUM(storage_usage) AS total, COUNT(*) AS count FROM graphs WHERE user_id = ?1";
+/// ?1 id, ?2 user id, ?3 name, ?4 now, ?5 graph-count limit. Inserts nothing
+/// when the user already has the limit's number of graphs.
+const INSERT_GRAPH: &str =
+    "INSERT INTO graphs (id, user_id, name, txid, storage_usage, created_at) \
+     SELECT ?1, ?2, ?3, 0, 0, ?4 WHERE (SELECT COUNT(*) FROM graphs WHERE user_id = ?2) < ?5";
+/// ?1 graph id.
+const FIND_KEYS: &str =
+    "SELECT public_key, encrypted_private_key FROM graph_keys WHERE graph_id = ?1";
+/// ?1 graph id, ?2 public key, ?3 encrypted private key, ?4 now. Never replaces.
+const INSERT_KEYS: &str =
+    "INSERT INTO graph_keys (graph_id, public_key, encrypted_private_key, created_at) \
+     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (graph_id) DO NOTHING";
+/// ?1 graph id.
+const FIND_SALT: &str = "SELECT value, expired_at FROM graph_salts WHERE graph_id = ?1";
+/// ?1 graph id, ?2 value, ?3 expired-at, ?4 now. Replaces only an expired salt.
+const UPSERT_SALT: &str =
+    "INSERT INTO graph_salts (graph_id, value, expired_at) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (graph_id) DO UPDATE SET value = excluded.value, expired_at = excluded.expired_at \
+     WHERE graph_salts.expired_at <= ?4";
+
+pub async fn ensure_user(
+    db: &Db,
+    user_id: &str,
+    email: Option<&str>,
+    now: i64,
+) -> Result<(), ApiError> {
+    let email = email.map_or(Arg::Null, Arg::Text);
+    db.run(INSERT_USER, &[user_id.into(), email, now.into()])
+        .await?;
+    Ok(())
+}
+
+pub async fn list_graphs(db: &Db, user_id: &str) -> Result<Vec<GraphRow>, ApiError> {
+    db.all(LIST_GRAPHS, &[user_id.into()]).await
+}
+
+/// The caller's graph, or `GraphNotExist` (also for another user's graph: its
+/// existence is not revealed).
+pub async fn find_graph(db: &Db, graph_id: &str, user_id: &str) -> Result<GraphRow, ApiError> {
+    db.first(FIND_GRAPH, &[graph_id.into(), user_id.into()])
+        .await?
+        .ok_or(ApiError::GraphNotExist)
+}
+
+pub async fn find_graph_by_name(
+    db: &Db,
+    name: &str,
+    user_id: &str,
+) -> Result<Option<GraphRow>, ApiError> {
+    db.first(FIND_GRAPH_BY_NAME, &[name.into(), user_id.into()])
+        .await
+}
+
+/// Total stored bytes and graph count of a user.
+pub async fn user_usage(db: &Db, user_id: &str) -> Result<(i64, i64), ApiError> {
+    let s: Option<Sum> = db.first(USER_USAGE, &[user_id.into()]).await?;
+    Ok(s.map_or((0, 0), |s| (s.total.unwrap_or(0), s.count)))
+}
+
+/// Inserts a graph unless the user is at the graph-count limit; returns
+/// whether it was inserted. A duplicate name is a constraint error.
+pub async fn insert_graph(
+    db: &Db,
+    id: &str,
+    user_id: &str,
+    name: &str,
+    now: i64,
+    limit: i64,
+) -> Result<bool, ApiError> {
+    let changed = db
+        .run(
+            INSERT_GRAPH,
+            &[
+                id.into(),
+                user_id.into(),
+                name.into(),
+                now.into(),
+                limit.into(),
+            ],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+pub async fn find_keys(db: &Db, graph_id: &str) -> Result<Option<KeysRow>, ApiError> {
+    db.first(FIND_KEYS, &[graph_id.into()]).await
+}
+
+/// Stores keys unless the graph has some; returns whether they were stored.
+pub async fn insert_keys(
+    db: &Db,
+    graph_id: &str,
+    public_key: &str,
+    private_key: &str,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let changed = db
+        .run(
+            INSERT_KEYS,
+            &[
+                graph_id.into(),
+                public_key.into(),
+                private_key.into(),
+                now.into(),
+            ],
+        )
+        .await?;
+    Ok(changed == 1)
+}
+
+pub async fn find_salt(db: &Db, graph_id: &str) -> Result<Option<SaltRow>, ApiError> {
+    db.first(FIND_SALT, &[graph_id.into()]).await
+}
+
+/// Stores a salt unless a valid one exists; returns whether it was stored.
+pub async fn upsert_salt(
+    db: &Db,
+    graph_id: &str,
+    value: &str,
+    expired_at: i64,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let changed = db
+        .run(
+            UPSERT_SALT,
+            &[graph_id.into(), value.into(), expired_at.into(), now.into()],
+        )
+        .await?;
+    Ok(changed == 1)
+}

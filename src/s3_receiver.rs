@@ -1,0 +1,205 @@
+//! The Worker's own S3-compatible object endpoint, `PUT|GET|HEAD /s3/<key>`
+//! (DESIGN.md §4). PUT receives the stock client's uploads, presigned by
+//! rsapi itself with the credentials of `get_temp_credential` (reproducing
+//! its canonicalisation, PROTOCOL.md §7.2); GET and HEAD serve the download
+//! URLs this Worker signed when R2's S3 endpoint is not configured. Errors
+//! are S3-style XML, which is what rsapi looks into (RS sync.rs:428-441).
+
+use worker::{Headers, Method, Request, Response, Result};
+
+use crate::api::Ctx;
+use crate::blobs::download_secret;
+use crate::db::files as fq;
+use crate::sigv4::{temp_credentials, verify_presigned, S3Error, VerifyRequest, ACCESS_DENIED};
+
+/// Serves one `/s3/...` request.
+pub async fn handle(ctx: &Ctx, req: Request) -> Result<Response> {
+    let raw_url = req.inner().url();
+    let method = req.method();
+    match serve(ctx, req, &raw_url).await {
+        Ok(resp) => Ok(resp),
+        Err(e) => {
+            if matches!(e, S3Error::InternalError) {
+                worker::console_error!(
+                    "{}",
+                    serde_json::json!({"event": "s3_internal_error", "method": method.to_string()})
+                );
+            }
+            xml_error(&e, method == Method::Head)
+        }
+    }
+}
+
+/// Splits `scheme://host[:port]/path?query` into (host, path, query), raw.
+fn split_url(url: &str) -> Option<(&str, &str, &str)> {
+    let rest = url.split_once("://")?.1;
+    let slash = rest.find('/')?;
+    let (host, path_query) = rest.split_at(slash);
+    let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
+    Some((host, path, query))
+}
+
+async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Response, S3Error> {
+    let (url_host, path, query) =
+        split_url(raw_url).ok_or(S3Error::InvalidArgument("malformed URL"))?;
+    let path = path
+        .strip_prefix("/s3")
+        .ok_or(S3Error::InvalidArgument("malformed URL"))?;
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    // The host the client signed: the forwarding proxy passes it on (DESIGN.md §4).
+    let host = header("x-forwarded-host")
+        .or_else(|| header("host"))
+        .unwrap_or_else(|| url_host.to_string());
+    let method = req.method();
+    let signed_method = match method {
+        Method::Put => "PUT",
+        // A HEAD may use a URL signed for GET.
+        Method::Get | Method::Head => "GET",
+        _ => return Err(S3Error::MethodNotAllowed),
+    };
+    let vreq = VerifyRequest {
+        method: signed_method,
+        host: &host,
+        path,
+        query,
+        headers: &[],
+        now_unix: ctx.now_secs(),
+    };
+
+    if method == Method::Put {
+        let verified = temp_credentials::verify_upload(&vreq, &ctx.config.s3_credential_secret)?;
+        let user_id = verified.credential.user_id.clone();
+        let key = verified.key;
+        let size: i64 = header("content-length")
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or(S3Error::InvalidArgument("Content-Length is required"))?;
+        if size < 0 || size > ctx.config.max_object_bytes {
+            return Err(S3Error::EntityTooLarge);
+        }
+        // Objects are immutable once committed: a PUT may only (re)write a
+        // key that is new or still pending for the same user.
+        match fq::find_upload(&ctx.db, &key).await.map_err(internal)? {
+            Some(u) if u.user_id != user_id => return Err(S3Error::AccessDenied(ACCESS_DENIED)),
+            Some(_) => {}
+            None => {
+                if ctx
+                    .bucket
+                    .head(key.clone())
+                    .await
+                    .map_err(internal)?
+                    .is_some()
+                {
+                    return Err(S3Error::AccessDenied(ACCESS_DENIED));
+                }
+            }
+        }
+        let body = match req.inner().body() {
+            Some(stream) => worker::Data::ReadableStream(stream),
+            None => worker::Data::Empty,
+        };
+        let object = ctx
+            .bucket
+            .put(key.clone(), body)
+            .execute()
+            .await
+            .map_err(internal)?
+            .ok_or(S3Error::InternalError)?;
+        if let Err(e) = fq::upsert_upload(
+            &ctx.db,
+            &key,
+            &user_id,
+            Some(object.size() as i64),
+            ctx.now_ms,
+        )
+        .await
+        {
+            // Untracked objects would never be cleaned up: undo.
+            let _ = ctx.bucket.delete(key.clone()).await;
+            return Err(internal(e));
+        }
+        let headers = Headers::new();
+        headers.set("ETag", &object.http_etag()).map_err(internal)?;
+        // Exactly 200: rsapi accepts nothing else (RS sync.rs:428-441).
+        return Ok(Response::empty()
+            .map_err(internal)?
+            .with_status(200)
+            .with_headers(headers));
+    }
+
+    let secret = download_secret(&ctx.config);
+    let now = ctx.now_secs();
+    let verified = verify_presigned(&vreq, |access_key_id, token| {
+        temp_credentials::open(
+            &secret,
+            access_key_id,
+            token.ok_or(S3Error::InvalidAccessKeyId)?,
+            now,
+        )
+    })?;
+    // Whole objects only: rsapi sends `Content-Range: bytes=0-0` on its first
+    // GET and must get the full Content-Length back (PROTOCOL.md §7.4), so no
+    // range header is honoured.
+    let object = ctx
+        .bucket
+        .get(verified.key.clone())
+        .execute()
+        .await
+        .map_err(internal)?
+        .ok_or(S3Error::NoSuchKey)?;
+    let headers = Headers::new();
+    let set = |k: &str, v: &str| headers.set(k, v).map_err(internal);
+    set("Content-Type", "application/octet-stream")?;
+    set("Content-Length", &object.size().to_string())?;
+    set("ETag", &object.http_etag())?;
+    set("Cache-Control", "private, no-store")?;
+    let resp = if method == Method::Head {
+        Response::empty().map_err(internal)?
+    } else {
+        let body = object
+            .body()
+            .ok_or(S3Error::InternalError)?
+            .response_body()
+            .map_err(internal)?;
+        Response::from_body(body).map_err(internal)?
+    };
+    Ok(resp.with_status(200).with_headers(headers))
+}
+
+fn internal<E: std::fmt::Display>(e: E) -> S3Error {
+    worker::console_error!(
+        "{}",
+        serde_json::json!({"event": "s3_error", "error": e.to_string()})
+    );
+    S3Error::InternalError
+}
+
+fn xml_error(e: &S3Error, head: bool) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("Content-Type", "application/xml")?;
+    let body = if head {
+        String::new()
+    } else {
+        e.xml_body("", "")
+    };
+    Ok(Response::ok(body)?
+        .with_status(e.status())
+        .with_headers(headers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_raw_urls_without_decoding() {
+        assert_eq!(
+            split_url("https://logseq-file-sync-bucket-prod.s3.amazonaws.com/s3/uploads/u%3A1/abc?X-Amz-A=1&b=%2F"),
+            Some(("logseq-file-sync-bucket-prod.s3.amazonaws.com", "/s3/uploads/u%3A1/abc", "X-Amz-A=1&b=%2F"))
+        );
+        assert_eq!(
+            split_url("http://127.0.0.1:8787/s3/k"),
+            Some(("127.0.0.1:8787", "/s3/k", ""))
+        );
+        assert_eq!(split_url("nonsense"), None);
+    }
+}
