@@ -189,8 +189,8 @@ async fn dispatch(
                 }
                 Err(e) => Err(e),
             };
-            match result {
-                Ok(body) => http::json(200, body),
+            let resp = match result {
+                Ok(body) => http::json(200, body)?,
                 Err(e) => {
                     if let Some(detail) = e.log_detail() {
                         console_error!(
@@ -198,9 +198,15 @@ async fn dispatch(
                             serde_json::json!({"event": "api_error", "api": api, "detail": detail})
                         );
                     }
-                    http::error(&e)
+                    http::error(&e)?
                 }
-            }
+            };
+            // D1's own cost figures for this request, for benchmarks and budgets.
+            let h = resp.headers();
+            h.set("x-d1-queries", &trace.queries.to_string())?;
+            h.set("x-d1-rows-read", &trace.rows_read.to_string())?;
+            h.set("x-d1-rows-written", &trace.rows_written.to_string())?;
+            Ok(resp)
         }
         (_, p) if p.starts_with("/s3/") => match context(env, &req) {
             Ok(ctx) => {

@@ -2,7 +2,10 @@
 //!
 //! Lists of keys travel as one JSON array parameter read with `json_each`
 //! (one statement, however many files; DESIGN.md §6), joined against the
-//! primary key so reads stay proportional to what is asked for.
+//! primary key so reads stay proportional to what is asked for. The joins
+//! are `CROSS JOIN`, which in SQLite fixes the loop order: json_each outside,
+//! a primary-key lookup inside; left to itself the planner may scan the
+//! graph's rows once per listed name.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -60,7 +63,7 @@ fn list_files_page_sql() -> String {
 /// ?1 graph id, ?2 JSON array of paths.
 fn find_files_sql() -> String {
     format!(
-        "SELECT {FILE_COLUMNS} FROM json_each(?2) j JOIN files f ON f.graph_id = ?1 AND f.path = j.value"
+        "SELECT {FILE_COLUMNS} FROM json_each(?2) j CROSS JOIN files f ON f.graph_id = ?1 AND f.path = j.value"
     )
 }
 
@@ -76,11 +79,11 @@ const LIST_VERSIONS: &str = "SELECT file_uuid, version_uuid, created_at FROM ver
 /// ?1 graph id, ?2 JSON array of {"f": file uuid, "v": version uuid}.
 const FIND_VERSION_BLOBS: &str =
     "SELECT v.file_uuid, v.version_uuid, v.blob_key FROM json_each(?2) j \
-     JOIN versions v ON v.graph_id = ?1 AND v.file_uuid = json_extract(j.value, '$.f') \
+     CROSS JOIN versions v ON v.graph_id = ?1 AND v.file_uuid = json_extract(j.value, '$.f') \
      AND v.version_uuid = json_extract(j.value, '$.v')";
 /// ?1 JSON array of keys.
 const FIND_UPLOADS: &str =
-    "SELECT u.key, u.user_id, u.size FROM json_each(?1) j JOIN uploads u ON u.key = j.value";
+    "SELECT u.key, u.user_id, u.size FROM json_each(?1) j CROSS JOIN uploads u ON u.key = j.value";
 /// ?1 key.
 const FIND_UPLOAD: &str = "SELECT key, user_id, size FROM uploads WHERE key = ?1";
 /// ?1 key, ?2 user id, ?3 size or NULL, ?4 now.
@@ -109,7 +112,7 @@ const COMPARE_AND_INCREMENT_WITH_UPLOADS: &str = "UPDATE graphs SET txid = CASE 
 /// Keeps the current body of each listed path that exists as a version.
 const KEEP_VERSIONS: &str = "INSERT INTO versions (graph_id, file_uuid, version_uuid, path, blob_key, checksum, size, created_at) \
      SELECT f.graph_id, json_extract(j.value, '$.f'), json_extract(j.value, '$.v'), f.path, f.blob_key, f.checksum, f.size, ?3 \
-     FROM json_each(?2) j JOIN files f ON f.graph_id = ?1 AND f.path = json_extract(j.value, '$.p')";
+     FROM json_each(?2) j CROSS JOIN files f ON f.graph_id = ?1 AND f.path = json_extract(j.value, '$.p')";
 /// ?1 graph id, ?2 JSON array of {"p","k","c","s"}, ?3 now, ?4 new txid.
 const UPSERT_FILES: &str = "INSERT INTO files (graph_id, path, blob_key, checksum, size, last_modified, txid) \
      SELECT ?1, json_extract(j.value, '$.p'), json_extract(j.value, '$.k'), json_extract(j.value, '$.c'), \
