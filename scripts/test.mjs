@@ -77,6 +77,7 @@ const port = await freePort();
 const secrets = {
   JWT_SECRET: randomBytes(32).toString("hex"),
   S3_CREDENTIAL_SECRET: randomBytes(32).toString("hex"),
+  ADMIN_TOKEN: randomBytes(32).toString("hex"),
 };
 let server;
 try {

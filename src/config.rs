@@ -50,6 +50,12 @@ pub struct Config {
     pub download_ttl_secs: i64,
     /// Largest object accepted by the `/s3/` receiver.
     pub max_object_bytes: i64,
+    /// Bearer secret of the admin interface; the interface is off without it.
+    pub admin_token: Option<Vec<u8>>,
+    /// Lifetime of ID tokens minted by the admin interface and the refresh grant.
+    pub id_token_ttl_secs: i64,
+    /// Lifetime of refresh tokens.
+    pub refresh_token_ttl_days: i64,
 }
 
 impl fmt::Debug for Config {
@@ -67,6 +73,12 @@ impl fmt::Debug for Config {
             .field("upload_ttl_secs", &self.upload_ttl_secs)
             .field("download_ttl_secs", &self.download_ttl_secs)
             .field("max_object_bytes", &self.max_object_bytes)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("id_token_ttl_secs", &self.id_token_ttl_secs)
+            .field("refresh_token_ttl_days", &self.refresh_token_ttl_days)
             .finish()
     }
 }
@@ -131,6 +143,13 @@ impl Config {
             upload_ttl_secs: int("UPLOAD_TTL_SECS", 3600)?.clamp(300, 7 * 24 * 3600),
             download_ttl_secs: int("DOWNLOAD_TTL_SECS", 3600)?.clamp(60, 7 * 24 * 3600),
             max_object_bytes: int("MAX_OBJECT_BYTES", 100 * 1000 * 1024)?,
+            admin_token: match get("ADMIN_TOKEN") {
+                None => None,
+                Some(_) => Some(secret("ADMIN_TOKEN")?),
+            },
+            // The client refreshes whenever less than an hour is left (PROTOCOL.md §3.3).
+            id_token_ttl_secs: int("ID_TOKEN_TTL_SECS", 7 * 24 * 3600)?.max(2 * 3600),
+            refresh_token_ttl_days: int("REFRESH_TOKEN_TTL_DAYS", 365)?.max(1),
         })
     }
 }
@@ -158,6 +177,7 @@ mod tests {
         let c = Config::from_lookup(lookup(BASE)).unwrap();
         assert_eq!(c.client_bucket, "logseq-file-sync-bucket-prod");
         assert!(c.r2_s3.is_none());
+        assert!(c.admin_token.is_none());
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("0123456789abcdef"));
         assert!(dbg.contains("<redacted>"));

@@ -11,6 +11,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod blobs;
@@ -24,6 +25,7 @@ pub mod ids;
 pub mod router;
 pub mod s3_receiver;
 pub mod sigv4;
+pub mod tokens;
 pub mod txid;
 pub mod uploads;
 pub mod wire;

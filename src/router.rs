@@ -145,6 +145,8 @@ fn route_name(method: &Method, path: &str) -> String {
         (_, "/logseq-connectivity-testing") => "connectivity".to_string(),
         (_, "/file-sync") => "websocket".to_string(),
         (_, p) if p.starts_with("/s3/") => "s3".to_string(),
+        (_, p) if p.starts_with("/admin/") => "admin".to_string(),
+        (_, "/oauth2/token") => "oauth2_token".to_string(),
         _ => "other".to_string(),
     }
 }
@@ -224,6 +226,14 @@ async fn dispatch(
                 http::error(&e)
             }
         },
+        (_, p) if p.starts_with("/admin/") => match context(env, &req) {
+            Ok(ctx) => crate::admin::handle(&ctx, req, p).await,
+            Err(e) => http::error(&e),
+        },
+        (Method::Post, "/oauth2/token") => match context(env, &req) {
+            Ok(ctx) => crate::admin::refresh(&ctx, req).await,
+            Err(e) => http::error(&e),
+        },
         _ => http::error(&ApiError::NotFound("not found".to_string())),
     }
 }
@@ -233,6 +243,13 @@ async fn api_call(api: &str, ctx: &Ctx, mut req: Request) -> ApiResult<String> {
     let header = req.headers().get("authorization").ok().flatten();
     let token = auth::bearer_token(header.as_deref())?;
     let claims = auth::verify(token, &ctx.config.jwt_secret, ctx.now_secs())?;
+    // Tokens minted by the admin interface or the refresh grant name a
+    // revocable row; self-issued tokens without `jti` are not revocable.
+    if let Some(jti) = &claims.jti {
+        if !crate::admin::token_is_live(ctx, jti, &claims.sub).await? {
+            return Err(ApiError::Unauthorized);
+        }
+    }
     let user = User {
         id: claims.sub,
         email: claims.email,

@@ -5,7 +5,7 @@
 // when its tool is already there, so a second start takes seconds.
 
 import { spawnSync, spawn } from "node:child_process";
-import { existsSync, readFileSync, copyFileSync, statSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, copyFileSync, statSync, mkdirSync, writeFileSync, appendFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -123,12 +123,23 @@ export function buildEnv() {
   };
 }
 
-/** Local secrets: .dev.vars, copied from the committed example on first start. */
+/**
+ * Local secrets: .dev.vars, copied from the committed example on first start;
+ * keys the example gained since are appended with their example values.
+ */
 export function ensureDevVars() {
   const target = join(ROOT, ".dev.vars");
+  const example = join(ROOT, ".dev.vars.example");
   if (!existsSync(target)) {
     log("creating .dev.vars from .dev.vars.example");
-    copyFileSync(join(ROOT, ".dev.vars.example"), target);
+    copyFileSync(example, target);
+    return;
+  }
+  const have = readVarsFile(target);
+  const missing = Object.entries(readVarsFile(example)).filter(([k]) => !(k in have));
+  if (missing.length) {
+    log(`adding ${missing.map(([k]) => k).join(", ")} to .dev.vars`);
+    appendFileSync(target, missing.map(([k, v]) => `${k}=${v}\n`).join(""));
   }
 }
 

@@ -8,6 +8,7 @@
 pub mod files;
 pub mod graphs;
 pub mod maintenance;
+pub mod tokens;
 
 use std::cell::Cell;
 

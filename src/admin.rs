@@ -1,0 +1,254 @@
+//! The admin interface (`/admin/*`, bearer `ADMIN_TOKEN` compared in
+//! constant time) and the client's token refresh (`POST /oauth2/token`,
+//! refresh-token grant, PROTOCOL.md §3.3). Both mint ID tokens that carry a
+//! `jti` naming a row of `tokens`, so revoking the row revokes them.
+
+use serde::Deserialize;
+use serde_json::json;
+use worker::{Method, Request, Response, Result};
+
+use crate::api::Ctx;
+use crate::auth::{self, Claims};
+use crate::db::{graphs as gq, tokens as tq};
+use crate::error::{ApiError, ApiResult};
+use crate::http;
+use crate::ids::{new_uuid, random_bytes};
+use crate::tokens::{parse_refresh_token, secrets_equal, sha256_hex};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+#[derive(Deserialize)]
+struct EmailRequest {
+    email: String,
+    #[serde(default)]
+    label: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct IdRequest {
+    id: String,
+}
+
+/// Serves `/admin/...`.
+pub async fn handle(ctx: &Ctx, mut req: Request, path: &str) -> Result<Response> {
+    let result = async {
+        let expected = ctx
+            .config
+            .admin_token
+            .as_ref()
+            .ok_or_else(|| ApiError::NotFound("not found".into()))?;
+        let header = req.headers().get("authorization").ok().flatten();
+        let given = auth::bearer_token(header.as_deref())?;
+        if !secrets_equal(given.as_bytes(), expected) {
+            return Err(ApiError::Unauthorized);
+        }
+        let method = req.method();
+        let body = if method == Method::Post {
+            req.bytes().await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        route(ctx, &method, path, &body, &req).await
+    }
+    .await;
+    match result {
+        Ok(v) => http::json(200, v.to_string()),
+        Err(e) => http::error(&e),
+    }
+}
+
+async fn route(
+    ctx: &Ctx,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+    req: &Request,
+) -> ApiResult<serde_json::Value> {
+    match (method, path) {
+        (Method::Get, "/admin/users") => Ok(json!({ "users": tq::list_users(&ctx.db).await? })),
+        (Method::Post, "/admin/users") => {
+            let r: EmailRequest = crate::api::parse(body)?;
+            let user = create_user(ctx, &r.email).await?;
+            Ok(json!({ "id": user.id, "email": user.email }))
+        }
+        (Method::Get, "/admin/graphs") => {
+            Ok(json!({ "graphs": tq::list_all_graphs(&ctx.db).await? }))
+        }
+        (Method::Get, "/admin/usage") => {
+            let users = tq::list_users(&ctx.db).await?;
+            let graphs = tq::list_all_graphs(&ctx.db).await?;
+            Ok(json!({
+                "users": users.len(),
+                "graphs": graphs.len(),
+                "storage_bytes": graphs.iter().map(|g| g.storage_usage).sum::<i64>(),
+            }))
+        }
+        (Method::Post, "/admin/tokens") => {
+            let r: EmailRequest = crate::api::parse(body)?;
+            let user = tq::find_user_by_email(&ctx.db, &normalize_email(&r.email)?)
+                .await?
+                .ok_or_else(|| ApiError::NotFound("no such user; create it first".into()))?;
+            mint(ctx, &user.id, user.email.as_deref(), r.label.as_deref()).await
+        }
+        (Method::Get, "/admin/tokens") => {
+            let email = req
+                .url()
+                .ok()
+                .and_then(|u| {
+                    u.query_pairs()
+                        .find(|(k, _)| k == "email")
+                        .map(|(_, v)| v.to_string())
+                })
+                .ok_or_else(|| ApiError::BadRequest("?email= is required".into()))?;
+            let user = tq::find_user_by_email(&ctx.db, &normalize_email(&email)?)
+                .await?
+                .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
+            let tokens: Vec<_> = tq::list_tokens(&ctx.db, &user.id)
+                .await?
+                .into_iter()
+                .map(|t| json!({"id": t.id, "label": t.label, "created_at": t.created_at, "expires_at": t.expires_at, "revoked_at": t.revoked_at}))
+                .collect();
+            Ok(json!({ "tokens": tokens }))
+        }
+        (Method::Post, "/admin/tokens/revoke") => {
+            let r: IdRequest = crate::api::parse(body)?;
+            if tq::revoke_token(&ctx.db, &r.id, ctx.now_ms).await? {
+                Ok(json!({ "revoked": r.id }))
+            } else {
+                Err(ApiError::NotFound(
+                    "no such token, or already revoked".into(),
+                ))
+            }
+        }
+        _ => Err(ApiError::NotFound("not found".into())),
+    }
+}
+
+fn normalize_email(email: &str) -> ApiResult<String> {
+    let e = email.trim().to_ascii_lowercase();
+    let valid = e.len() <= 254
+        && e.split_once('@')
+            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
+    if valid && !e.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Ok(e)
+    } else {
+        Err(ApiError::BadRequest("invalid email".into()))
+    }
+}
+
+/// Creates a user for an email, or returns the existing one.
+async fn create_user(ctx: &Ctx, email: &str) -> ApiResult<tq::UserRow> {
+    let email = normalize_email(email)?;
+    if let Some(u) = tq::find_user_by_email(&ctx.db, &email).await? {
+        return Ok(u);
+    }
+    let id = new_uuid().map_err(|e| ApiError::Internal(format!("random: {e}")))?;
+    gq::ensure_user(&ctx.db, &id, Some(&email), ctx.now_ms).await?;
+    Ok(tq::UserRow {
+        id,
+        email: Some(email),
+    })
+}
+
+/// A new revocable token pair: an ID token (bearer for the API) and a refresh token.
+async fn mint(
+    ctx: &Ctx,
+    user_id: &str,
+    email: Option<&str>,
+    label: Option<&str>,
+) -> ApiResult<serde_json::Value> {
+    let id = new_uuid().map_err(|e| ApiError::Internal(format!("random: {e}")))?;
+    let secret: String = random_bytes::<32>()
+        .map_err(|e| ApiError::Internal(format!("random: {e}")))?
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let row = tq::TokenRow {
+        id: id.clone(),
+        user_id: user_id.to_string(),
+        secret_hash: sha256_hex(secret.as_bytes()),
+        label: label.map(str::to_string),
+        created_at: ctx.now_ms,
+        expires_at: ctx.now_ms + ctx.config.refresh_token_ttl_days * DAY_MS,
+        revoked_at: None,
+    };
+    tq::insert_token(&ctx.db, &row).await?;
+    let id_token = id_token(ctx, user_id, email, &id)?;
+    Ok(json!({
+        "id": id,
+        "id_token": id_token,
+        "refresh_token": format!("{id}.{secret}"),
+        "expires_in": ctx.config.id_token_ttl_secs,
+    }))
+}
+
+fn id_token(ctx: &Ctx, user_id: &str, email: Option<&str>, jti: &str) -> ApiResult<String> {
+    let now = ctx.now_secs();
+    auth::sign(
+        &Claims {
+            sub: user_id.to_string(),
+            exp: now + ctx.config.id_token_ttl_secs,
+            iat: Some(now),
+            nbf: None,
+            email: email.map(str::to_string),
+            jti: Some(jti.to_string()),
+        },
+        &ctx.config.jwt_secret,
+    )
+}
+
+/// Whether the token row named by an ID token's `jti` is still valid for `user_id`.
+pub async fn token_is_live(ctx: &Ctx, jti: &str, user_id: &str) -> ApiResult<bool> {
+    Ok(tq::find_token(&ctx.db, jti).await?.is_some_and(|t| {
+        t.user_id == user_id && t.revoked_at.is_none() && t.expires_at > ctx.now_ms
+    }))
+}
+
+/// `POST /oauth2/token` with `grant_type=refresh_token&refresh_token=...`
+/// (form-encoded, as the app sends it, LS user.cljs:134-140). A bad token is
+/// `400 {"error":"invalid_grant"}`, on which the app logs out (user.cljs:142-177).
+pub async fn refresh(ctx: &Ctx, mut req: Request) -> Result<Response> {
+    let body = req.bytes().await.unwrap_or_default();
+    let mut grant = None;
+    let mut token = None;
+    for (k, v) in worker::url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "grant_type" => grant = Some(v.to_string()),
+            "refresh_token" => token = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    let oauth_error = |e: &str| http::json(400, json!({ "error": e }).to_string());
+    if grant.as_deref() != Some("refresh_token") {
+        return oauth_error("unsupported_grant_type");
+    }
+    let Some((id, secret)) = token.as_deref().and_then(parse_refresh_token) else {
+        return oauth_error("invalid_grant");
+    };
+    let row = match tq::find_token(&ctx.db, id).await {
+        Ok(row) => row,
+        Err(e) => return http::error(&e),
+    };
+    let Some(row) = row.filter(|t| {
+        t.revoked_at.is_none()
+            && t.expires_at > ctx.now_ms
+            && secrets_equal(
+                sha256_hex(secret.as_bytes()).as_bytes(),
+                t.secret_hash.as_bytes(),
+            )
+    }) else {
+        return oauth_error("invalid_grant");
+    };
+    let email = match tq::find_user(&ctx.db, &row.user_id).await {
+        Ok(user) => user.and_then(|u| u.email),
+        Err(e) => return http::error(&e),
+    };
+    match id_token(ctx, &row.user_id, email.as_deref(), &row.id) {
+        Ok(t) => http::json(
+            200,
+            json!({"id_token": t, "access_token": t, "token_type": "Bearer", "expires_in": ctx.config.id_token_ttl_secs})
+                .to_string(),
+        ),
+        Err(e) => http::error(&e),
+    }
+}
