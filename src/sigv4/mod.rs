@@ -59,6 +59,8 @@ pub mod temp_credentials;
 mod verify;
 
 #[cfg(test)]
+mod aws_crosscheck;
+#[cfg(test)]
 mod fixtures;
 #[cfg(test)]
 mod tests;
