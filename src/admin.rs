@@ -120,8 +120,71 @@ async fn route(
                 ))
             }
         }
+        (Method::Get, p) if p.starts_with("/admin/graphs/") && p.ends_with("/export") => {
+            let graph_id = p
+                .trim_start_matches("/admin/graphs/")
+                .trim_end_matches("/export");
+            export_page(ctx, graph_id, req).await
+        }
         _ => Err(ApiError::NotFound("not found".into())),
     }
+}
+
+/// Files per export page (each gets a presigned URL: bounded CPU per request).
+const EXPORT_PAGE: i64 = 500;
+
+/// One page of a graph's export: its keys (first page) and current files
+/// with their metadata and download URLs. `?after=<name>` continues.
+async fn export_page(ctx: &Ctx, graph_id: &str, req: &Request) -> ApiResult<serde_json::Value> {
+    crate::api::check_graph_uuid(graph_id)?;
+    let graph = tq::list_all_graphs(&ctx.db)
+        .await?
+        .into_iter()
+        .find(|g| g.id == graph_id)
+        .ok_or(ApiError::GraphNotExist)?;
+    let after = req
+        .url()
+        .ok()
+        .and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "after")
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap_or_default();
+    if !after.is_empty() && !crate::ids::is_encrypted_name(&after) {
+        return Err(ApiError::BadRequest("invalid after".into()));
+    }
+    let mut rows =
+        crate::db::files::list_files_page(&ctx.db, graph_id, &after, EXPORT_PAGE + 1).await?;
+    let more = rows.len() as i64 > EXPORT_PAGE;
+    rows.truncate(EXPORT_PAGE as usize);
+    let next = if more {
+        rows.last().map(|r| r.path.clone())
+    } else {
+        None
+    };
+    let keys = if after.is_empty() {
+        gq::find_keys(&ctx.db, graph_id).await?
+    } else {
+        None
+    };
+    let mut files = Vec::with_capacity(rows.len());
+    for r in rows {
+        files.push(json!({
+            "name": r.path,
+            "checksum": r.checksum,
+            "size": r.size,
+            "last_modified": r.last_modified,
+            "txid": r.txid,
+            "url": crate::blobs::download_url(ctx, &r.blob_key)?,
+        }));
+    }
+    Ok(json!({
+        "graph": graph,
+        "keys": keys.map(|k| json!({"public-key": k.public_key, "encrypted-private-key": k.encrypted_private_key})),
+        "files": files,
+        "next": next,
+    }))
 }
 
 fn normalize_email(email: &str) -> ApiResult<String> {

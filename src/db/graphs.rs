@@ -14,7 +14,7 @@ pub struct GraphRow {
     pub storage_usage: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 pub struct KeysRow {
     pub public_key: String,
     pub encrypted_private_key: String,
