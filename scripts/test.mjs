@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { setup, log, ROOT } from "./lib/tools.mjs";
+import { setup, log, ROOT, ensureChromium } from "./lib/tools.mjs";
 import { applyMigrations, startDevServer, stopDevServer } from "./lib/devserver.mjs";
 
 const counts = { passed: 0, failed: 0 };
@@ -61,6 +61,7 @@ function freePort() {
 }
 
 const { node } = setup();
+const chromium = ensureChromium();
 
 await step("cargo fmt --check", "cargo", ["fmt", "--check"]);
 await step("clippy (host)", "cargo", ["clippy", "--all-targets", "--", "-D", "warnings"]);
@@ -89,6 +90,7 @@ try {
     WORKER_URL: server.url,
     WORKER_PORT: String(port),
     WORKER_STATE_DIR: state,
+    CHROMIUM_BIN: chromium ?? "",
     ...secrets,
   });
   const pass = e2e.match(/ℹ pass (\d+)/);

@@ -136,7 +136,7 @@ const EXPORT_PAGE: i64 = 500;
 /// One page of a graph's export: its keys (first page) and current files
 /// with their metadata and download URLs. `?after=<name>` continues.
 async fn export_page(ctx: &Ctx, graph_id: &str, req: &Request) -> ApiResult<serde_json::Value> {
-    crate::api::check_graph_uuid(graph_id)?;
+    crate::api::check_graph_uuid(ctx, graph_id)?;
     let graph = tq::list_all_graphs(&ctx.db)
         .await?
         .into_iter()

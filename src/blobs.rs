@@ -25,6 +25,8 @@ pub fn download_secret(config: &Config) -> Vec<u8> {
 
 /// A presigned GET URL for an object.
 pub fn download_url(ctx: &Ctx, key: &str) -> ApiResult<String> {
+    // rsapi GETs each URL twice (PROTOCOL.md §7.4).
+    ctx.count(|c| c.r2_class_b += 2);
     let expires_in = ctx.config.download_ttl_secs as u64;
     match &ctx.config.r2_s3 {
         Some(r2) => presign(&PresignRequest {
@@ -53,6 +55,7 @@ pub fn download_url(ctx: &Ctx, key: &str) -> ApiResult<String> {
 
 /// A presigned PUT URL for a fresh upload key of `user`.
 pub fn upload_url(ctx: &Ctx, user: &User, key: &str, expires_at: i64) -> ApiResult<String> {
+    ctx.count(|c| c.r2_class_a += 1);
     let expires_in = (expires_at - ctx.now_secs()).max(1) as u64;
     match &ctx.config.r2_s3 {
         Some(r2) => presign(&PresignRequest {
@@ -105,8 +108,9 @@ fn presign(r: &PresignRequest<'_>) -> ApiResult<String> {
 }
 
 /// Size of an object in R2, if it exists.
-pub async fn object_size(bucket: &Bucket, key: &str) -> ApiResult<Option<i64>> {
-    Ok(bucket.head(key).await?.map(|o| o.size() as i64))
+pub async fn object_size(ctx: &Ctx, key: &str) -> ApiResult<Option<i64>> {
+    ctx.count(|c| c.r2_class_b += 1);
+    Ok(ctx.bucket.head(key).await?.map(|o| o.size() as i64))
 }
 
 /// Deletes up to `pages` pages of trashed objects; returns how many.

@@ -31,6 +31,7 @@ pub fn notify(ctx: &Ctx, graph_id: &str, txid: i64) {
         return;
     };
     let graph_id = graph_id.to_string();
+    ctx.count(|c| c.do_requests += 1);
     ctx.defer(async move {
         if let Err(e) = push(&ns, &graph_id, txid).await {
             worker::console_warn!("{}", serde_json::json!({"event": "hub_push_failed", "graph": graph_id, "txid": txid, "error": e.to_string()}));
@@ -71,6 +72,9 @@ impl DurableObject for GraphHub {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
+        if req.path() == "/health" {
+            return Response::ok("ok");
+        }
         if req.path() == "/notify" {
             let frame = req.text().await?;
             for ws in self.state.get_websockets() {

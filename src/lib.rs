@@ -25,9 +25,11 @@ pub mod ids;
 pub mod router;
 pub mod s3_receiver;
 pub mod sigv4;
+pub mod status;
 pub mod tokens;
 pub mod txid;
 pub mod uploads;
+pub mod usage;
 pub mod wire;
 
 use worker::{

@@ -8,11 +8,12 @@ use worker::{console_error, console_log, Context, Date, Env, Method, Request, Re
 use crate::api::{files, graphs, keys, parse, transactions as tx, uploads, Ctx, User};
 use crate::auth;
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{usage as usage_db, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::http;
 use crate::hub;
 use crate::ids::is_client_uuid;
+use crate::usage::{self, Counts};
 
 /// Largest JSON request body accepted (1000 encrypted names fit easily).
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -95,6 +96,18 @@ struct Trace {
     rows_read: u64,
     rows_written: u64,
     queries: u32,
+    graph: Option<String>,
+    meter: Counts,
+}
+
+impl Trace {
+    fn take(&mut self, ctx: &Ctx) {
+        let u = ctx.db.usage();
+        (self.queries, self.rows_read, self.rows_written) =
+            (u.queries, u.rows_read, u.rows_written);
+        self.graph = ctx.graph.borrow().clone();
+        self.meter = ctx.meter.get();
+    }
 }
 
 /// Serves one request and logs it.
@@ -114,7 +127,27 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
             http::error(&ApiError::Internal(e.to_string()))?
         }
     };
-    let elapsed = Date::now().as_millis().saturating_sub(started);
+    let now = Date::now().as_millis();
+    let elapsed = now.saturating_sub(started);
+    let mut counts = trace.meter;
+    counts.requests += 1;
+    counts.rows_read += trace.rows_read as i64;
+    counts.rows_written += trace.rows_written as i64;
+    if let Some((day, due)) = usage::record(now as i64, &counts) {
+        let env = env.clone();
+        wctx.wait_until(async move {
+            let flushed = match env.d1("DB") {
+                Ok(d1) => usage_db::add(&Db::new(d1), &day, &due).await,
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = flushed {
+                console_error!(
+                    "{}",
+                    serde_json::json!({"event": "usage_flush_failed", "error": e.to_string()})
+                );
+            }
+        });
+    }
     // One line per request; never tokens, keys, names or bodies (STYLE.md "Logs").
     console_log!(
         "{}",
@@ -126,6 +159,7 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
             "d1_queries": trace.queries,
             "rows_read": trace.rows_read,
             "rows_written": trace.rows_written,
+            "graph": trace.graph,
         })
     );
     Ok(resp)
@@ -147,6 +181,7 @@ fn route_name(method: &Method, path: &str) -> String {
         (_, p) if p.starts_with("/s3/") => "s3".to_string(),
         (_, p) if p.starts_with("/admin/") => "admin".to_string(),
         (_, "/oauth2/token") => "oauth2_token".to_string(),
+        (_, "/") => "status".to_string(),
         _ => "other".to_string(),
     }
 }
@@ -163,6 +198,14 @@ async fn dispatch(
         return http::preflight();
     }
     match (method, path) {
+        (Method::Get, "/") => match context(env, &req) {
+            Ok(ctx) => {
+                let resp = crate::status::page(&ctx, env).await;
+                trace.take(&ctx);
+                resp
+            }
+            Err(e) => http::error(&e),
+        },
         (Method::Get, "/logseq/version") => http::json(
             200,
             serde_json::json!({ "version": env!("CARGO_PKG_VERSION") }).to_string(),
@@ -183,9 +226,7 @@ async fn dispatch(
             let result = match context(env, &req) {
                 Ok(ctx) => {
                     let r = api_call(&api, &ctx, req).await;
-                    let u = ctx.db.usage();
-                    (trace.queries, trace.rows_read, trace.rows_written) =
-                        (u.queries, u.rows_read, u.rows_written);
+                    trace.take(&ctx);
                     run_after(&ctx, wctx);
                     r
                 }
@@ -213,9 +254,7 @@ async fn dispatch(
         (_, p) if p.starts_with("/s3/") => match context(env, &req) {
             Ok(ctx) => {
                 let resp = crate::s3_receiver::handle(&ctx, req).await;
-                let u = ctx.db.usage();
-                (trace.queries, trace.rows_read, trace.rows_written) =
-                    (u.queries, u.rows_read, u.rows_written);
+                trace.take(&ctx);
                 resp
             }
             Err(e) => {
@@ -293,6 +332,8 @@ fn context(env: &Env, req: &Request) -> ApiResult<Ctx> {
         now_ms: Date::now().as_millis() as i64,
         origin,
         after: Default::default(),
+        meter: Default::default(),
+        graph: Default::default(),
     })
 }
 

@@ -82,6 +82,7 @@ async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Re
             Some(u) if u.user_id != user_id => return Err(S3Error::AccessDenied(ACCESS_DENIED)),
             Some(_) => {}
             None => {
+                ctx.count(|c| c.r2_class_b += 1);
                 if ctx
                     .bucket
                     .head(key.clone())
@@ -97,6 +98,7 @@ async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Re
             Some(stream) => worker::Data::ReadableStream(stream),
             None => worker::Data::Empty,
         };
+        ctx.count(|c| c.r2_class_a += 1);
         let object = ctx
             .bucket
             .put(key.clone(), body)
@@ -139,6 +141,7 @@ async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Re
     // Whole objects only: rsapi sends `Content-Range: bytes=0-0` on its first
     // GET and must get the full Content-Length back (PROTOCOL.md §7.4), so no
     // range header is honoured.
+    ctx.count(|c| c.r2_class_b += 1);
     let object = ctx
         .bucket
         .get(verified.key.clone())

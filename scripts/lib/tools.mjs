@@ -153,6 +153,23 @@ export function readVarsFile(path) {
   return vars;
 }
 
+/** Debian's Chromium for the status-page browser test: the binary path, or null. */
+export function ensureChromium() {
+  const candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+  const found = () => candidates.find((p) => existsSync(p)) ?? null;
+  if (found() || process.platform !== "linux") return found();
+  const root = typeof process.getuid === "function" && process.getuid() === 0;
+  if (!root || !existsSync("/usr/bin/apt-get")) {
+    log("chromium not found and cannot be installed here (needs root and apt-get); the browser test will say so");
+    return null;
+  }
+  log("installing Debian's chromium for the status-page browser test (one-time)");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  run("apt-get", ["update", "-q"], { env, stdio: ["ignore", "ignore", "inherit"] });
+  run("apt-get", ["install", "-y", "-q", "chromium"], { env, stdio: ["ignore", "ignore", "inherit"] });
+  return found();
+}
+
 /** Everything `npm start` and `npm test` need before building. */
 export function setup() {
   ensureNpmDeps();

@@ -18,7 +18,7 @@ pub const ALL_FILES_PAGE: i64 = 1000;
 
 /// §6.11. The continuation token is the last name of the previous page.
 pub async fn get_all_files(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResult<AllFiles> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     let after = req.continuation_token.unwrap_or_default();
     if !after.is_empty() && !is_encrypted_name(&after) {
         return Err(ApiError::BadRequest("invalid ContinuationToken".into()));
@@ -51,7 +51,7 @@ pub async fn get_all_files(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResu
 /// §6.12: a top-level array; unknown files get the `not found` error the
 /// real service sends, names over 950 characters `filepath too long`.
 pub async fn get_files_meta(ctx: &Ctx, user: &User, req: FilesRequest) -> ApiResult<Vec<FileMeta>> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     check_file_count(req.files.len())?;
     gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
     let valid: Vec<String> = req
@@ -98,7 +98,7 @@ pub async fn get_files_meta(ctx: &Ctx, user: &User, req: FilesRequest) -> ApiRes
 /// §6.19: presigned GET URLs for current files; unknown files are omitted
 /// (a URL that 404s would fail the client's whole batch).
 pub async fn get_files(ctx: &Ctx, user: &User, req: FilesRequest) -> ApiResult<PresignedFileUrls> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     check_file_count(req.files.len())?;
     for f in &req.files {
         check_encrypted_name(f)?;
@@ -118,7 +118,7 @@ pub async fn get_version_files(
     user: &User,
     req: FilesRequest,
 ) -> ApiResult<PresignedFileUrls> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     check_file_count(req.files.len())?;
     let mut ids = Vec::with_capacity(req.files.len());
     for f in &req.files {
@@ -146,7 +146,7 @@ pub async fn get_file_version_list(
     user: &User,
     req: FileVersionListRequest,
 ) -> ApiResult<FileVersionList> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     check_encrypted_name(&req.file)?;
     gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
     let rows = fq::list_versions(

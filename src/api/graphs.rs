@@ -102,7 +102,7 @@ pub async fn create_graph(
 /// §6.4. Removes the graph's rows in one transaction and its objects from R2
 /// (what does not fit in this request is left to the scheduled cleanup).
 pub async fn delete_graph(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResult<Empty> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     if !maintenance::delete_graph(&ctx.db, &req.graph_uuid, &user.id, ctx.now_ms).await? {
         return Err(ApiError::GraphNotExist);
     }
@@ -112,7 +112,7 @@ pub async fn delete_graph(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResul
 
 /// §6.5.
 pub async fn get_txid(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResult<TxId> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     let g = q::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
     Ok(TxId { txid: g.txid })
 }
@@ -121,7 +121,7 @@ pub async fn get_txid(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResult<Tx
 pub async fn get_graph(ctx: &Ctx, user: &User, req: GetGraphRequest) -> ApiResult<GraphInfo> {
     let g = match (req.graph_uuid, req.graph_name) {
         (Some(id), _) => {
-            check_graph_uuid(&id)?;
+            check_graph_uuid(ctx, &id)?;
             q::find_graph(&ctx.db, &id, &user.id).await?
         }
         (None, Some(name)) => q::find_graph_by_name(&ctx.db, &name, &user.id)

@@ -14,7 +14,7 @@ const MAX_PRIVATE_KEY: usize = 16 * 1024;
 
 /// §6.7: 410 when there is no valid salt (LS sync.cljs:761, 2032-2063).
 pub async fn get_graph_salt(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResult<Salt> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     q::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
     match q::find_salt(&ctx.db, &req.graph_uuid).await? {
         Some(s) if s.expired_at > ctx.now_ms => Ok(Salt {
@@ -30,7 +30,7 @@ pub async fn get_graph_salt(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiRes
 /// documented 409: the client has no handling for 409 and would fail to
 /// store the password, while the existing salt is exactly what it needs.
 pub async fn create_graph_salt(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResult<Salt> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     q::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
     let bytes = random_bytes::<64>().map_err(|e| ApiError::Internal(format!("random: {e}")))?;
     let value = STANDARD.encode(bytes);
@@ -53,7 +53,7 @@ pub async fn get_graph_encrypt_keys(
     user: &User,
     req: GraphRequest,
 ) -> ApiResult<EncryptKeys> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     q::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
     let k = q::find_keys(&ctx.db, &req.graph_uuid)
         .await?
@@ -71,7 +71,7 @@ pub async fn upload_graph_encrypt_keys(
     user: &User,
     req: UploadKeysRequest,
 ) -> ApiResult<Empty> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     if !req.public_key.starts_with("age1")
         || req.public_key.len() > MAX_PUBLIC_KEY
         || !req.public_key.bytes().all(|b| b.is_ascii_alphanumeric())

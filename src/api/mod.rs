@@ -28,11 +28,22 @@ pub struct Ctx {
     pub origin: String,
     /// Work to finish after the response (hub pushes, trash draining).
     pub after: std::cell::RefCell<Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>>,
+    /// R2 and Durable Object operations this request caused (status page meter).
+    pub meter: std::cell::Cell<crate::usage::Counts>,
+    /// The graph this request is about, for the access log (ids are not secret).
+    pub graph: std::cell::RefCell<Option<String>>,
 }
 
 impl Ctx {
     pub fn now_secs(&self) -> i64 {
         self.now_ms.div_euclid(1000)
+    }
+
+    /// Counts operations against the free plan's budget.
+    pub fn count(&self, f: impl FnOnce(&mut crate::usage::Counts)) {
+        let mut c = self.meter.get();
+        f(&mut c);
+        self.meter.set(c);
     }
 
     /// Queues work to run after the response is sent.
@@ -66,9 +77,11 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     })
 }
 
-/// A `GraphUUID` must look like one (PROTOCOL.md §3.2).
-pub fn check_graph_uuid(s: &str) -> ApiResult<()> {
+/// A `GraphUUID` must look like one (PROTOCOL.md §3.2). A valid one is
+/// remembered for the access-log line.
+pub fn check_graph_uuid(ctx: &Ctx, s: &str) -> ApiResult<()> {
     if is_client_uuid(s) {
+        *ctx.graph.borrow_mut() = Some(s.to_string());
         Ok(())
     } else {
         Err(ApiError::BadRequest("invalid GraphUUID".into()))

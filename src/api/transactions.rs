@@ -30,7 +30,7 @@ pub const MAX_FILES_PER_COMMIT: usize = 100;
 
 /// §6.13: transactions with TXId > FromTXId, contiguous, oldest first.
 pub async fn get_diff(ctx: &Ctx, user: &User, req: FromTxRequest) -> ApiResult<Diff> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     check_from_txid(req.from_txid)?;
     gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
     let mut rows = fq::list_tx_after(&ctx.db, &req.graph_uuid, req.from_txid, MAX_DIFF + 1).await?;
@@ -57,7 +57,7 @@ pub async fn get_deletion_log_v20221212(
     user: &User,
     req: FromTxRequest,
 ) -> ApiResult<DeletionLog> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     check_from_txid(req.from_txid)?;
     gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
     let rows =
@@ -84,7 +84,7 @@ pub async fn update_files(
     user: &User,
     req: UpdateFilesRequest,
 ) -> ApiResult<UpdateFiles> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     check_commit_txid(req.txid)?;
     check_file_count(req.files.len())?;
     check_commit_size(req.files.len())?;
@@ -127,7 +127,7 @@ pub async fn update_files(
         let size = match upload.size {
             Some(size) => size,
             // Presigned PUT straight to R2: the size is learned now.
-            None => crate::blobs::object_size(&ctx.bucket, key)
+            None => crate::blobs::object_size(ctx, key)
                 .await?
                 .ok_or_else(|| ApiError::BadRequest(format!("upload not found: {key}")))?,
         };
@@ -177,7 +177,7 @@ pub async fn update_files(
 /// versions), as one transaction. Unknown names are reported in
 /// `DeleteFailedFiles`; the transaction happens all the same.
 pub async fn delete_files(ctx: &Ctx, user: &User, req: FilesRequest) -> ApiResult<DeleteFiles> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     let client_txid = req
         .txid
         .ok_or_else(|| ApiError::BadRequest("TXId is required".into()))?;
@@ -243,7 +243,7 @@ pub async fn delete_files(ctx: &Ctx, user: &User, req: FilesRequest) -> ApiResul
 /// §6.21 (legacy; the 0.10.x client never sends it): moves a file to a new
 /// name as one `rename_file` transaction `[to, from, null]`.
 pub async fn rename_file(ctx: &Ctx, user: &User, req: RenameFileRequest) -> ApiResult<TxId> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     check_commit_txid(req.txid)?;
     check_encrypted_name(&req.src_file)?;
     check_encrypted_name(&req.dst_file)?;

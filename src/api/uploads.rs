@@ -49,7 +49,7 @@ pub async fn get_upload_urls(
     user: &User,
     req: PresignUploadsRequest,
 ) -> ApiResult<PresignedUploads> {
-    check_graph_uuid(&req.graph_uuid)?;
+    check_graph_uuid(ctx, &req.graph_uuid)?;
     if req.count == 0 || req.count > MAX_UPLOAD_URLS {
         return Err(ApiError::BadRequest(format!(
             "Count must be 1 to {MAX_UPLOAD_URLS}"

@@ -74,7 +74,8 @@ pub async fn delete_graph(
             db.stmt(DELETE_GRAPH, &[graph_id.into(), user_id.into()])?,
         ])
         .await?;
-    Ok(results.get(2).map(super::changes).unwrap_or(0) == 1)
+    // D1 counts the rows ON DELETE CASCADE removed too: any change means deleted.
+    Ok(results.get(2).map(super::changes).unwrap_or(0) >= 1)
 }
 
 /// Moves up to `limit` uploads older than `cutoff` to trash; returns how many.

@@ -9,6 +9,7 @@ pub mod files;
 pub mod graphs;
 pub mod maintenance;
 pub mod tokens;
+pub mod usage;
 
 use std::cell::Cell;
 
