@@ -13,7 +13,7 @@ use crate::db::{graphs as gq, tokens as tq};
 use crate::error::{ApiError, ApiResult};
 use crate::http;
 use crate::ids::{new_uuid, random_bytes};
-use crate::tokens::{parse_refresh_token, secrets_equal, sha256_hex};
+use crate::tokens::{format_refresh_token, parse_refresh_token, secrets_equal, sha256_hex};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
@@ -236,16 +236,16 @@ async fn mint(
         revoked_at: None,
     };
     tq::insert_token(&ctx.db, &row).await?;
-    let id_token = id_token(ctx, user_id, email, &id)?;
+    let id_token = id_token(ctx, user_id, email, Some(&id))?;
     Ok(json!({
         "id": id,
         "id_token": id_token,
-        "refresh_token": format!("{id}.{secret}"),
+        "refresh_token": format_refresh_token(&id, &secret),
         "expires_in": ctx.config.id_token_ttl_secs,
     }))
 }
 
-fn id_token(ctx: &Ctx, user_id: &str, email: Option<&str>, jti: &str) -> ApiResult<String> {
+fn id_token(ctx: &Ctx, user_id: &str, email: Option<&str>, jti: Option<&str>) -> ApiResult<String> {
     let now = ctx.now_secs();
     auth::sign(
         &Claims {
@@ -254,7 +254,7 @@ fn id_token(ctx: &Ctx, user_id: &str, email: Option<&str>, jti: &str) -> ApiResu
             iat: Some(now),
             nbf: None,
             email: email.map(str::to_string),
-            jti: Some(jti.to_string()),
+            jti: jti.map(str::to_string),
         },
         &ctx.config.jwt_secret,
     )
@@ -268,8 +268,11 @@ pub async fn token_is_live(ctx: &Ctx, jti: &str, user_id: &str) -> ApiResult<boo
 }
 
 /// `POST /oauth2/token` with `grant_type=refresh_token&refresh_token=...`
-/// (form-encoded, as the app sends it, LS user.cljs:134-140). A bad token is
-/// `400 {"error":"invalid_grant"}`, on which the app logs out (user.cljs:142-177).
+/// (form-encoded, as the app sends it, LS user.cljs:134-140). The refresh
+/// token is one this server minted (`lsrt.<id>.<secret>`), or a still-valid
+/// ID token of ours pasted into the app as its refresh token (what a user
+/// without the admin interface has). A bad token is `400
+/// {"error":"invalid_grant"}`, on which the app logs out (user.cljs:142-177).
 pub async fn refresh(ctx: &Ctx, mut req: Request) -> Result<Response> {
     let body = req.bytes().await.unwrap_or_default();
     let mut grant = None;
@@ -285,28 +288,13 @@ pub async fn refresh(ctx: &Ctx, mut req: Request) -> Result<Response> {
     if grant.as_deref() != Some("refresh_token") {
         return oauth_error("unsupported_grant_type");
     }
-    let Some((id, secret)) = token.as_deref().and_then(parse_refresh_token) else {
-        return oauth_error("invalid_grant");
-    };
-    let row = match tq::find_token(&ctx.db, id).await {
-        Ok(row) => row,
+    let subject = match refresh_subject(ctx, token.as_deref().unwrap_or_default()).await {
+        Ok(Some(subject)) => subject,
+        Ok(None) => return oauth_error("invalid_grant"),
         Err(e) => return http::error(&e),
     };
-    let Some(row) = row.filter(|t| {
-        t.revoked_at.is_none()
-            && t.expires_at > ctx.now_ms
-            && secrets_equal(
-                sha256_hex(secret.as_bytes()).as_bytes(),
-                t.secret_hash.as_bytes(),
-            )
-    }) else {
-        return oauth_error("invalid_grant");
-    };
-    let email = match tq::find_user(&ctx.db, &row.user_id).await {
-        Ok(user) => user.and_then(|u| u.email),
-        Err(e) => return http::error(&e),
-    };
-    match id_token(ctx, &row.user_id, email.as_deref(), &row.id) {
+    let (user_id, email, jti) = subject;
+    match id_token(ctx, &user_id, email.as_deref(), jti.as_deref()) {
         Ok(t) => http::json(
             200,
             json!({"id_token": t, "access_token": t, "token_type": "Bearer", "expires_in": ctx.config.id_token_ttl_secs})
@@ -314,4 +302,36 @@ pub async fn refresh(ctx: &Ctx, mut req: Request) -> Result<Response> {
         ),
         Err(e) => http::error(&e),
     }
+}
+
+/// Who a refresh token stands for: (user id, email, token row), or None.
+async fn refresh_subject(
+    ctx: &Ctx,
+    token: &str,
+) -> ApiResult<Option<(String, Option<String>, Option<String>)>> {
+    if let Some((id, secret)) = parse_refresh_token(token) {
+        let Some(row) = tq::find_token(&ctx.db, id).await?.filter(|t| {
+            t.revoked_at.is_none()
+                && t.expires_at > ctx.now_ms
+                && secrets_equal(
+                    sha256_hex(secret.as_bytes()).as_bytes(),
+                    t.secret_hash.as_bytes(),
+                )
+        }) else {
+            return Ok(None);
+        };
+        let email = tq::find_user(&ctx.db, &row.user_id)
+            .await?
+            .and_then(|u| u.email);
+        return Ok(Some((row.user_id, email, Some(row.id))));
+    }
+    let Ok(claims) = auth::verify(token, &ctx.config.jwt_secret, ctx.now_secs()) else {
+        return Ok(None);
+    };
+    if let Some(jti) = &claims.jti {
+        if !token_is_live(ctx, jti, &claims.sub).await? {
+            return Ok(None);
+        }
+    }
+    Ok(Some((claims.sub, claims.email, claims.jti)))
 }

@@ -113,6 +113,7 @@ impl Trace {
 /// Serves one request and logs it.
 pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
     let started = Date::now().as_millis();
+    let origin = req.headers().get("origin").ok().flatten();
     let method = req.method();
     let path = req.path();
     let route = route_name(&method, &path);
@@ -127,6 +128,9 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
             http::error(&ApiError::Internal(e.to_string()))?
         }
     };
+    if let Some(origin) = origin {
+        allow_credentialed_origin(&resp, &origin);
+    }
     let now = Date::now().as_millis();
     let elapsed = now.saturating_sub(started);
     let mut counts = trace.meter;
@@ -163,6 +167,20 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
         })
     );
     Ok(resp)
+}
+
+/// The app's token refresh is a credentialed XHR (cljs-http defaults
+/// `with-credentials?` to true) from a `file://` page, whose origin is
+/// `null`; browsers refuse `*` for those. So a CORS answer to a request with
+/// an `Origin` names that origin and allows credentials. Safe: nothing here
+/// is authorised by cookies, only by bearer tokens.
+fn allow_credentialed_origin(resp: &Response, origin: &str) {
+    let h = resp.headers();
+    if h.has("access-control-allow-origin").unwrap_or(false) {
+        let _ = h.set("Access-Control-Allow-Origin", origin);
+        let _ = h.set("Access-Control-Allow-Credentials", "true");
+        let _ = h.append("Vary", "Origin");
+    }
 }
 
 /// The route label used in logs: the API name for `/file-sync/<api>`, else a

@@ -57,6 +57,10 @@ async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Re
         Method::Get | Method::Head => "GET",
         _ => return Err(S3Error::MethodNotAllowed),
     };
+    // No SigV4 parameters at all is an anonymous request: S3 answers 403.
+    if !query.contains("X-Amz-") {
+        return Err(S3Error::AccessDenied(ACCESS_DENIED));
+    }
     let vreq = VerifyRequest {
         method: signed_method,
         host: &host,

@@ -21,9 +21,19 @@ pub fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
         == 0
 }
 
+/// Prefix of refresh tokens. It starts with a letter because the app reads
+/// the stored token with `cljs.reader/read-string`, which throws on a token
+/// that starts with a digit (LS handler/user.cljs).
+pub const REFRESH_PREFIX: &str = "lsrt.";
+
+/// A refresh token from its id and secret.
+pub fn format_refresh_token(id: &str, secret: &str) -> String {
+    format!("{REFRESH_PREFIX}{id}.{secret}")
+}
+
 /// Splits a refresh token into its id and secret.
 pub fn parse_refresh_token(token: &str) -> Option<(&str, &str)> {
-    let (id, secret) = token.trim().split_once('.')?;
+    let (id, secret) = token.trim().strip_prefix(REFRESH_PREFIX)?.split_once('.')?;
     let ok =
         |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
     (ok(id, 36) && ok(secret, 64)).then_some((id, secret))
@@ -45,13 +55,13 @@ mod tests {
     fn refresh_token_shape() {
         let id = "6f1c3d9e-2b4a-4c8e-9f00-0123456789ab";
         let secret = "a".repeat(64);
-        assert_eq!(
-            parse_refresh_token(&format!("{id}.{secret}")),
-            Some((id, secret.as_str()))
-        );
+        let token = format_refresh_token(id, &secret);
+        assert!(token.starts_with(|c: char| c.is_ascii_alphabetic()));
+        assert_eq!(parse_refresh_token(&token), Some((id, secret.as_str())));
+        assert_eq!(parse_refresh_token(&format!("{id}.{secret}")), None);
         assert_eq!(parse_refresh_token("x.y"), None);
         assert_eq!(
-            parse_refresh_token(&format!("{id}.{}", "a".repeat(63))),
+            parse_refresh_token(&format_refresh_token(id, &"a".repeat(63))),
             None
         );
         assert_eq!(sha256_hex(b"").len(), 64);

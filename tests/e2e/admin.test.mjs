@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { appCall, raw } from "../harness/client.mjs";
+import { mintToken } from "../../scripts/lib/jwt.mjs";
 
 const BASE = process.env.WORKER_URL;
 const ADMIN = process.env.ADMIN_TOKEN;
@@ -95,6 +96,40 @@ describe("admin interface", () => {
     const grant = await refresh(minted.refresh_token, "password");
     assert.equal(grant.status, 400);
     assert.deepEqual(grant.json, { error: "unsupported_grant_type" });
+  });
+
+  test("refresh tokens start with a letter (the app reads them with cljs.reader)", async () => {
+    const minted = await admin("mint", email);
+    assert.match(minted.refresh_token, /^lsrt\.[0-9a-f-]{36}\.[0-9a-f]{64}$/);
+  });
+
+  test("a self-issued ID token pasted as the refresh token refreshes to a new one", async () => {
+    const pasted = mintToken(process.env.JWT_SECRET, `pasted-${Date.now()}@example.com`);
+    const r = await refresh(pasted);
+    assert.equal(r.status, 200, r.text);
+    const info = await appCall(BASE, "user_info", {}, r.json.id_token);
+    assert.equal(info.status, 200);
+    const expired = mintToken(process.env.JWT_SECRET, "x@example.com", { now: 1_000_000, lifetimeSecs: 60 });
+    assert.deepEqual((await refresh(expired)).json, { error: "invalid_grant" });
+  });
+
+  test("the credentialed refresh XHR from file:// (Origin: null) gets a CORS answer it may read", async () => {
+    const minted = await admin("mint", email);
+    const pre = await raw(BASE, "/oauth2/token", {
+      method: "OPTIONS",
+      headers: { origin: "null", "access-control-request-method": "POST" },
+    });
+    assert.equal(pre.headers["access-control-allow-origin"], "null");
+    assert.equal(pre.headers["access-control-allow-credentials"], "true");
+    const body = new URLSearchParams({ grant_type: "refresh_token", refresh_token: minted.refresh_token }).toString();
+    const r = await raw(BASE, "/oauth2/token", {
+      method: "POST",
+      headers: { origin: "null", "content-type": "application/x-www-form-urlencoded" },
+      body,
+    });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["access-control-allow-origin"], "null");
+    assert.equal(r.headers["access-control-allow-credentials"], "true");
   });
 
   test("minting for an unknown email is a clear 404", async () => {
