@@ -8,6 +8,9 @@
 //   mint <email> [label]         new ID token + refresh token for a user
 //   tokens <email>               list a user's tokens
 //   revoke <token id>            revoke a token (and every ID token refreshed from it)
+//   export <graph-id> <dir>      write the graph's ciphertexts + encrypted keys to a new
+//                                directory, in the layout rsapi's decrypt-cli reads (docs/BACKUP.md)
+//   import <dir> <email> [name]  restore such an export into a NEW graph of that user
 //
 // Defaults: --url http://127.0.0.1:8787 (or $LOGSEQ_SYNC_URL), --token from
 // $ADMIN_TOKEN, else from .dev.vars (the local server's).
@@ -15,9 +18,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, readVarsFile } from "./lib/tools.mjs";
+import { exportGraph, importGraph } from "./lib/backup.mjs";
 
 const USAGE = `usage: npm run admin -- [--url URL] [--token ADMIN_TOKEN] <command> [args]
-commands: create-user <email> | users | graphs | usage | mint <email> [label] | tokens <email> | revoke <id>`;
+commands: create-user <email> | users | graphs | usage | mint <email> [label] | tokens <email> | revoke <id>
+          | export <graph-id> <dir> | import <dir> <email> [graph name]`;
 
 function parseArgs(argv) {
   const opts = { url: process.env.LOGSEQ_SYNC_URL ?? "http://127.0.0.1:8787", token: process.env.ADMIN_TOKEN };
@@ -65,7 +70,15 @@ const commands = {
   mint: (o, [email, label]) => call(o, "POST", "/admin/tokens", { email: need(email, "<email>"), label }),
   tokens: (o, [email]) => call(o, "GET", `/admin/tokens?email=${encodeURIComponent(need(email, "<email>"))}`),
   revoke: (o, [id]) => call(o, "POST", "/admin/tokens/revoke", { id: need(id, "<token id>") }),
+  export: (o, [graphId, dir]) =>
+    exportGraph({ url: o.url, token: o.token, graphId: need(graphId, "<graph-id>"), dir: need(dir, "<dir>"), log: progress }),
+  import: (o, [dir, email, name]) =>
+    importGraph({ url: o.url, token: o.token, dir: need(dir, "<dir>"), email: need(email, "<email>"), name, log: progress }),
 };
+
+function progress(line) {
+  process.stderr.write(`admin: ${line}\n`);
+}
 
 const opts = parseArgs(process.argv.slice(2));
 const run = commands[opts.command];

@@ -4,13 +4,13 @@
 // failure and ends with one summary line: "total: N passed, M failed".
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, openSync, closeSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { setup, log, ROOT, ensureChromium } from "./lib/tools.mjs";
-import { applyMigrations, startDevServer, stopDevServer } from "./lib/devserver.mjs";
+import { applyMigrations, snapshotWorker, startDevServer, stopDevServer } from "./lib/devserver.mjs";
 
 const counts = { passed: 0, failed: 0 };
 const failures = [];
@@ -75,21 +75,30 @@ for (const m of unit.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g))
 // End-to-end: a fresh worker with fresh state and throwaway secrets.
 const state = mkdtempSync(join(tmpdir(), "logseq-sync-e2e-"));
 const port = await freePort();
+const workerLog = join(state, "worker.log");
 const secrets = {
   JWT_SECRET: randomBytes(32).toString("hex"),
   S3_CREDENTIAL_SECRET: randomBytes(32).toString("hex"),
   ADMIN_TOKEN: randomBytes(32).toString("hex"),
 };
+// Test-only: lets tests inject D1/R2/hub failures (src/fault.rs); never deployed.
+const testVars = { ...secrets, FAULT_INJECTION: "true" };
 let server;
 try {
   log("== e2e: applying migrations and starting wrangler dev");
-  applyMigrations(node, state);
-  server = await startDevServer({ node, port, persistTo: state, vars: secrets, stdio: ["ignore", "ignore", "inherit"] });
+  const config = snapshotWorker(state);
+  applyMigrations(node, state, config);
+  // The worker's log (one JSON line per request) goes to a file the tests can
+  // read, e.g. to prove no secret is ever logged.
+  const logFd = openSync(workerLog, "w");
+  server = await startDevServer({ node, port, persistTo: state, config, vars: testVars, stdio: ["ignore", logFd, logFd] });
+  closeSync(logFd);
   log(`== e2e against ${server.url}`);
   const e2e = await step("e2e (node:test)", process.execPath, ["--test", "--test-reporter=spec", ...e2eFiles()], {
     WORKER_URL: server.url,
     WORKER_PORT: String(port),
     WORKER_STATE_DIR: state,
+    WORKER_LOG: workerLog,
     CHROMIUM_BIN: chromium ?? "",
     ...secrets,
   });

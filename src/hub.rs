@@ -32,8 +32,14 @@ pub fn notify(ctx: &Ctx, graph_id: &str, txid: i64) {
     };
     let graph_id = graph_id.to_string();
     ctx.count(|c| c.do_requests += 1);
+    let hub_down = ctx.fault == Some(crate::fault::Fault::Hub);
     ctx.defer(async move {
-        if let Err(e) = push(&ns, &graph_id, txid).await {
+        let pushed = if hub_down {
+            Err(worker::Error::RustError("fault injected: hub down".into()))
+        } else {
+            push(&ns, &graph_id, txid).await
+        };
+        if let Err(e) = pushed {
             worker::console_warn!("{}", serde_json::json!({"event": "hub_push_failed", "graph": graph_id, "txid": txid, "error": e.to_string()}));
         }
     });

@@ -19,6 +19,7 @@ pub mod cleanup;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod fault;
 pub mod http;
 pub mod hub;
 pub mod ids;
@@ -32,9 +33,7 @@ pub mod uploads;
 pub mod usage;
 pub mod wire;
 
-use worker::{
-    event, Context, Date, Env, Request, Response, Result, ScheduleContext, ScheduledEvent,
-};
+use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
@@ -42,14 +41,17 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 }
 
 #[event(scheduled)]
-async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    let retention = config::Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let retention = router::config(&env)
         .map(|c| c.version_retention_days)
         .unwrap_or(30);
     let result = async {
         let db = db::Db::new(env.d1("DB")?);
         let bucket = env.bucket("BUCKET")?;
-        let report = cleanup::run(&db, &bucket, Date::now().as_millis() as i64, retention).await;
+        // The event's own time, not the clock: the same thing in production, and
+        // lets tests run the cleanup "days later" (`/cdn-cgi/local/scheduled?time=`).
+        let now = event.schedule() as i64;
+        let report = cleanup::run(&db, &bucket, now, retention).await;
         Ok::<_, error::ApiError>((report, db.usage()))
     }
     .await;

@@ -10,6 +10,7 @@ use crate::auth;
 use crate::config::Config;
 use crate::db::{usage as usage_db, Db};
 use crate::error::{ApiError, ApiResult};
+use crate::fault::Fault;
 use crate::http;
 use crate::hub;
 use crate::ids::is_client_uuid;
@@ -128,7 +129,7 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
             http::error(&ApiError::Internal(e.to_string()))?
         }
     };
-    if let Some(origin) = origin {
+    if let Some(origin) = origin.filter(|_| path == "/oauth2/token") {
         allow_credentialed_origin(&resp, &origin);
     }
     let now = Date::now().as_millis();
@@ -171,9 +172,10 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
 
 /// The app's token refresh is a credentialed XHR (cljs-http defaults
 /// `with-credentials?` to true) from a `file://` page, whose origin is
-/// `null`; browsers refuse `*` for those. So a CORS answer to a request with
-/// an `Origin` names that origin and allows credentials. Safe: nothing here
-/// is authorised by cookies, only by bearer tokens.
+/// `null`; browsers refuse `*` for those. So the refresh route's CORS answer
+/// names the request's origin and allows credentials (the sync API itself is
+/// called without credentials and keeps `*`, PROTOCOL.md §2.7). Safe: nothing
+/// here is authorised by cookies, only by bearer tokens.
 fn allow_credentialed_origin(resp: &Response, origin: &str) {
     let h = resp.headers();
     if h.has("access-control-allow-origin").unwrap_or(false) {
@@ -330,20 +332,39 @@ async fn api_call(api: &str, ctx: &Ctx, mut req: Request) -> ApiResult<String> {
     call(api, ctx, &user, &body).await
 }
 
-/// Reads configuration and bindings into a handler context.
-fn context(env: &Env, req: &Request) -> ApiResult<Ctx> {
-    let config = Config::from_lookup(|name| {
+/// The configuration from the Worker's secrets and vars.
+pub fn config(env: &Env) -> ApiResult<Config> {
+    Config::from_lookup(|name| {
         env.secret(name)
             .ok()
             .map(|s| s.to_string())
             .or_else(|| env.var(name).ok().map(|v| v.to_string()))
-    })?;
+    })
+}
+
+/// Reads configuration and bindings into a handler context.
+fn context(env: &Env, req: &Request) -> ApiResult<Ctx> {
+    let config = config(env)?;
     let origin = match &config.public_url {
         Some(u) => u.clone(),
         None => req.url().map(|u| u.origin().ascii_serialization())?,
     };
+    let fault = if config.fault_injection {
+        req.headers()
+            .get("x-fault-inject")
+            .ok()
+            .flatten()
+            .and_then(|v| Fault::parse(&v))
+    } else {
+        None
+    };
+    let db = Db::new(env.d1("DB")?);
+    if fault == Some(Fault::D1Batch) {
+        db.inject_batch_failure();
+    }
     Ok(Ctx {
-        db: Db::new(env.d1("DB")?),
+        db,
+        fault,
         bucket: env.bucket("BUCKET")?,
         hub: env.durable_object(hub::BINDING).ok(),
         config,

@@ -10,6 +10,7 @@ use worker::{Headers, Method, Request, Response, Result};
 use crate::api::Ctx;
 use crate::blobs::download_secret;
 use crate::db::files as fq;
+use crate::fault::Fault;
 use crate::sigv4::{temp_credentials, verify_presigned, S3Error, VerifyRequest, ACCESS_DENIED};
 
 /// Serves one `/s3/...` request.
@@ -103,6 +104,9 @@ async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Re
             None => worker::Data::Empty,
         };
         ctx.count(|c| c.r2_class_a += 1);
+        if ctx.fault == Some(Fault::R2Put) {
+            return Err(internal("fault injected: R2 put"));
+        }
         let object = ctx
             .bucket
             .put(key.clone(), body)
@@ -146,6 +150,9 @@ async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Re
     // GET and must get the full Content-Length back (PROTOCOL.md §7.4), so no
     // range header is honoured.
     ctx.count(|c| c.r2_class_b += 1);
+    if ctx.fault == Some(Fault::R2Get) {
+        return Err(internal("fault injected: R2 get"));
+    }
     let object = ctx
         .bucket
         .get(verified.key.clone())

@@ -1,7 +1,9 @@
 // Starts the Worker locally with `wrangler dev`: local D1, R2 (with its S3
 // endpoint), Durable Objects; migrations applied first.
 
-import { runWrangler, spawnWrangler, log } from "./tools.mjs";
+import { cpSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { runWrangler, spawnWrangler, log, run, ROOT } from "./tools.mjs";
 
 /** Local-only credentials of wrangler's emulated R2 S3 endpoint (wrangler.toml). */
 export const LOCAL_R2_S3 = {
@@ -22,9 +24,35 @@ export function localVars(port) {
   };
 }
 
-export function applyMigrations(node, persistTo) {
+/**
+ * Builds the worker once and copies it into `dir` with a configuration that
+ * has no [build] step, so the running test worker is a fixed snapshot: edits
+ * to src/ (or another `npm start` rebuilding build/) cannot reload it mid-run.
+ * Returns the configuration's path.
+ */
+export function snapshotWorker(dir) {
+  run(process.execPath, [join(ROOT, "scripts", "build.mjs")]);
+  const worker = join(dir, "worker");
+  mkdirSync(worker, { recursive: true });
+  for (const f of ["index.js", "index_bg.wasm", "snippets"]) {
+    cpSync(join(ROOT, "build", f), join(worker, f), { recursive: true });
+  }
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
+    .replace(/^\[build\]\n(?:(?!\[)[^\n]*\n)*/m, "")
+    .replace(/^main = .*$/m, 'main = "worker/index.js"')
+    .replace(/^migrations_dir = .*$/m, `migrations_dir = ${JSON.stringify(join(ROOT, "migrations"))}`);
+  if (/^\[build\]/m.test(toml) || !toml.includes('main = "worker/index.js"')) {
+    throw new Error("could not derive the snapshot configuration from wrangler.toml");
+  }
+  const config = join(dir, "wrangler.toml");
+  writeFileSync(config, toml);
+  return config;
+}
+
+export function applyMigrations(node, persistTo, config) {
   const args = ["d1", "migrations", "apply", "DB", "--local"];
   if (persistTo) args.push("--persist-to", persistTo);
+  if (config) args.push("--config", config);
   runWrangler(node, args, { env: { CI: "true" } });
 }
 
@@ -32,9 +60,10 @@ export function applyMigrations(node, persistTo) {
  * Starts `wrangler dev` on 127.0.0.1:<port>. Resolves once GET /logseq/version
  * answers 200, or rejects after `timeoutMs` (the first build can take minutes).
  */
-export async function startDevServer({ node, port, persistTo, vars = {}, stdio, timeoutMs = 15 * 60_000 }) {
+export async function startDevServer({ node, port, persistTo, config, vars = {}, stdio, timeoutMs = 15 * 60_000 }) {
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"];
   if (persistTo) args.push("--persist-to", persistTo);
+  if (config) args.push("--config", config);
   for (const [k, v] of Object.entries({ ...localVars(port), ...vars })) args.push("--var", `${k}:${v}`);
   const child = spawnWrangler(node, args, { stdio, env: { CI: "true" } });
   const url = `http://127.0.0.1:${port}`;

@@ -32,6 +32,8 @@ pub struct Ctx {
     pub meter: std::cell::Cell<crate::usage::Counts>,
     /// The graph this request is about, for the access log (ids are not secret).
     pub graph: std::cell::RefCell<Option<String>>,
+    /// A failure to inject into this request (tests only, `fault.rs`).
+    pub fault: Option<crate::fault::Fault>,
 }
 
 impl Ctx {

@@ -68,6 +68,8 @@ pub struct Usage {
 pub struct Db {
     d1: D1Database,
     usage: Cell<Usage>,
+    /// Fault injection: make every batch fail in its middle (tests only).
+    fail_batches: Cell<bool>,
 }
 
 impl Db {
@@ -75,7 +77,13 @@ impl Db {
         Db {
             d1,
             usage: Cell::new(Usage::default()),
+            fail_batches: Cell::new(false),
         }
+    }
+
+    /// Makes every later batch of this request fail in its middle.
+    pub fn inject_batch_failure(&self) {
+        self.fail_batches.set(true);
     }
 
     /// What this request has cost so far.
@@ -132,7 +140,17 @@ impl Db {
     }
 
     /// Runs statements as one transaction: all or nothing.
-    pub async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>, ApiError> {
+    pub async fn batch(
+        &self,
+        mut stmts: Vec<D1PreparedStatement>,
+    ) -> Result<Vec<D1Result>, ApiError> {
+        if self.fail_batches.get() {
+            // A statement that fails at run time, between the others.
+            stmts.insert(
+                stmts.len() / 2,
+                self.stmt("INSERT INTO fault_injected_missing_table VALUES (1)", &[])?,
+            );
+        }
         let results = self.d1.batch(stmts).await.map_err(d1_error)?;
         for r in &results {
             self.record(r);
