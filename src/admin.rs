@@ -137,10 +137,8 @@ const EXPORT_PAGE: i64 = 500;
 /// with their metadata and download URLs. `?after=<name>` continues.
 async fn export_page(ctx: &Ctx, graph_id: &str, req: &Request) -> ApiResult<serde_json::Value> {
     crate::api::check_graph_uuid(ctx, graph_id)?;
-    let graph = tq::list_all_graphs(&ctx.db)
+    let graph = tq::find_any_graph(&ctx.db, graph_id)
         .await?
-        .into_iter()
-        .find(|g| g.id == graph_id)
         .ok_or(ApiError::GraphNotExist)?;
     let after = req
         .url()

@@ -59,6 +59,9 @@ const LIST_USERS: &str = "SELECT u.id, u.email, u.created_at, COUNT(g.id) AS gra
      GROUP BY u.id ORDER BY u.created_at";
 const LIST_ALL_GRAPHS: &str =
     "SELECT id, user_id, name, txid, storage_usage, created_at FROM graphs ORDER BY user_id, created_at";
+/// ?1 graph id (any owner: admin only).
+const FIND_ANY_GRAPH: &str =
+    "SELECT id, user_id, name, txid, storage_usage, created_at FROM graphs WHERE id = ?1";
 /// ?1 id.
 const FIND_USER: &str = "SELECT id, email FROM users WHERE id = ?1";
 /// ?1 email.
@@ -109,4 +112,9 @@ pub async fn find_user_by_email(db: &Db, email: &str) -> Result<Option<UserRow>,
 
 pub async fn find_user(db: &Db, id: &str) -> Result<Option<UserRow>, ApiError> {
     db.first(FIND_USER, &[id.into()]).await
+}
+
+/// A graph by id, whoever owns it (admin only).
+pub async fn find_any_graph(db: &Db, id: &str) -> Result<Option<GraphSummary>, ApiError> {
+    db.first(FIND_ANY_GRAPH, &[id.into()]).await
 }
