@@ -5,7 +5,7 @@
 use worker::Bucket;
 
 use crate::api::{Ctx, User};
-use crate::config::Config;
+use crate::config::{Config, R2S3};
 use crate::db::{maintenance, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::sigv4::{presign_url, temp_credentials, Method, PresignRequest};
@@ -29,25 +29,11 @@ pub fn download_url(ctx: &Ctx, key: &str) -> ApiResult<String> {
     ctx.count(|c| c.r2_class_b += 2);
     let expires_in = ctx.config.download_ttl_secs as u64;
     match &ctx.config.r2_s3 {
-        Some(r2) => presign(&PresignRequest {
-            method: Method::Get,
-            endpoint: &r2.endpoint,
-            unsigned_path_prefix: "",
-            object_path: &format!("/{}/{key}", r2.bucket),
-            access_key_id: &r2.access_key_id,
-            secret_access_key: &r2.secret_access_key,
-            session_token: None,
-            region: "auto",
-            now_unix: ctx.now_secs(),
-            expires_in_secs: expires_in,
-        }),
+        Some(r2) => r2_url(ctx, r2, Method::Get, key, expires_in),
         None => {
-            let creds = temp_credentials::mint(
-                &download_secret(&ctx.config),
-                "download",
-                "",
-                ctx.now_secs() + expires_in as i64,
-            );
+            let expires_at = ctx.now_secs() + expires_in as i64;
+            let creds =
+                temp_credentials::mint(&download_secret(&ctx.config), "download", "", expires_at);
             own(ctx, Method::Get, key, &creds, expires_in)
         }
     }
@@ -58,23 +44,13 @@ pub fn upload_url(ctx: &Ctx, user: &User, key: &str, expires_at: i64) -> ApiResu
     ctx.count(|c| c.r2_class_a += 1);
     let expires_in = (expires_at - ctx.now_secs()).max(1) as u64;
     match &ctx.config.r2_s3 {
-        Some(r2) => presign(&PresignRequest {
-            method: Method::Put,
-            endpoint: &r2.endpoint,
-            unsigned_path_prefix: "",
-            object_path: &format!("/{}/{key}", r2.bucket),
-            access_key_id: &r2.access_key_id,
-            secret_access_key: &r2.secret_access_key,
-            session_token: None,
-            region: "auto",
-            now_unix: ctx.now_secs(),
-            expires_in_secs: expires_in,
-        }),
+        Some(r2) => r2_url(ctx, r2, Method::Put, key, expires_in),
         None => {
+            let prefix = upload_prefix(&user.id);
             let creds = temp_credentials::mint(
                 &ctx.config.s3_credential_secret,
                 &user.id,
-                &upload_prefix(&user.id),
+                &prefix,
                 expires_at,
             );
             own(ctx, Method::Put, key, &creds, expires_in)
@@ -82,6 +58,23 @@ pub fn upload_url(ctx: &Ctx, user: &User, key: &str, expires_at: i64) -> ApiResu
     }
 }
 
+/// A URL against R2's S3 endpoint: path style, region `auto` (DESIGN.md §4).
+fn r2_url(ctx: &Ctx, r2: &R2S3, method: Method, key: &str, expires_in: u64) -> ApiResult<String> {
+    presign(&PresignRequest {
+        method,
+        endpoint: &r2.endpoint,
+        unsigned_path_prefix: "",
+        object_path: &format!("/{}/{key}", r2.bucket),
+        access_key_id: &r2.access_key_id,
+        secret_access_key: &r2.secret_access_key,
+        session_token: None,
+        region: "auto",
+        now_unix: ctx.now_secs(),
+        expires_in_secs: expires_in,
+    })
+}
+
+/// A URL against the Worker's own `/s3/` endpoint, signed with `creds`.
 fn own(
     ctx: &Ctx,
     method: Method,

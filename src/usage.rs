@@ -58,18 +58,9 @@ thread_local! {
 
 /// `YYYY-MM-DD` (UTC) of a ms timestamp.
 pub fn day_of(now_ms: i64) -> String {
-    let days = now_ms.div_euclid(86_400_000);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    crate::sigv4::format_rfc3339(now_ms.div_euclid(1000))
+        .and_then(|t| t.get(..10).map(str::to_string))
+        .unwrap_or_else(|| "1970-01-01".to_string())
 }
 
 /// Adds a request's counts; returns what is due to be flushed, if anything
