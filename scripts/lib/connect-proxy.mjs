@@ -37,6 +37,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { tlv, seq, set, octetString, bitString, utf8String, bool, explicit, integer, oid, time } from "./der.mjs";
 
 /** The hosts of the stock prod client that carry sync traffic (LS config.cljs:36-49, RS sync.rs:26-28). */
 export const HOSTS = Object.freeze({
@@ -58,48 +59,7 @@ const HOP_BY_HOP = new Set([
 // for two shapes: a self-signed, name-constrained CA and a leaf it signs. ECDSA P-256 with
 // SHA-256 throughout.
 
-function derLength(n) {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes = [];
-  while (n > 0) { bytes.unshift(n & 0xff); n >>>= 8; }
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-function tlv(tag, ...content) {
-  const body = Buffer.concat(content);
-  return Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
-}
-const seq = (...c) => tlv(0x30, ...c);
-const set = (...c) => tlv(0x31, ...c);
-const octetString = (b) => tlv(0x04, b);
-const bitString = (b) => tlv(0x03, Buffer.from([0]), b);
-const utf8String = (s) => tlv(0x0c, Buffer.from(s, 'utf8'));
-const bool = (v) => tlv(0x01, Buffer.from([v ? 0xff : 0x00]));
-const explicit = (n, ...c) => tlv(0xa0 | n, ...c);
 const dnsName = (h) => tlv(0x82, Buffer.from(h, 'ascii')); // GeneralName [2] dNSName
-
-function integer(buf) {
-  let b = Buffer.from(buf);
-  let i = 0;
-  while (i < b.length - 1 && b[i] === 0 && b[i + 1] < 0x80) i++;
-  b = b.subarray(i);
-  if (b[0] & 0x80) b = Buffer.concat([Buffer.from([0]), b]);
-  return tlv(0x02, b);
-}
-function oid(dotted) {
-  const parts = dotted.split('.').map(Number);
-  const out = [40 * parts[0] + parts[1]];
-  for (const p of parts.slice(2)) {
-    const chunk = [p & 0x7f];
-    for (let v = Math.floor(p / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift(0x80 | (v & 0x7f));
-    out.push(...chunk);
-  }
-  return tlv(0x06, Buffer.from(out));
-}
-function time(d) {
-  const digits = d.toISOString().slice(0, 19).replace(/[-:T]/g, '') + 'Z';
-  const y = d.getUTCFullYear();
-  return y >= 1950 && y < 2050 ? tlv(0x17, Buffer.from(digits.slice(2), 'ascii')) : tlv(0x18, Buffer.from(digits, 'ascii'));
-}
 
 const OID = {
   ecdsaSha256: '1.2.840.10045.4.3.2',

@@ -14,58 +14,7 @@
 
 import { generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-
-// ---- DER primitives -------------------------------------------------------------
-
-function derLength(n) {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes = [];
-  while (n > 0) { bytes.unshift(n & 0xff); n >>>= 8; }
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-/** Tag-length-value with a one-byte tag. */
-function tlv(tag, ...content) {
-  const body = Buffer.concat(content);
-  return Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
-}
-
-const seq = (...c) => tlv(0x30, ...c);
-const set = (...c) => tlv(0x31, ...c);
-const octetString = (b) => tlv(0x04, b);
-const bitString = (b) => tlv(0x03, Buffer.from([0]), b); // no unused bits
-const utf8String = (s) => tlv(0x0c, Buffer.from(s, 'utf8'));
-const bool = (v) => tlv(0x01, Buffer.from([v ? 0xff : 0x00]));
-const explicit = (n, ...c) => tlv(0xa0 | n, ...c); // [n] EXPLICIT, constructed
-
-function integer(buf) {
-  let b = Buffer.from(buf);
-  let i = 0;
-  while (i < b.length - 1 && b[i] === 0 && b[i + 1] < 0x80) i++; // minimal encoding
-  b = b.subarray(i);
-  if (b[0] & 0x80) b = Buffer.concat([Buffer.from([0]), b]); // keep it positive
-  return tlv(0x02, b);
-}
-
-function oid(dotted) {
-  const parts = dotted.split('.').map(Number);
-  const out = [40 * parts[0] + parts[1]];
-  for (const p of parts.slice(2)) {
-    const chunk = [p & 0x7f];
-    for (let v = Math.floor(p / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift(0x80 | (v & 0x7f));
-    out.push(...chunk);
-  }
-  return tlv(0x06, Buffer.from(out));
-}
-
-function time(d) {
-  // UTCTime (YYMMDDHHMMSSZ) for 1950..2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5).
-  const iso = d.toISOString(); // 2024-01-02T03:04:05.678Z
-  const digits = iso.slice(0, 19).replace(/[-:T]/g, '') + 'Z'; // 20240102030405Z
-  const y = d.getUTCFullYear();
-  if (y >= 1950 && y < 2050) return tlv(0x17, Buffer.from(digits.slice(2), 'ascii'));
-  return tlv(0x18, Buffer.from(digits, 'ascii'));
-}
+import { tlv, seq, set, octetString, bitString, utf8String, bool, explicit, integer, oid, time } from '../../scripts/lib/der.mjs';
 
 function ipBytes(ip) {
   if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
