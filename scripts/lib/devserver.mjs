@@ -1,7 +1,7 @@
 // Starts the Worker locally with `wrangler dev`: local D1, R2 (with its S3
 // endpoint), Durable Objects; migrations applied first.
 
-import { cpSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { runWrangler, spawnWrangler, log, run, ROOT } from "./tools.mjs";
 
@@ -34,8 +34,11 @@ export function snapshotWorker(dir) {
   run(process.execPath, [join(ROOT, "scripts", "build.mjs")]);
   const worker = join(dir, "worker");
   mkdirSync(worker, { recursive: true });
+  // index.js imports index_bg.wasm; wasm-bindgen may also emit snippets/.
   for (const f of ["index.js", "index_bg.wasm", "snippets"]) {
-    cpSync(join(ROOT, "build", f), join(worker, f), { recursive: true });
+    const from = join(ROOT, "build", f);
+    if (f === "snippets" && !existsSync(from)) continue;
+    cpSync(from, join(worker, f), { recursive: true });
   }
   const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
     .replace(/^\[build\]\n(?:(?!\[)[^\n]*\n)*/m, "")
