@@ -33,6 +33,9 @@ pub mod uploads;
 pub mod usage;
 pub mod wire;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 #[event(fetch)]

@@ -73,8 +73,14 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
         ));
     }
     serde_json::from_slice(body).map_err(|e| {
+        // serde quotes the offending value: cut on characters, never inside one
+        // (a byte-index truncate panicked on multi-byte text; fuzz_tests.rs).
         let mut msg = format!("invalid request body: {e}");
-        msg.truncate(200);
+        let cut = (0..=msg.len().min(200))
+            .rev()
+            .find(|&i| msg.is_char_boundary(i))
+            .unwrap_or(0);
+        msg.truncate(cut);
         ApiError::BadRequest(msg)
     })
 }
