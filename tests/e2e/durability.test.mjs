@@ -33,10 +33,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { raw, appCall, rsapiCall } from '../harness/client.mjs';
+import { listObjects } from '../harness/r2list.mjs';
 import { presign } from '../harness/s3sign.mjs';
 import { mintToken, userIdForEmail } from '../../scripts/lib/jwt.mjs';
 import { ensureWranglerNode } from '../../scripts/lib/tools.mjs';
-import { LOCAL_R2_S3, applyMigrations, snapshotWorker, startDevServer, stopDevServer } from '../../scripts/lib/devserver.mjs';
+import { applyMigrations, snapshotWorker, startDevServer, stopDevServer } from '../../scripts/lib/devserver.mjs';
 
 let W; // the private worker's URL
 let SECRET; // its JWT_SECRET
@@ -152,42 +153,8 @@ async function getTxid(user, graph) {
   return ok(await api('get_txid', { GraphUUID: graph }, user.token)).TXId;
 }
 
-/** Keys of every stored object under `prefix` (wrangler's local R2 S3 ListObjectsV2, paged). */
-async function objectsUnder(prefix) {
-  const keys = [];
-  let token;
-  for (let page = 0; page < 100; page++) {
-    const params = { 'list-type': '2', prefix };
-    if (token) params['continuation-token'] = token;
-    const r = await raw(W, listPath(params), { timeoutMs: REQUEST_TIMEOUT_MS });
-    assert.equal(r.status, 200, `ListObjectsV2: ${show(r)}`);
-    for (const m of r.text.matchAll(/<Key>([^<]*)<\/Key>/g)) keys.push(unxml(m[1]));
-    const next = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(r.text);
-    if (!/<IsTruncated>true<\/IsTruncated>/.test(r.text) || !next) return keys.sort();
-    token = unxml(next[1]);
-  }
-  throw new Error('listing never ended');
-}
-const unxml = (s) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
-
-function listPath(params) {
-  const enc = (s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-  const day = stamp.slice(0, 8);
-  const scope = `${day}/auto/s3/aws4_request`;
-  const all = {
-    ...params,
-    'X-Amz-Algorithm': 'AWS4-HMAC-SHA256', 'X-Amz-Credential': `${LOCAL_R2_S3.accessKeyId}/${scope}`,
-    'X-Amz-Date': stamp, 'X-Amz-Expires': '600', 'X-Amz-SignedHeaders': 'host',
-  };
-  const query = Object.entries(all).map(([k, v]) => [enc(k), enc(v)]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join('&');
-  const path = `/cdn-cgi/local/r2/s3/${LOCAL_R2_S3.bucket}`;
-  const canonical = ['GET', path, query, `host:${new URL(W).host}`, '', 'host', 'UNSIGNED-PAYLOAD'].join('\n');
-  const h = (k, d) => crypto.createHmac('sha256', k).update(d).digest();
-  const key = h(h(h(h(`AWS4${LOCAL_R2_S3.secretAccessKey}`, day), 'auto'), 's3'), 'aws4_request');
-  const sts = ['AWS4-HMAC-SHA256', stamp, scope, crypto.createHash('sha256').update(canonical).digest('hex')].join('\n');
-  return `${path}?${query}&X-Amz-Signature=${crypto.createHmac('sha256', key).update(sts).digest('hex')}`;
-}
+/** Keys of every stored object under `prefix` (tests/harness/r2list.mjs). */
+const objectsUnder = (prefix) => listObjects(W, prefix, REQUEST_TIMEOUT_MS);
 
 /** An API call whose body is sent except for its last byte until `release()`. */
 function heldCall(name, body, token) {
