@@ -17,6 +17,7 @@ pub mod auth;
 pub mod blobs;
 pub mod cleanup;
 pub mod config;
+pub mod cputime;
 pub mod db;
 pub mod error;
 pub mod fault;
@@ -40,7 +41,19 @@ use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, Sc
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    router::handle(req, env, ctx).await
+    // Local benchmarks only (BENCH_TIMING=true): the Worker's own time for
+    // this request, excluding awaited I/O (src/cputime.rs, docs/PERFORMANCE.md).
+    let timing = env.var("BENCH_TIMING").map(|v| v.to_string() == "true");
+    if !timing.unwrap_or(false) {
+        return router::handle(req, env, ctx).await;
+    }
+    let (handled, spent) = cputime::timed(router::handle(req, env, ctx));
+    let resp = handled.await?;
+    // Immutable headers (a websocket upgrade from the hub) are left alone.
+    let _ = resp
+        .headers()
+        .set("x-worker-time-ms", &spent.get().to_string());
+    Ok(resp)
 }
 
 #[event(scheduled)]
