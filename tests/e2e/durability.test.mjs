@@ -33,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { raw, appCall, rsapiCall } from '../harness/client.mjs';
+import { RSAPI_SIDE, show, ok, fails, md5, fetchUrl as fetchAbsolute, keyOfUrl } from '../harness/checks.mjs';
 import { listObjects } from '../harness/r2list.mjs';
 import { presign } from '../harness/s3sign.mjs';
 import { mintToken, userIdForEmail } from '../../scripts/lib/jwt.mjs';
@@ -44,6 +45,7 @@ let SECRET; // its JWT_SECRET
 let WORKER_LOG; // its log
 const RUN = crypto.randomBytes(4).toString('hex');
 const REQUEST_TIMEOUT_MS = 20_000;
+const fetchUrl = (url, opts = {}) => fetchAbsolute(url, { timeoutMs: REQUEST_TIMEOUT_MS, ...opts });
 const DAY_MS = 24 * 3600 * 1000;
 const RETENTION_DAYS = 30; // VERSION_RETENTION_DAYS (src/config.rs default; not set here)
 /** The cleanup's own limits per run (src/cleanup.rs): 5 pages of 100 rows, 5 pages of 500 objects. */
@@ -99,32 +101,15 @@ after(stopPrivateWorker, { timeout: 20_000 });
 
 // ---------------------------------------------------------------- helpers
 
-const RSAPI_SIDE = new Set(['get_temp_credential', 'update_files', 'delete_files', 'get_files', 'get_version_files', 'rename_file', 'get_upload_urls']);
 
 function api(name, body, token) {
   const fn = RSAPI_SIDE.has(name) ? rsapiCall : appCall;
   return fn(W, name, body, token, { timeoutMs: REQUEST_TIMEOUT_MS });
 }
 
-const show = (r) => `${r.status} ${r.text.slice(0, 300)}`;
 
-function ok(r) {
-  assert.equal(r.status, 200, show(r));
-  assert.match(String(r.headers['content-type']), /^application\/json/, show(r));
-  assert.ok(r.json !== undefined, `body is not JSON: ${show(r)}`);
-  return r.json;
-}
 
-function fails(r, status, message) {
-  assert.equal(r.status, status, show(r));
-  assert.match(String(r.headers['content-type']), /^application\/json/, show(r));
-  assert.equal(typeof r.json?.message, 'string', `no JSON message: ${show(r)}`);
-  if (typeof message === 'string') assert.equal(r.json.message, message);
-  else if (message instanceof RegExp) assert.match(r.json.message, message);
-  return r.json;
-}
 
-const md5 = (data) => crypto.createHash('md5').update(data).digest('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const newName = () => `e.${crypto.randomBytes(24).toString('hex')}`;
 const cipher = (plain) => Buffer.concat([Buffer.from('age-encryption.org/v1\n-> X25519 durability-test\n'), Buffer.from(plain)]);
@@ -134,16 +119,6 @@ function makeUser(label) {
   return { email, id: userIdForEmail(SECRET, email), token: mintToken(SECRET, email) };
 }
 
-function splitUrl(url) {
-  const m = /^(https?:\/\/[^/]+)(\/.*)$/.exec(url);
-  assert.ok(m, `not an absolute URL: ${url}`);
-  return [m[1], m[2]];
-}
-function fetchUrl(url, opts = {}) {
-  const [origin, path] = splitUrl(url);
-  return raw(origin, path, { timeoutMs: REQUEST_TIMEOUT_MS, ...opts });
-}
-const keyOfUrl = (url) => decodeURIComponent(new URL(url).pathname.split('/').slice(-3).join('/'));
 
 async function createGraph(user, name) {
   return ok(await api('create_graph', { GraphName: name }, user.token)).GraphUUID;

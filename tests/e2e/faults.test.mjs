@@ -15,6 +15,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 
 import { raw, appCall, rsapiCall } from '../harness/client.mjs';
+import { RSAPI_SIDE, show, ok, fails, md5, fetchUrl as fetchAbsolute } from '../harness/checks.mjs';
 import { listObjects } from '../harness/r2list.mjs';
 import { presign } from '../harness/s3sign.mjs';
 import { connectWebSocket } from '../harness/ws.mjs';
@@ -25,13 +26,13 @@ const SECRET = process.env.JWT_SECRET;
 const S3_SECRET = process.env.S3_CREDENTIAL_SECRET;
 const RUN = crypto.randomBytes(4).toString('hex');
 const REQUEST_TIMEOUT_MS = 20_000;
+const fetchUrl = (url, opts = {}) => fetchAbsolute(url, { timeoutMs: REQUEST_TIMEOUT_MS, ...opts });
 const CONFLICT = /(\d+), txid_to_validate = (\d+)/;
 /** Faults injected by this file (reported at the end). */
 let injected = 0;
 
 // ---------------------------------------------------------------- helpers
 
-const RSAPI_SIDE = new Set(['get_temp_credential', 'update_files', 'delete_files', 'get_files', 'get_version_files', 'rename_file', 'get_upload_urls']);
 
 /** One API call shaped like the client that makes it; `fault` sets x-fault-inject. */
 function api(name, body, token, { fault, headers = {} } = {}) {
@@ -43,25 +44,8 @@ function api(name, body, token, { fault, headers = {} } = {}) {
   return fn(W, name, body, token, { headers, timeoutMs: REQUEST_TIMEOUT_MS });
 }
 
-const show = (r) => `${r.status} ${r.text.slice(0, 300)}`;
 
-function ok(r) {
-  assert.equal(r.status, 200, show(r));
-  assert.match(String(r.headers['content-type']), /^application\/json/, show(r));
-  assert.ok(r.json !== undefined, `body is not JSON: ${show(r)}`);
-  return r.json;
-}
 
-/** A JSON error answer `{"message": <string>}` with `status` ('4xx' = any 4xx). */
-function fails(r, status, message) {
-  if (status === '4xx') assert.ok(r.status >= 400 && r.status < 500, `expected 4xx: ${show(r)}`);
-  else assert.equal(r.status, status, show(r));
-  assert.match(String(r.headers['content-type']), /^application\/json/, show(r));
-  assert.equal(typeof r.json?.message, 'string', `no JSON message: ${show(r)}`);
-  if (typeof message === 'string') assert.equal(r.json.message, message);
-  else if (message instanceof RegExp) assert.match(r.json.message, message);
-  return r.json;
-}
 
 /** An S3 XML error answer with `status` and `<Code>code</Code>`. */
 function s3Fails(r, status, code) {
@@ -70,7 +54,6 @@ function s3Fails(r, status, code) {
   assert.match(r.text, new RegExp(`<Error><Code>${code}</Code><Message>[^<]+</Message>`), show(r));
 }
 
-const md5 = (data) => crypto.createHash('md5').update(data).digest('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const newName = () => `e.${crypto.randomBytes(24).toString('hex')}`;
 /** What the client uploads: age-shaped ciphertext. */
@@ -81,15 +64,6 @@ function makeUser(label) {
   return { email, id: userIdForEmail(SECRET, email), token: mintToken(SECRET, email) };
 }
 
-function splitUrl(url) {
-  const m = /^(https?:\/\/[^/]+)(\/.*)$/.exec(url);
-  assert.ok(m, `not an absolute URL: ${url}`);
-  return [m[1], m[2]];
-}
-function fetchUrl(url, opts = {}) {
-  const [origin, path] = splitUrl(url);
-  return raw(origin, path, { timeoutMs: REQUEST_TIMEOUT_MS, ...opts });
-}
 
 async function createGraph(user, name) {
   return ok(await api('create_graph', { GraphName: name }, user.token)).GraphUUID;

@@ -21,6 +21,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 
 import { raw, appCall, rsapiCall } from '../harness/client.mjs';
+import { RSAPI_SIDE, show, ok, fails, md5, fetchUrl as fetchAbsolute, keyOfUrl } from '../harness/checks.mjs';
 import { listObjects } from '../harness/r2list.mjs';
 import { presign } from '../harness/s3sign.mjs';
 import { startInterceptProxy } from '../harness/proxy.mjs';
@@ -32,35 +33,20 @@ const W = process.env.WORKER_URL;
 const SECRET = process.env.JWT_SECRET;
 const RUN = crypto.randomBytes(4).toString('hex');
 const REQUEST_TIMEOUT_MS = 30_000;
+const fetchUrl = (url, opts = {}) => fetchAbsolute(url, { timeoutMs: REQUEST_TIMEOUT_MS, ...opts });
 const CONFLICT = /(\d+), txid_to_validate = (\d+)/;
 const stats = { rounds: 0, requests: 0, conflicts: 0, lostInBatch: 0, graphGone: 0, goneInBatch: 0, beforeDelete: 0 };
 
 // ---------------------------------------------------------------- helpers
 
-const RSAPI_SIDE = new Set(['get_temp_credential', 'update_files', 'delete_files', 'get_files', 'get_version_files', 'rename_file', 'get_upload_urls']);
 
 function api(name, body, token) {
   const fn = RSAPI_SIDE.has(name) ? rsapiCall : appCall;
   return fn(W, name, body, token, { timeoutMs: REQUEST_TIMEOUT_MS });
 }
 
-const show = (r) => `${r.status} ${r.text.slice(0, 300)}`;
 
-function ok(r) {
-  assert.equal(r.status, 200, show(r));
-  assert.match(String(r.headers['content-type']), /^application\/json/, show(r));
-  assert.ok(r.json !== undefined, `body is not JSON: ${show(r)}`);
-  return r.json;
-}
 
-function fails(r, status, message) {
-  assert.equal(r.status, status, show(r));
-  assert.match(String(r.headers['content-type']), /^application\/json/, show(r));
-  assert.equal(typeof r.json?.message, 'string', `no JSON message: ${show(r)}`);
-  if (typeof message === 'string') assert.equal(r.json.message, message);
-  else if (message instanceof RegExp) assert.match(r.json.message, message);
-  return r.json;
-}
 
 /** A 409 the client understands: server txid `server`, client txid `client`, both padded. */
 function isConflict(r, server, client) {
@@ -72,7 +58,6 @@ function isConflict(r, server, client) {
   stats.conflicts++;
 }
 
-const md5 = (data) => crypto.createHash('md5').update(data).digest('hex');
 const newName = () => `e.${crypto.randomBytes(24).toString('hex')}`;
 const cipher = (plain) => Buffer.concat([Buffer.from('age-encryption.org/v1\n-> X25519 race-test\n'), Buffer.from(plain)]);
 
@@ -81,17 +66,6 @@ function makeUser(label) {
   return { email, id: userIdForEmail(SECRET, email), token: mintToken(SECRET, email) };
 }
 
-function splitUrl(url) {
-  const m = /^(https?:\/\/[^/]+)(\/.*)$/.exec(url);
-  assert.ok(m, `not an absolute URL: ${url}`);
-  return [m[1], m[2]];
-}
-function fetchUrl(url, opts = {}) {
-  const [origin, path] = splitUrl(url);
-  return raw(origin, path, { timeoutMs: REQUEST_TIMEOUT_MS, ...opts });
-}
-/** The object key a download URL names (`.../uploads/<user>/<random>?...`). */
-const keyOfUrl = (url) => decodeURIComponent(new URL(url).pathname.split('/').slice(-3).join('/'));
 
 /**
  * Starts an API call whose body is sent except for its last byte; `release()` sends that byte.

@@ -18,6 +18,7 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 
 import { raw, appCall, rsapiCall } from '../harness/client.mjs';
+import { RSAPI_SIDE, show, ok, md5, fetchUrl as fetchAbsolute, keyOfUrl } from '../harness/checks.mjs';
 import { presign } from '../harness/s3sign.mjs';
 import { mintToken, signJwt, userIdForEmail } from '../../scripts/lib/jwt.mjs';
 import { LOCAL_R2_S3 } from '../../scripts/lib/devserver.mjs';
@@ -29,6 +30,7 @@ const ADMIN = process.env.ADMIN_TOKEN;
 const WORKER_LOG = process.env.WORKER_LOG;
 const RUN = crypto.randomBytes(4).toString('hex');
 const REQUEST_TIMEOUT_MS = 30_000;
+const fetchUrl = (url, opts = {}) => fetchAbsolute(url, { timeoutMs: REQUEST_TIMEOUT_MS, ...opts });
 const MAX_BODY = 2 * 1024 * 1024;
 
 /** Every secret value this file sees; none may appear in the worker's log. */
@@ -42,7 +44,6 @@ let inputs = 0;
 
 // ---------------------------------------------------------------- helpers
 
-const RSAPI_SIDE = new Set(['get_temp_credential', 'update_files', 'delete_files', 'get_files', 'get_version_files', 'rename_file', 'get_upload_urls']);
 const ALL_APIS = [
   'user_info', 'list_graphs', 'create_graph', 'delete_graph', 'get_txid', 'get_graph',
   'get_graph_salt', 'create_graph_salt', 'get_graph_encrypt_keys', 'upload_graph_encrypt_keys',
@@ -68,14 +69,7 @@ function apiRaw(name, body, token, headers = {}) {
   });
 }
 
-const show = (r) => `${r.status} ${String(r.text).slice(0, 300)}`;
 
-function ok(r) {
-  assert.equal(r.status, 200, show(r));
-  assert.match(String(r.headers['content-type']), /^application\/json/, show(r));
-  assert.ok(r.json !== undefined, `body is not JSON: ${show(r)}`);
-  return r.json;
-}
 
 /** A refusal: 4xx (or `status`), JSON `{"message": <non-empty string>}`, never a 500. */
 function refused(r, label, status) {
@@ -105,7 +99,6 @@ function unauthorized(r, label) {
   assert.equal(r.text, UNAUTHORIZED, label);
 }
 
-const md5 = (data) => crypto.createHash('md5').update(data).digest('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const newName = () => secret('encrypted file name', `e.${crypto.randomBytes(24).toString('hex')}`);
 const cipher = (plain) => Buffer.concat([Buffer.from('age-encryption.org/v1\n-> X25519 security-test\n'), Buffer.from(plain)]);
@@ -117,16 +110,6 @@ function makeUser(label) {
   return { email, id: userIdForEmail(SECRET, email), token: secret('JWT', mintToken(SECRET, email)) };
 }
 
-function splitUrl(url) {
-  const m = /^(https?:\/\/[^/]+)(\/.*)$/.exec(url);
-  assert.ok(m, `not an absolute URL: ${url}`);
-  return [m[1], m[2]];
-}
-function fetchUrl(url, opts = {}) {
-  const [origin, path] = splitUrl(url);
-  return raw(origin, path, { timeoutMs: REQUEST_TIMEOUT_MS, ...opts });
-}
-const keyOfUrl = (url) => decodeURIComponent(new URL(url).pathname.split('/').slice(-3).join('/'));
 /** Remembers a presigned URL's signature and session token as secrets. */
 function urlSecrets(url) {
   const q = new URL(url).searchParams;
