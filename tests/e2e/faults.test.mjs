@@ -15,7 +15,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 
 import { raw, appCall, rsapiCall } from '../harness/client.mjs';
-import { RSAPI_SIDE, show, ok, fails, md5, fetchUrl as fetchAbsolute } from '../harness/checks.mjs';
+import { RSAPI_SIDE, show, ok, fails, md5, fetchUrl as fetchAbsolute, splitUrl } from '../harness/checks.mjs';
 import { listObjects } from '../harness/r2list.mjs';
 import { presign } from '../harness/s3sign.mjs';
 import { connectWebSocket } from '../harness/ws.mjs';

@@ -18,7 +18,7 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 
 import { raw, appCall, rsapiCall } from '../harness/client.mjs';
-import { RSAPI_SIDE, show, ok, md5, fetchUrl as fetchAbsolute, keyOfUrl } from '../harness/checks.mjs';
+import { RSAPI_SIDE, show, ok, md5, fetchUrl as fetchAbsolute, splitUrl, keyOfUrl } from '../harness/checks.mjs';
 import { presign } from '../harness/s3sign.mjs';
 import { mintToken, signJwt, userIdForEmail } from '../../scripts/lib/jwt.mjs';
 import { LOCAL_R2_S3 } from '../../scripts/lib/devserver.mjs';

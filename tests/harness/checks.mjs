@@ -31,11 +31,17 @@ export function fails(r, status, message) {
 
 export const md5 = (data) => crypto.createHash('md5').update(data).digest('hex');
 
-/** A GET (or `opts.method`) of an absolute URL, e.g. a presigned one. */
-export function fetchUrl(url, opts = {}) {
+/** An absolute URL as [origin, raw path and query]. */
+export function splitUrl(url) {
   const m = /^(https?:\/\/[^/]+)(\/.*)$/.exec(url);
   assert.ok(m, `not an absolute URL: ${url}`);
-  return raw(m[1], m[2], opts);
+  return [m[1], m[2]];
+}
+
+/** A GET (or `opts.method`) of an absolute URL, e.g. a presigned one. */
+export function fetchUrl(url, opts = {}) {
+  const [origin, path] = splitUrl(url);
+  return raw(origin, path, opts);
 }
 
 /** The object key a download URL names (`.../uploads/<user>/<random>?...`). */
