@@ -18,9 +18,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import http from 'node:http';
 
-import { raw, appCall, rsapiCall } from '../harness/client.mjs';
+import { raw, appCall, rsapiCall, heldCall as heldCallAt } from '../harness/client.mjs';
 import { RSAPI_SIDE, show, ok, fails, md5, fetchUrl as fetchAbsolute, keyOfUrl } from '../harness/checks.mjs';
 import { listObjects } from '../harness/r2list.mjs';
 import { presign } from '../harness/s3sign.mjs';
@@ -66,37 +65,9 @@ function makeUser(label) {
   return { email, id: userIdForEmail(SECRET, email), token: mintToken(SECRET, email) };
 }
 
-
-/**
- * Starts an API call whose body is sent except for its last byte; `release()` sends that byte.
- * Releasing many at once makes them reach the Worker together, already routed and waiting
- * only for their bodies: the closest a test can get to truly simultaneous requests.
- */
+/** An API call held back by its last byte until `release()` (tests/harness/client.mjs). */
 function heldCall(name, body, token) {
-  const data = Buffer.from(JSON.stringify(body));
-  const u = new URL(W);
-  let req;
-  const done = new Promise((resolve, reject) => {
-    req = http.request({
-      hostname: u.hostname, port: u.port, method: 'POST', path: `/file-sync/${name}`, agent: false,
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream', 'User-Agent': 'Logseq-sync/0.3', 'Content-Length': data.length },
-    });
-    const timer = setTimeout(() => req.destroy(new Error(`timeout: ${name}`)), REQUEST_TIMEOUT_MS + 5_000);
-    req.on('error', (e) => { clearTimeout(timer); reject(e); });
-    req.on('response', (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
-    req.write(data.subarray(0, data.length - 1));
-  });
-  return { done, release: () => req.end(data.subarray(data.length - 1)) };
+  return heldCallAt(W, name, body, token, REQUEST_TIMEOUT_MS);
 }
 
 /** Sends the calls together (see heldCall); resolves with their answers in order. */

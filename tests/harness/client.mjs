@@ -146,3 +146,37 @@ export function rsapiCall(baseUrl, api, body, token, { headers = {}, timeoutMs }
     timeoutMs,
   });
 }
+
+/**
+ * An rsapi-style API call whose body is sent except for its last byte until
+ * `release()`. Releasing many at once makes them reach the Worker together,
+ * already routed and waiting only for their bodies: the closest a test gets
+ * to truly simultaneous requests (races, cleanup-vs-commit).
+ * Returns `{ done: Promise<{status, headers, text, json}>, release() }`.
+ */
+export function heldCall(baseUrl, name, body, token, timeoutMs = 30_000) {
+  const data = Buffer.from(JSON.stringify(body));
+  const u = new URL(baseUrl);
+  let req;
+  const done = new Promise((resolve, reject) => {
+    req = http.request({
+      hostname: u.hostname, port: u.port, method: 'POST', path: `/file-sync/${name}`, agent: false,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream', 'User-Agent': 'Logseq-sync/0.3', 'Content-Length': data.length },
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`timeout: ${name}`)), timeoutMs + 5_000);
+    req.on('error', (e) => { clearTimeout(timer); reject(e); });
+    req.on('response', (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        clearTimeout(timer);
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json;
+        try { json = JSON.parse(text); } catch { json = undefined; }
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
+      });
+    });
+    req.write(data.subarray(0, data.length - 1));
+  });
+  return { done, release: () => req.end(data.subarray(data.length - 1)) };
+}
