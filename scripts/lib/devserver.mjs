@@ -2,6 +2,7 @@
 // endpoint), Durable Objects; migrations applied first.
 
 import { cpSync, existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { runWrangler, spawnWrangler, log, run, ROOT } from "./tools.mjs";
 
@@ -11,6 +12,18 @@ export const LOCAL_R2_S3 = {
   secretAccessKey: "localdevsecretaccesskey",
   bucket: "logseq-sync",
 };
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
 
 /** Vars that point the Worker at itself and at the local R2 S3 endpoint. */
 export function localVars(port) {
