@@ -44,7 +44,7 @@ export function localVars(port) {
  * Returns the configuration's path.
  */
 export function snapshotWorker(dir) {
-  run(process.execPath, [join(ROOT, "scripts", "build.mjs")]);
+  run(process.execPath, [join(ROOT, "scripts", "build.mjs")], { stdio: ["ignore", 2, 2] });
   const worker = join(dir, "worker");
   mkdirSync(worker, { recursive: true });
   // index.js imports index_bg.wasm; wasm-bindgen may also emit snippets/.
@@ -69,7 +69,8 @@ export function applyMigrations(node, persistTo, config) {
   const args = ["d1", "migrations", "apply", "DB", "--local"];
   if (persistTo) args.push("--persist-to", persistTo);
   if (config) args.push("--config", config);
-  runWrangler(node, args, { env: { CI: "true" } });
+  // wrangler's report goes to stderr: stdout is reserved for what a script prints as its result.
+  runWrangler(node, args, { env: { CI: "true" }, stdio: ["ignore", 2, 2] });
 }
 
 /**

@@ -253,7 +253,7 @@ export class Device {
   failed(why) {
     this.counts.failures++;
     if (this.errors.length < 50) this.errors.push(why);
-    this.log(`${this.name}: ${why}`);
+    this.log(`${this.name}: ${why.split('\n')[0]}`);
     return false;
   }
 
