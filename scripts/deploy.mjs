@@ -1,240 +1,160 @@
-// `npm run deploy [-- options]`: deploys the Worker to the Cloudflare account
-// wrangler is logged in to (docs/DEPLOY.md). It looks at what the account has
-// (D1 database, R2 bucket, the Worker's secrets), plans what is missing
-// (scripts/lib/deploy-config.mjs) and runs the plan with wrangler: create or
-// reuse the database and bucket, set the bucket's CORS rules, generate
-// build/wrangler.deploy.toml from wrangler.toml, apply new migrations, deploy,
-// put missing secrets. Running it again changes nothing that exists.
+// `npm run deploy [-- options]` (docs/DEPLOY.md): deploys the committed
+// wrangler.toml to the account wrangler is logged in to, and upgrades it on
+// every later run. wrangler 4.164 does the provisioning: its D1 and R2
+// bindings carry names and no ids, so `wrangler deploy` creates or reuses the
+// database and bucket by name, and `wrangler d1 migrations apply DB --remote`
+// finds the database by name. This script adds only what wrangler does not do:
+// migrations before the new code serves, the secrets (uploaded with the new
+// version, `--secrets-file`), the R2 API token for presigned URLs, the
+// bucket's CORS rules, a custom domain and the first token.
 //
-// `--dry-run` needs no account and no network: it prints the plan for a fresh
-// account and checks what can be checked here — the generated config (read
-// back with wrangler's own parser), the build and bundle (`wrangler deploy
-// --dry-run`), the migrations on a fresh local D1, the CORS rules and the
-// secret list.
-//
-// Secret values are never printed; every wrangler call is bounded by a timeout.
+// `--dry-run` needs no account and no network. Secret values are never
+// printed; every wrangler call is bounded by a timeout.
 
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ROOT, ensureNpmDeps, ensureWranglerNode, spawnWrangler } from "./lib/tools.mjs";
 import { mintToken } from "./lib/jwt.mjs";
-import {
-  CONFIG_DIR,
-  DEPLOY_CONFIG,
-  DRY_RUN_ACCOUNT_ID,
-  DRY_RUN_CONFIG,
-  PLACEHOLDER_DATABASE_ID,
-  PlanError,
-  USAGE,
-  deployConfigToml,
-  deployUrls,
-  describePlan,
-  expectedRawConfig,
-  findDatabaseId,
-  isWorkerNotFound,
-  jsonDiff,
-  parseArgs,
-  parseBindings,
-  parseJsonOutput,
-  parseR2BucketNames,
-  parseSecretNames,
-  parseUploadSize,
-  plan as makePlan,
-  readProjectConfig,
-  validateCors,
-  validateSecretPlan,
-} from "./lib/deploy-config.mjs";
+import * as dc from "./lib/deploy-config.mjs";
 
 const MINUTE = 60_000;
-const T_ACCOUNT = 2 * MINUTE; // whoami, list, create, cors, secret put
-const T_MIGRATIONS = 10 * MINUTE;
-const T_DEPLOY = 30 * MINUTE; // includes the Rust build, which is slow the first time
-const FREE_PLAN_GZIP_KIB = 3 * 1024; // older free-plan Worker size limit (compressed); warn only
-
+const say = (line = "") => process.stdout.write(`${line}\n`);
+const note = (line) => say(`[deploy] ${line}`);
 class StepError extends Error {}
 
-const say = (line = "") => process.stdout.write(`${line}\n`);
-const note = (line) => process.stdout.write(`[deploy] ${line}\n`);
-
-let node;
-// Tests only (tests/e2e/deploy.test.mjs): a stand-in for wrangler's CLI that
-// plays a Cloudflare account, so the real run can be exercised offline.
+// Tests only (tests/e2e/deploy.test.mjs): a stand-in for wrangler's CLI that plays an account.
 const FAKE_WRANGLER = process.env.LOGSEQ_SYNC_FAKE_WRANGLER;
+let node;
 let childEnv = {}; // CLOUDFLARE_ACCOUNT_ID once known
-const secretsInFlight = new Set(); // redacted from anything printed
-
-function redact(text) {
-  let t = text;
-  for (const s of secretsInFlight) t = t.split(s).join("<redacted>");
-  return t;
-}
+const secretValues = new Set(); // redacted from anything printed
+const redact = (t) => [...secretValues].reduce((s, v) => s.split(v).join("<redacted>"), t);
 
 /**
- * Runs wrangler with the project's Node 22. Non-interactive (CI=true, stdin
- * closed or fed `input`) unless `interactive`, which hands it the terminal.
- * Resolves { code, out, stdout, stderr } where code is null after a timeout.
+ * Runs wrangler non-interactively (CI=true: no prompts, and a provisioning
+ * deploy does not write ids back into wrangler.toml). Resolves { code, out }
+ * with code null after a timeout; `stream` echoes its output, indented.
  */
-function wrangler(args, { timeoutMs = T_ACCOUNT, input, interactive = false, stream = false, env = {} } = {}) {
+function wrangler(args, { timeoutMs = 2 * MINUTE, input, stream = false, env = {} } = {}) {
   return new Promise((resolve) => {
-    const stdio = interactive ? "inherit" : [input === undefined ? "ignore" : "pipe", "pipe", "pipe"];
-    const childOpts = { stdio, env: { ...childEnv, ...(interactive ? {} : { CI: "true" }), ...env } };
+    const opts = { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"], env: { ...childEnv, CI: "true", ...env } };
     const child = FAKE_WRANGLER
-      ? spawn(node, [FAKE_WRANGLER, ...args], { cwd: ROOT, stdio, env: { ...process.env, ...childOpts.env } })
-      : spawnWrangler(node, args, childOpts);
-    let stdout = "";
-    let stderr = "";
-    const onData = (sink) => (d) => {
-      const s = d.toString();
-      if (sink === "out") stdout += s;
-      else stderr += s;
-      if (stream) process.stdout.write(redact(s).replace(/^(?=.)/gm, "    "));
+      ? spawn(node, [FAKE_WRANGLER, ...args], { cwd: ROOT, stdio: opts.stdio, env: { ...process.env, ...opts.env } })
+      : spawnWrangler(node, args, opts);
+    let out = "";
+    const onData = (d) => {
+      out += d;
+      if (stream) process.stdout.write(redact(d.toString()).replace(/^(?=.)/gm, "    "));
     };
-    if (!interactive) {
-      child.stdout.on("data", onData("out"));
-      child.stderr.on("data", onData("err"));
-      if (input !== undefined) child.stdin.end(input);
-    }
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGTERM");
-      setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 5000).unref();
-    }, timeoutMs);
-    child.on("error", (e) => {
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    if (input !== undefined) child.stdin.end(input);
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", (e) => resolve({ code: -1, out: `${out}\n${e.message}` }));
+    child.on("close", (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: -1, stdout, stderr: `${stderr}\n${e.message}`, out: `${stdout}\n${stderr}\n${e.message}` });
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const c = timedOut ? null : code;
-      if (timedOut) stderr += `\n(wrangler ${args[0]} was stopped after ${Math.round(timeoutMs / 1000)} s)`;
-      resolve({ code: c, stdout, stderr, out: `${stdout}\n${stderr}` });
+      resolve({ code: signal ? null : code, out, streamed: stream });
     });
   });
 }
 
-/** Throws a StepError with the tail of wrangler's output unless it succeeded. */
-function must(result, what) {
-  if (result.code === 0) return result;
-  const tail = redact(result.out).trim().split("\n").slice(-25).join("\n");
-  throw new StepError(`${what} failed${result.code === null ? " (timed out)" : ` (exit ${result.code})`}:\n${tail}`);
+function must(r, what) {
+  if (r.code === 0) return r;
+  const tail = r.streamed ? " (its output is above)" : `:\n${redact(r.out).trim().split("\n").slice(-25).join("\n")}`;
+  throw new StepError(`${what} failed${r.code === null ? " (timed out)" : ` (exit ${r.code})`}${tail}`);
 }
 
-const domainArgs = (p) => (p.worker.domain ? ["--domains", p.worker.domain] : []);
+/** wrangler as a person types it here (it refuses Node < 22.12). */
+const wranglerHint = () => (node === process.execPath ? "npx wrangler" : `${relative(ROOT, node)} node_modules/wrangler/bin/wrangler.js`);
 
-/** How to run wrangler by hand with a Node it accepts (it refuses Node < 22.12). */
-function wranglerHint() {
-  const [major, minor] = process.versions.node.split(".").map(Number);
-  if (major > 22 || (major === 22 && minor >= 12)) return "npx wrangler";
-  return `${relative(ROOT, node)} node_modules/wrangler/bin/wrangler.js`;
+/** Runs `fn` with a private temp directory that is removed afterwards, whatever happens. */
+async function withTmp(fn) {
+  const dir = mkdtempSync(join(tmpdir(), "logseq-sync-deploy-"));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-function printPlan(p, heading) {
-  say(heading);
-  describePlan(p).forEach(([title, what], i) => say(`  ${i + 1}. ${title}: ${what}`));
-  if (p.vars.R2_ACCOUNT_ID === DRY_RUN_ACCOUNT_ID) say(`  (R2_ACCOUNT_ID is a placeholder here; a real run takes the account's id)`);
-  say(
-    p.bytes === "r2"
-      ? "  bytes: presigned URLs straight to R2's S3 endpoint (R2 API token configured)"
-      : "  bytes: through the Worker's own /s3/ endpoint (no R2 API token; DESIGN.md §4)",
-  );
-}
+const writePrivate = (file, text) => writeFileSync(file, text, { mode: 0o600 });
+const bucketName = () => readFileSync(join(ROOT, "wrangler.toml"), "utf8").match(/^\s*bucket_name\s*=\s*"([^"]+)"/m)[1];
 
 // ---------------------------------------------------------------------------
 // Dry run
 
-async function dryRun(opts, project, source) {
-  const p = makePlan(
-    { accountId: DRY_RUN_ACCOUNT_ID, databaseId: null, bucketExists: false, workerExists: false, secrets: [] },
-    { ...opts, email: opts.email ?? "you@example.com" },
-    project,
-  );
-  printPlan(p, "Dry run: plan for a fresh account (nothing below touches an account):");
-  const tmp = mkdtempSync(join(tmpdir(), "logseq-sync-deploy-dry-"));
-  const checks = [];
-  const check = async (name, fn) => {
-    note(`check: ${name}`);
-    const detail = await fn();
-    checks.push(name);
-    note(`  ok${detail ? `: ${detail}` : ""}`);
-  };
-  try {
-    const configPath = join(ROOT, DRY_RUN_CONFIG);
-    mkdirSync(join(ROOT, CONFIG_DIR), { recursive: true });
-    await check(`deploy config (${DRY_RUN_CONFIG}, placeholder database id) read back with wrangler's parser`, async () => {
-      writeFileSync(configPath, deployConfigToml(source, { databaseId: PLACEHOLDER_DATABASE_ID, vars: p.vars, configDir: CONFIG_DIR }));
-      const raw = await readRawConfigs([join(ROOT, "wrangler.toml"), configPath]);
-      const want = expectedRawConfig(raw[0], { databaseId: PLACEHOLDER_DATABASE_ID, vars: p.vars, configDir: CONFIG_DIR });
-      const diff = jsonDiff(want, raw[1]);
-      if (diff) throw new StepError(`the generated config differs from wrangler.toml beyond ids, paths and local_dev: ${diff}`);
-      return "same as wrangler.toml but for the database id, local_dev and paths";
-    });
-    await check("R2 CORS rules are well-formed", async () => {
-      const file = join(tmp, "cors.json");
-      writeFileSync(file, JSON.stringify(p.cors, null, 2));
-      validateCors(JSON.parse(readFileSync(file, "utf8")));
-      return `${p.cors.rules.length} rule(s) in the shape of wrangler r2 bucket cors set --file`;
-    });
-    await check("secret list is well-formed", async () => validateSecretPlan(p, project).join(", "));
-    await check("D1 migrations apply to a fresh local database, and a second apply finds nothing new", async () => {
-      const persist = join(tmp, "state");
-      const args = ["d1", "migrations", "apply", project.databaseBinding, "--local", "--persist-to", persist, "--config", configPath];
-      const first = must(await wrangler(args, { timeoutMs: T_ACCOUNT }), "wrangler d1 migrations apply --local");
-      const applied = [...new Set([...first.stdout.matchAll(/(\d{4}_[\w-]+\.sql)/g)].map((m) => m[1]))];
-      const second = must(await wrangler(args, { timeoutMs: T_ACCOUNT }), "second wrangler d1 migrations apply --local");
-      if (!/No migrations to apply/.test(second.out)) throw new StepError("the second apply was not a no-op");
-      return `${applied.join(", ")}`;
-    });
-    await check("build and bundle: wrangler deploy --dry-run", async () => {
-      const outdir = join(tmp, "bundle");
-      const r = must(
-        await wrangler(["deploy", "--dry-run", "--outdir", outdir, "--config", configPath, "--keep-vars", ...domainArgs(p)], {
-          timeoutMs: T_DEPLOY,
-        }),
-        "wrangler deploy --dry-run",
-      );
-      const bindings = parseBindings(r.out);
-      for (const b of [project.databaseBinding, "BUCKET", "GRAPH_HUB", ...Object.keys(project.vars)]) {
-        if (!bindings.includes(b)) throw new StepError(`binding ${b} missing from wrangler's dry run (got ${bindings.join(", ")})`);
-      }
-      const size = parseUploadSize(r.out);
-      if (size && size.gzipKiB > FREE_PLAN_GZIP_KIB) {
-        note(`  warning: ${size.gzipKiB} KiB gzipped is above the older free-plan Worker limit of 3 MiB`);
-      }
-      return `bindings ${bindings.join(", ")}${size ? `; upload ${size.rawKiB} KiB, gzip ${size.gzipKiB} KiB` : ""}`;
-    });
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  say("");
-  say(`Dry run passed (${checks.length} checks). Not tried here: everything that needs a Cloudflare account`);
-  say("(whoami, creating the database and bucket, CORS, remote migrations, secrets, the upload).");
-  say("Run `npx wrangler login`, then `npm run deploy -- --email you@example.com`.");
-}
-
-/** Raw configs as wrangler reads them (its exported reader, under Node 22). */
-async function readRawConfigs(paths) {
-  const script = [
-    `const w = require(${JSON.stringify(join(ROOT, "node_modules", "wrangler"))});`,
-    `const out = ${JSON.stringify(paths)}.map((p) => w.experimental_readRawConfig({ config: p }).rawConfig);`,
-    `process.stdout.write("\\n@@RAW@@" + JSON.stringify(out) + "\\n");`,
-  ].join("\n");
-  return new Promise((resolve, reject) => {
+/** wrangler.toml as wrangler's own reader sees it (run under the Node wrangler accepts). */
+async function wranglerConfig() {
+  const script = `const w = require(${JSON.stringify(join(ROOT, "node_modules", "wrangler"))});
+    process.stdout.write("@@" + JSON.stringify(w.experimental_readRawConfig({ config: "wrangler.toml" }).rawConfig));`;
+  const r = await new Promise((resolve) => {
     const child = spawn(node, ["-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), T_ACCOUNT);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const m = out.match(/@@RAW@@(.*)/);
-      if (code !== 0 || !m) reject(new StepError(`reading the configs with wrangler failed:\n${out.slice(-2000)}`));
-      else resolve(JSON.parse(m[1]));
+    child.on("close", (code) => resolve({ code, out }));
+  });
+  const m = r.out.match(/@@(.*)$/s);
+  if (r.code !== 0 || !m) throw new StepError(`reading wrangler.toml with wrangler failed:\n${r.out.slice(-2000)}`);
+  return JSON.parse(m[1]);
+}
+
+/** What a fresh deploy relies on, checked in the config wrangler will see. */
+function checkConfig(c, secretNames) {
+  const db = c.d1_databases?.find((d) => d.binding === "DB");
+  const bucket = c.r2_buckets?.find((b) => b.binding === "BUCKET");
+  const problems = [
+    !db?.database_name && "D1 binding DB needs a database_name",
+    db?.database_id && "D1 binding DB has a database_id: wrangler would not provision or look it up by name",
+    !db?.migrations_dir && "D1 binding DB needs a migrations_dir",
+    !bucket?.bucket_name && "R2 binding BUCKET needs a bucket_name",
+    !c.durable_objects?.bindings?.some((b) => b.name === "GRAPH_HUB") && "Durable Object binding GRAPH_HUB missing",
+    ...secretNames.filter((n) => n in (c.vars ?? {})).map((n) => `${n} is both a var and a secret`),
+  ].filter(Boolean);
+  if (problems.length) throw new StepError(`wrangler.toml: ${problems.join("; ")}`);
+  return `${c.name}: D1 ${db.database_name} and R2 ${bucket.bucket_name} by name, no ids; vars ${Object.keys(c.vars ?? {}).join(", ")}`;
+}
+
+async function dryRun() {
+  const plan = dc.planSecrets([], { r2: { accessKeyId: "a".repeat(32), secretAccessKey: "b".repeat(64) } }, {
+    accountId: "0".repeat(32), bucket: bucketName(), random: () => randomBytes(32).toString("hex"),
+  });
+  say("Dry run: what needs no Cloudflare account (nothing below touches one).");
+  let n = 0;
+  const check = async (name, fn) => {
+    note(`check ${++n}: ${name}`);
+    note(`  ok: ${await fn()}`);
+  };
+  await withTmp(async (tmp) => {
+    await check("the config wrangler will see (wrangler.toml, read with wrangler's parser)", async () =>
+      checkConfig(await wranglerConfig(), Object.keys(plan.values)));
+    await check("the R2 CORS rules are in the shape wrangler r2 bucket cors set sends", async () =>
+      `${dc.validateCors(dc.corsRules()).rules.length} rule: GET, PUT, HEAD from any origin`);
+    await check("D1 migrations apply to a fresh local database, and a second apply finds nothing new", async () => {
+      const args = ["d1", "migrations", "apply", "DB", "--local", "--persist-to", join(tmp, "state")];
+      const first = must(await wrangler(args), "wrangler d1 migrations apply --local");
+      const second = must(await wrangler(args), "second wrangler d1 migrations apply --local");
+      if (!/No migrations to apply/.test(second.out)) throw new StepError("the second apply was not a no-op");
+      return [...new Set(first.out.match(/\d{4}_[\w-]+\.sql/g))].join(", ");
+    });
+    await check("build and bundle with the first deploy's secrets: wrangler deploy --dry-run", async () => {
+      const secrets = join(tmp, "secrets.json");
+      writePrivate(secrets, JSON.stringify(plan.values));
+      const r = must(await wrangler(["deploy", "--dry-run", "--outdir", join(tmp, "bundle"), "--keep-vars", "--secrets-file", secrets],
+        { timeoutMs: 30 * MINUTE }), "wrangler deploy --dry-run");
+      const bindings = dc.parseBindings(r.out);
+      const missing = ["DB", "BUCKET", "GRAPH_HUB", "CLIENT_BUCKET", ...Object.keys(plan.values)].filter((b) => !bindings.includes(b));
+      if (missing.length) throw new StepError(`bindings missing from wrangler's dry run: ${missing.join(", ")} (got ${bindings.join(", ")})`);
+      const size = dc.parseUploadSize(r.out);
+      return `bindings ${bindings.join(", ")}${size ? `; upload ${size.rawKiB} KiB, gzip ${size.gzipKiB} KiB` : ""}`;
     });
   });
+  say("");
+  say(`Dry run passed (${n} checks). Not tried here: everything that needs an account`);
+  say("(provisioning, remote migrations, secrets, CORS, the upload). To deploy:");
+  say("  npx wrangler login  &&  npm run deploy -- --email you@example.com");
 }
 
 // ---------------------------------------------------------------------------
@@ -245,178 +165,153 @@ async function login(opts) {
   const r = await wrangler(["whoami", "--json"]);
   let who = null;
   try {
-    who = parseJsonOutput(r.stdout);
+    who = dc.parseJsonOutput(r.out);
   } catch {
-    // handled below
+    // reported below
   }
-  if (who && who.loggedIn === false) {
-    throw new StepError(`wrangler is not logged in. Run \`${wranglerHint()} login\`, then \`npm run deploy\` again.`);
-  }
+  if (who?.loggedIn === false) throw new StepError(`wrangler is not logged in. Run \`${wranglerHint()} login\`, then \`npm run deploy\` again.`);
   must(r, "wrangler whoami");
-  if (!who || !Array.isArray(who.accounts)) throw new StepError(`unexpected wrangler whoami output:\n${r.stdout.slice(0, 500)}`);
-  const accounts = who.accounts;
-  let account;
-  if (opts.accountId) {
-    account = accounts.find((a) => a.id === opts.accountId) ?? { id: opts.accountId, name: "(given)" };
-  } else if (accounts.length === 1) {
-    account = accounts[0];
-  } else {
-    const list = accounts.map((a) => `  ${a.id}  ${a.name}`).join("\n");
-    throw new StepError(
-      accounts.length === 0
-        ? "this login sees no Cloudflare account; pass --account-id <id>"
-        : `this login sees ${accounts.length} accounts; choose one with --account-id <id> (or CLOUDFLARE_ACCOUNT_ID):\n${list}`,
-    );
+  const accounts = Array.isArray(who?.accounts) ? who.accounts : [];
+  const account = opts.accountId ? { id: opts.accountId, name: "(given)" } : accounts.length === 1 ? accounts[0] : null;
+  if (!account) {
+    throw new StepError(`this login sees ${accounts.length} accounts; choose one with --account-id <id>:\n` +
+      accounts.map((a) => `  ${a.id}  ${a.name}`).join("\n"));
   }
   note(`logged in${who.email ? ` as ${who.email}` : ""}; account ${account.name} (${account.id})`);
   return account.id;
 }
 
-async function inventory(project, accountId) {
-  note("looking at what the account has (d1 list, r2 bucket list, secret list)");
-  const d1 = must(await wrangler(["d1", "list", "--json"]), "wrangler d1 list");
-  const databaseId = findDatabaseId(parseJsonOutput(d1.stdout), project.databaseName);
-  const r2 = must(await wrangler(["r2", "bucket", "list"]), "wrangler r2 bucket list");
-  const bucketExists = parseR2BucketNames(r2.stdout).includes(project.bucketName);
-  const s = await wrangler(["secret", "list", "--name", project.workerName, "--format", "json"]);
-  let secrets = [];
-  let workerExists = true;
-  if (s.code === 0) secrets = parseSecretNames(s.stdout);
-  else if (isWorkerNotFound(s.out)) workerExists = false;
-  else must(s, "wrangler secret list");
-  return { accountId, databaseId, bucketExists, workerExists, secrets };
+/** The Worker's secret names, or [] when the Worker does not exist yet. */
+async function existingSecrets() {
+  const r = await wrangler(["secret", "list", "--format", "json"]);
+  if (r.code !== 0 && dc.isWorkerNotFound(r.out)) return { names: [], workerExists: false };
+  const list = dc.parseJsonOutput(must(r, "wrangler secret list").out);
+  return { names: list.map((s) => s.name), workerExists: true };
 }
 
-async function realRun(opts, project, source) {
+/** Applies new migrations; false when the database does not exist yet (a first deploy provisions it). */
+async function migrate({ allowMissing, deployed = false }) {
+  const r = await wrangler(["d1", "migrations", "apply", "DB", "--remote"], { timeoutMs: 10 * MINUTE, stream: true });
+  if (r.code !== 0 && allowMissing && dc.isDatabaseMissing(r.out)) return false;
+  if (r.code !== 0) {
+    throw new StepError("wrangler d1 migrations apply DB --remote failed (its output is above). D1 applies each migration " +
+      "as a whole, so the failed one left the database as it was" +
+      (deployed ? "; the new Worker is deployed on an incomplete schema. " : "; nothing was deployed, the Worker runs the version it ran. ") +
+      "Fix the cause and run npm run deploy again; docs/DEPLOY.md (Rolling back) has the rest.");
+  }
+  return true;
+}
+
+/** Reads a line from the terminal; with `hidden`, nothing is echoed. */
+function ask(question, { hidden = false } = {}) {
+  process.stdout.write(question);
+  if (!hidden) {
+    return new Promise((resolve) => process.stdin.once("data", (d) => {
+      process.stdin.pause();
+      resolve(d.toString().trim());
+    }));
+  }
+  return new Promise((resolve, reject) => {
+    let value = "";
+    process.stdin.setRawMode(true);
+    process.stdin.resume();
+    const onData = (d) => {
+      for (const ch of d.toString()) {
+        if (ch === "\r" || ch === "\n") {
+          process.stdin.setRawMode(false);
+          process.stdin.pause();
+          process.stdin.off("data", onData);
+          process.stdout.write("\n");
+          return resolve(value.trim());
+        }
+        if (ch === "\u0003") return reject(new StepError("interrupted"));
+        if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    process.stdin.on("data", onData);
+  });
+}
+
+/** On a terminal: explains the dashboard step and reads the token's two values (empty = skip). */
+async function askR2(accountId, bucket) {
+  if (!process.stdin.isTTY || !process.stdout.isTTY) return null;
+  say("");
+  dc.r2TokenSteps(accountId, bucket).forEach((l) => say(l));
+  const accessKeyId = await ask("Access Key ID (Enter to skip and send bytes through the Worker): ");
+  if (!accessKeyId) return null;
+  const secretAccessKey = await ask("Secret Access Key (not shown): ", { hidden: true });
+  if (!dc.R2_KEY_RE.test(accessKeyId) || !dc.R2_KEY_RE.test(secretAccessKey)) {
+    throw new StepError("those do not look like an R2 API token's Access Key ID and Secret Access Key; run npm run deploy again");
+  }
+  return { accessKeyId, secretAccessKey };
+}
+
+async function realRun(opts) {
   const accountId = await login(opts);
   childEnv = { CLOUDFLARE_ACCOUNT_ID: accountId };
-  const state = await inventory(project, accountId);
-  const p = makePlan(state, opts, project);
-  validateSecretPlan(p, project);
-  printPlan(p, "Plan:");
-  const steps = describePlan(p).map(([title]) => title);
-  const step = (i) => note(`step ${i + 1}/${steps.length}: ${steps[i]}`);
-  const loc = (l) => (l ? ["--location", l] : []);
+  const bucket = bucketName();
+  const { names, workerExists } = await existingSecrets();
+  const plan = dc.planSecrets(names, opts, { accountId, bucket, random: () => randomBytes(32).toString("hex") });
+  for (const [name, v] of Object.entries(plan.values)) if (!["R2_ACCOUNT_ID", "R2_S3_BUCKET"].includes(name)) secretValues.add(v);
+  note(`secrets: ${plan.notes.map(([n, why]) => `${n} ${why}`).join("; ")}`);
 
-  step(0);
-  let databaseId = p.database.id;
-  if (p.database.action === "create") {
-    must(await wrangler(["d1", "create", p.database.name, ...loc(p.database.location)], { stream: true }), "wrangler d1 create");
-    const list = must(await wrangler(["d1", "list", "--json"]), "wrangler d1 list");
-    databaseId = findDatabaseId(parseJsonOutput(list.stdout), p.database.name);
-    if (!databaseId) throw new StepError(`created ${p.database.name} but wrangler d1 list does not show it`);
-  }
-  note(`  D1 ${p.database.name}: ${databaseId}`);
+  note("step 1/4: D1 migrations first, so that the new code never serves an old schema");
+  const migrated = await migrate({ allowMissing: !workerExists });
+  if (!migrated) note("  no database yet: wrangler deploy creates it, the migrations follow right after");
 
-  step(1);
-  if (p.bucket.action === "create") {
-    must(await wrangler(["r2", "bucket", "create", p.bucket.name, ...loc(p.bucket.location)], { stream: true }), "wrangler r2 bucket create");
-  }
-  note(`  R2 ${p.bucket.name}: ${p.bucket.action === "create" ? "created" : "exists"}`);
-
-  const tmp = mkdtempSync(join(tmpdir(), "logseq-sync-deploy-"));
-  try {
-    step(2);
-    const corsFile = join(tmp, "cors.json");
-    writeFileSync(corsFile, JSON.stringify(validateCors(p.cors), null, 2));
-    must(await wrangler(["r2", "bucket", "cors", "set", p.bucket.name, "--file", corsFile, "--force"]), "wrangler r2 bucket cors set");
-
-    step(3);
-    const configPath = join(ROOT, DEPLOY_CONFIG);
-    mkdirSync(join(ROOT, CONFIG_DIR), { recursive: true });
-    writeFileSync(configPath, deployConfigToml(source, { databaseId, vars: p.vars, configDir: CONFIG_DIR }));
-    note(`  wrote ${DEPLOY_CONFIG}`);
-
-    step(4);
-    must(
-      await wrangler(["d1", "migrations", "apply", p.database.binding, "--remote", "--config", configPath], {
-        timeoutMs: T_MIGRATIONS,
-        stream: true,
-      }),
-      "wrangler d1 migrations apply --remote",
-    );
-
-    step(5);
-    const outputFile = join(tmp, "wrangler-output.ndjson");
-    // Interactive: on an account without a workers.dev subdomain wrangler asks to register one.
-    must(
-      await wrangler(["deploy", "--config", configPath, "--keep-vars", ...domainArgs(p)], {
-        timeoutMs: T_DEPLOY,
-        interactive: true,
-        env: { WRANGLER_OUTPUT_FILE_PATH: outputFile },
-      }),
-      "wrangler deploy",
-    );
-    const urls = existsSync(outputFile) ? deployUrls(readFileSync(outputFile, "utf8")) : [];
-
-    step(6);
-    let tokenShown = false;
-    for (const s of p.secrets) {
-      if (s.action === "keep") {
-        note(`  ${s.name}: already set, left alone`);
-        continue;
-      }
-      const value =
-        s.action === "generate"
-          ? randomBytes(32).toString("hex")
-          : s.name === "ADMIN_TOKEN"
-            ? opts.adminToken
-            : s.name === "R2_S3_ACCESS_KEY_ID"
-              ? opts.r2.accessKeyId
-              : opts.r2.secretAccessKey;
-      secretsInFlight.add(value);
-      must(
-        await wrangler(["secret", "put", s.name, "--name", p.workerName, "--config", configPath], { input: value }),
-        `wrangler secret put ${s.name}`,
-      );
-      note(`  ${s.name}: set (${s.action === "generate" ? "generated, not shown" : s.from})`);
-      if (s.name === "JWT_SECRET" && p.token.action === "bootstrap") {
-        // Shown now: if a later step fails, the next run finds JWT_SECRET set and cannot mint one.
-        say("");
-        say(`Bootstrap token for ${p.token.email} (shown once, valid a year, not revocable; keep it like a password):`);
-        say(mintToken(value, p.token.email));
-        say("");
-        tokenShown = true;
-      }
+  note(`step 2/4: wrangler deploy (creates or reuses D1 and R2 by name; uploads the code with its secrets)`);
+  const urls = await withTmp(async (tmp) => {
+    const secrets = join(tmp, "secrets.json");
+    const output = join(tmp, "output.ndjson");
+    const args = ["deploy", "--keep-vars", ...(opts.domain ? ["--domains", opts.domain] : [])];
+    if (Object.keys(plan.values).length) {
+      writePrivate(secrets, JSON.stringify(plan.values));
+      args.push("--secrets-file", secrets);
     }
+    const r = await wrangler(args, { timeoutMs: 30 * MINUTE, stream: true, env: { WRANGLER_OUTPUT_FILE_PATH: output } });
+    if (r.code !== 0 && dc.isSubdomainMissing(r.out)) {
+      throw new StepError(`this account has no workers.dev subdomain yet: register one at https://dash.cloudflare.com/${accountId}/workers/onboarding, then run npm run deploy again`);
+    }
+    must(r, "wrangler deploy");
+    return existsSync(output) ? dc.deployUrls(readFileSync(output, "utf8")) : [];
+  });
+  if (plan.jwtNew && opts.email) {
+    // Now: the secret is live, and a later step failing must not lose the only token.
+    say("");
+    say(`Bootstrap token for ${opts.email} (shown once, valid a year, not revocable; keep it like a password):`);
+    say(mintToken(plan.values.JWT_SECRET, opts.email));
+    say("");
+  }
+  if (!migrated) await migrate({ allowMissing: false, deployed: true });
 
-    step(7);
-    summary(p, urls, tokenShown);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-}
+  note(`step 3/4: R2 CORS rules on ${bucket} (GET, PUT, HEAD from any origin)`);
+  await withTmp(async (tmp) => {
+    writeFileSync(join(tmp, "cors.json"), JSON.stringify(dc.validateCors(dc.corsRules())));
+    must(await wrangler(["r2", "bucket", "cors", "set", bucket, "--file", join(tmp, "cors.json"), "--force"]), "wrangler r2 bucket cors set");
+  });
 
-function summary(p, urls, tokenShown) {
-  const url = urls[0] ?? `https://${p.workerName}.<your-subdomain>.workers.dev`;
-  say("");
-  say(`Deployed: ${urls.length ? urls.join(", ") : "(wrangler did not report a URL; see its output above)"}`);
-  say(
-    p.bytes === "r2"
-      ? "File bodies move through presigned URLs straight to R2 (R2 API token set)."
-      : "File bodies move through the Worker's own /s3/ endpoint. For presigned URLs straight to R2, " +
-          "create an R2 API token and run again with R2_S3_ACCESS_KEY_ID and R2_S3_SECRET_ACCESS_KEY (docs/DEPLOY.md).",
-  );
-  if (tokenShown) {
-    say("");
-    say(`Your bootstrap token for ${p.token.email} is printed above (step 7). Paste it as described in`);
-    say('docs/CLIENT.md ("Token setup"), as the id-token.');
-  } else if (p.token.action === "none") {
-    say("");
-    say("No bootstrap token (no --email given). Mint tokens with the admin interface (below).");
-  } else {
-    say("");
-    say("JWT_SECRET already existed, so no token is printed (its value cannot be read back).");
-    say("Use the token you kept from the first deploy, or mint one with the admin interface (below).");
+  note("step 4/4: how file bodies travel");
+  let r2 = plan.r2;
+  if (!r2) {
+    const given = await askR2(accountId, bucket);
+    if (given) {
+      const values = dc.r2Secrets(given, accountId, bucket);
+      secretValues.add(given.secretAccessKey);
+      must(await wrangler(["secret", "bulk"], { input: JSON.stringify(values) }), "wrangler secret bulk (R2 API token)");
+      r2 = "given";
+    }
   }
-  const admin = p.secrets.find((s) => s.name === "ADMIN_TOKEN");
   say("");
-  say(`Admin interface (revocable tokens with refresh, users, backups): LOGSEQ_SYNC_URL=${url} \\`);
-  say("  ADMIN_TOKEN=<your admin token> npm run admin -- mint you@example.com");
-  if (admin.action === "generate") {
-    say("ADMIN_TOKEN was generated and is not shown. To use the admin interface, choose your own and run");
-    say(`  ADMIN_TOKEN=<at least 16 characters> npm run deploy   (or: ${wranglerHint()} secret put ADMIN_TOKEN --name ${p.workerName})`);
+  say(`Deployed: ${urls.length ? urls.join(", ") : "(wrangler reported no URL; see its output above)"}`);
+  if (r2) say("File bodies: presigned URLs straight to R2 (R2 API token set); the status page says so too.");
+  else {
+    dc.WORKER_BYTES_COST.forEach((l) => say(l));
+    say(dc.switchToR2("docs/DEPLOY.md"));
   }
+  if (plan.jwtNew && opts.email) say(`Your bootstrap token for ${opts.email} is printed above; paste it as docs/CLIENT.md says.`);
+  else if (plan.jwtNew) say("No bootstrap token (no --email): mint tokens with npm run admin (docs/DEPLOY.md).");
+  else say("JWT_SECRET already existed, so no token is printed; mint tokens with npm run admin (docs/DEPLOY.md).");
 }
 
 // ---------------------------------------------------------------------------
@@ -424,38 +319,29 @@ function summary(p, urls, tokenShown) {
 async function main() {
   let opts;
   try {
-    opts = parseArgs(process.argv.slice(2), process.env);
+    opts = dc.parseArgs(process.argv.slice(2), process.env);
   } catch (e) {
-    if (!(e instanceof PlanError)) throw e;
-    process.stderr.write(`deploy: ${e.message}\n\n${USAGE}\n`);
+    if (!(e instanceof dc.UsageError)) throw e;
+    process.stderr.write(`deploy: ${e.message}\n\n${dc.USAGE}\n`);
     return 2;
   }
   if (opts.help) {
-    say(USAGE);
+    say(dc.USAGE);
     return 0;
   }
-  if (opts.adminToken) secretsInFlight.add(opts.adminToken);
-  if (opts.r2) secretsInFlight.add(opts.r2.secretAccessKey);
-  const source = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
-  const project = readProjectConfig(source);
-  if (project.databaseId !== PLACEHOLDER_DATABASE_ID) {
-    throw new StepError(`wrangler.toml's database_id must stay the placeholder ${PLACEHOLDER_DATABASE_ID}; the deploy fills in the real one`);
-  }
+  if (opts.adminToken) secretValues.add(opts.adminToken);
+  if (opts.r2) secretValues.add(opts.r2.secretAccessKey);
   ensureNpmDeps();
   node = ensureWranglerNode();
-  if (opts.dryRun) await dryRun(opts, project, source);
-  else await realRun(opts, project, source);
+  await (opts.dryRun ? dryRun() : realRun(opts));
   return 0;
 }
 
 // exitCode rather than exit(): lets stdout drain when it is a pipe.
 main().then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => (process.exitCode = code),
   (e) => {
-    const known = e instanceof StepError || e instanceof PlanError;
-    process.stderr.write(`\ndeploy: ${known ? e.message : e.stack}\n`);
+    process.stderr.write(`\ndeploy: ${e instanceof StepError ? e.message : e.stack}\n`);
     process.exitCode = 1;
   },
 );
