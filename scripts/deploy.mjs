@@ -1,19 +1,15 @@
 // `npm run deploy [-- options]` (docs/DEPLOY.md): deploys the committed
-// wrangler.toml to the account wrangler is logged in to, and upgrades it on
-// every later run. wrangler 4.164 does the provisioning: its D1 and R2
-// bindings carry names and no ids, so `wrangler deploy` creates or reuses the
-// database and bucket by name, and `wrangler d1 migrations apply DB --remote`
-// finds the database by name. This script adds only what wrangler does not do:
-// migrations before the new code serves, the secrets (uploaded with the new
-// version, `--secrets-file`), the R2 API token for presigned URLs, the
-// bucket's CORS rules, a custom domain and the first token.
-//
-// `--dry-run` needs no account and no network. Secret values are never
-// printed; every wrangler call is bounded by a timeout.
+// wrangler.toml and upgrades it on every later run. wrangler 4.164 provisions:
+// the D1 and R2 bindings carry names and no ids, so `wrangler deploy` creates
+// or reuses them by name and `wrangler d1 migrations apply DB --remote` finds
+// the database by name. This script does only what wrangler does not:
+// migrations before the new code serves, secrets (uploaded with the new
+// version), the R2 API token, the bucket's CORS rules, the first token.
+// Secret values are never printed; every wrangler call has a timeout.
 
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ROOT, ensureNpmDeps, ensureWranglerNode, spawnWrangler } from "./lib/tools.mjs";
@@ -34,8 +30,8 @@ const redact = (t) => [...secretValues].reduce((s, v) => s.split(v).join("<redac
 
 /**
  * Runs wrangler non-interactively (CI=true: no prompts, and a provisioning
- * deploy does not write ids back into wrangler.toml). Resolves { code, out }
- * with code null after a timeout; `stream` echoes its output, indented.
+ * deploy writes no ids into wrangler.toml). Resolves { code, out, streamed },
+ * code null after the timeout; `stream` echoes the output, indented.
  */
 function wrangler(args, { timeoutMs = 2 * MINUTE, input, stream = false, env = {} } = {}) {
   return new Promise((resolve) => {
@@ -66,10 +62,7 @@ function must(r, what) {
   throw new StepError(`${what} failed${r.code === null ? " (timed out)" : ` (exit ${r.code})`}${tail}`);
 }
 
-/** wrangler as a person types it here (it refuses Node < 22.12). */
-const wranglerHint = () => (node === process.execPath ? "npx wrangler" : `${relative(ROOT, node)} node_modules/wrangler/bin/wrangler.js`);
-
-/** Runs `fn` with a private temp directory that is removed afterwards, whatever happens. */
+/** Runs `fn` with a private temp directory, removed afterwards whatever happens. */
 async function withTmp(fn) {
   const dir = mkdtempSync(join(tmpdir(), "logseq-sync-deploy-"));
   try {
@@ -80,241 +73,163 @@ async function withTmp(fn) {
 }
 
 const writePrivate = (file, text) => writeFileSync(file, text, { mode: 0o600 });
-const bucketName = () => readFileSync(join(ROOT, "wrangler.toml"), "utf8").match(/^\s*bucket_name\s*=\s*"([^"]+)"/m)[1];
-
-// ---------------------------------------------------------------------------
-// Dry run
-
-/** wrangler.toml as wrangler's own reader sees it (run under the Node wrangler accepts). */
-async function wranglerConfig() {
-  const script = `const w = require(${JSON.stringify(join(ROOT, "node_modules", "wrangler"))});
-    process.stdout.write("@@" + JSON.stringify(w.experimental_readRawConfig({ config: "wrangler.toml" }).rawConfig));`;
-  const r = await new Promise((resolve) => {
-    const child = spawn(node, ["-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("close", (code) => resolve({ code, out }));
-  });
-  const m = r.out.match(/@@(.*)$/s);
-  if (r.code !== 0 || !m) throw new StepError(`reading wrangler.toml with wrangler failed:\n${r.out.slice(-2000)}`);
-  return JSON.parse(m[1]);
-}
-
-/** What a fresh deploy relies on, checked in the config wrangler will see. */
-function checkConfig(c, secretNames) {
-  const db = c.d1_databases?.find((d) => d.binding === "DB");
-  const bucket = c.r2_buckets?.find((b) => b.binding === "BUCKET");
-  const problems = [
-    !db?.database_name && "D1 binding DB needs a database_name",
-    db?.database_id && "D1 binding DB has a database_id: wrangler would not provision or look it up by name",
-    !db?.migrations_dir && "D1 binding DB needs a migrations_dir",
-    !bucket?.bucket_name && "R2 binding BUCKET needs a bucket_name",
-    !c.durable_objects?.bindings?.some((b) => b.name === "GRAPH_HUB") && "Durable Object binding GRAPH_HUB missing",
-    ...secretNames.filter((n) => n in (c.vars ?? {})).map((n) => `${n} is both a var and a secret`),
-  ].filter(Boolean);
-  if (problems.length) throw new StepError(`wrangler.toml: ${problems.join("; ")}`);
-  return `${c.name}: D1 ${db.database_name} and R2 ${bucket.bucket_name} by name, no ids; vars ${Object.keys(c.vars ?? {}).join(", ")}`;
-}
+const wranglerToml = () => readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+const bucketName = () => wranglerToml().match(/^\s*bucket_name\s*=\s*"([^"]+)"/m)[1];
+const newSecret = () => randomBytes(32).toString("hex");
 
 async function dryRun() {
-  const plan = dc.planSecrets([], { r2: { accessKeyId: "a".repeat(32), secretAccessKey: "b".repeat(64) } }, {
-    accountId: "0".repeat(32), bucket: bucketName(), random: () => randomBytes(32).toString("hex"),
-  });
+  if (/^\s*database_id\s*=/m.test(wranglerToml())) {
+    throw new StepError("wrangler.toml: the D1 binding must carry no database_id (wrangler provisions and finds it by name)");
+  }
+  const r2 = { accessKeyId: "a".repeat(32), secretAccessKey: "b".repeat(64) };
+  const plan = dc.planSecrets([], { r2 }, { accountId: "0".repeat(32), bucket: bucketName(), random: newSecret });
   say("Dry run: what needs no Cloudflare account (nothing below touches one).");
-  let n = 0;
-  const check = async (name, fn) => {
-    note(`check ${++n}: ${name}`);
-    note(`  ok: ${await fn()}`);
-  };
   await withTmp(async (tmp) => {
-    await check("the config wrangler will see (wrangler.toml, read with wrangler's parser)", async () =>
-      checkConfig(await wranglerConfig(), Object.keys(plan.values)));
-    await check("the R2 CORS rules are in the shape wrangler r2 bucket cors set sends", async () =>
-      `${dc.validateCors(dc.corsRules()).rules.length} rule: GET, PUT, HEAD from any origin`);
-    await check("D1 migrations apply to a fresh local database, and a second apply finds nothing new", async () => {
-      const args = ["d1", "migrations", "apply", "DB", "--local", "--persist-to", join(tmp, "state")];
-      const first = must(await wrangler(args), "wrangler d1 migrations apply --local");
-      const second = must(await wrangler(args), "second wrangler d1 migrations apply --local");
-      if (!/No migrations to apply/.test(second.out)) throw new StepError("the second apply was not a no-op");
-      return [...new Set(first.out.match(/\d{4}_[\w-]+\.sql/g))].join(", ");
-    });
-    await check("build and bundle with the first deploy's secrets: wrangler deploy --dry-run", async () => {
-      const secrets = join(tmp, "secrets.json");
-      writePrivate(secrets, JSON.stringify(plan.values));
-      const r = must(await wrangler(["deploy", "--dry-run", "--outdir", join(tmp, "bundle"), "--keep-vars", "--secrets-file", secrets],
-        { timeoutMs: 30 * MINUTE }), "wrangler deploy --dry-run");
-      const bindings = dc.parseBindings(r.out);
-      const missing = ["DB", "BUCKET", "GRAPH_HUB", "CLIENT_BUCKET", ...Object.keys(plan.values)].filter((b) => !bindings.includes(b));
-      if (missing.length) throw new StepError(`bindings missing from wrangler's dry run: ${missing.join(", ")} (got ${bindings.join(", ")})`);
-      const size = dc.parseUploadSize(r.out);
-      return `bindings ${bindings.join(", ")}${size ? `; upload ${size.rawKiB} KiB, gzip ${size.gzipKiB} KiB` : ""}`;
-    });
-  });
-  say("");
-  say(`Dry run passed (${n} checks). Not tried here: everything that needs an account`);
-  say("(provisioning, remote migrations, secrets, CORS, the upload). To deploy:");
-  say("  npx wrangler login  &&  npm run deploy -- --email you@example.com");
-}
+    note("check 1: D1 migrations apply to a fresh local database, and a second apply finds nothing new");
+    const args = ["d1", "migrations", "apply", "DB", "--local", "--persist-to", join(tmp, "state")];
+    const first = must(await wrangler(args), "wrangler d1 migrations apply --local");
+    const second = must(await wrangler(args), "second wrangler d1 migrations apply --local");
+    if (!/No migrations to apply/.test(second.out)) throw new StepError("the second apply was not a no-op");
+    note(`  ok: ${[...new Set(first.out.match(/\d{4}_[\w-]+\.sql/g))].join(", ")}`);
 
-// ---------------------------------------------------------------------------
-// Real run
+    note("check 2: wrangler reads the config, builds and bundles it with a first deploy's secrets (wrangler deploy --dry-run)");
+    writePrivate(join(tmp, "secrets.json"), JSON.stringify(plan.values));
+    const args2 = ["deploy", "--dry-run", "--outdir", join(tmp, "bundle"), "--keep-vars", "--secrets-file", join(tmp, "secrets.json")];
+    const r = must(await wrangler(args2, { timeoutMs: 30 * MINUTE }), "wrangler deploy --dry-run");
+    const bindings = dc.parseBindings(r.out);
+    const missing = ["DB", "BUCKET", "GRAPH_HUB", "CLIENT_BUCKET", ...Object.keys(plan.values)].filter((b) => !bindings.includes(b));
+    if (missing.length) throw new StepError(`bindings missing from wrangler's dry run: ${missing.join(", ")} (got ${bindings.join(", ")})`);
+    const size = dc.parseUploadSize(r.out);
+    note(`  ok: bindings ${bindings.join(", ")}${size ? `; upload ${size.rawKiB} KiB, gzip ${size.gzipKiB} KiB` : ""}`);
+  });
+  say("\nDry run passed (2 checks). Not tried here: what needs an account (provisioning, remote");
+  say("migrations, secrets, CORS, the upload). To deploy: npx wrangler login; npm run deploy -- --email you@example.com");
+}
 
 async function login(opts) {
   note("checking the wrangler login (wrangler whoami)");
   const r = await wrangler(["whoami", "--json"]);
-  let who = null;
-  try {
-    who = dc.parseJsonOutput(r.out);
-  } catch {
-    // reported below
+  const who = (() => {
+    try {
+      return dc.parseJsonOutput(r.out);
+    } catch {
+      return null;
+    }
+  })();
+  if (who?.loggedIn === false) {
+    const hint = node === process.execPath ? "npx wrangler" : `${relative(ROOT, node)} node_modules/wrangler/bin/wrangler.js`;
+    throw new StepError(`wrangler is not logged in. Run \`${hint} login\`, then \`npm run deploy\` again.`);
   }
-  if (who?.loggedIn === false) throw new StepError(`wrangler is not logged in. Run \`${wranglerHint()} login\`, then \`npm run deploy\` again.`);
   must(r, "wrangler whoami");
-  const accounts = Array.isArray(who?.accounts) ? who.accounts : [];
+  const accounts = who?.accounts ?? [];
   const account = opts.accountId ? { id: opts.accountId, name: "(given)" } : accounts.length === 1 ? accounts[0] : null;
   if (!account) {
-    throw new StepError(`this login sees ${accounts.length} accounts; choose one with --account-id <id>:\n` +
-      accounts.map((a) => `  ${a.id}  ${a.name}`).join("\n"));
+    const list = accounts.map((a) => `  ${a.id}  ${a.name}`).join("\n");
+    throw new StepError(`this login sees ${accounts.length} accounts; choose one with --account-id <id>:\n${list}`);
   }
   note(`logged in${who.email ? ` as ${who.email}` : ""}; account ${account.name} (${account.id})`);
   return account.id;
 }
 
-/** The Worker's secret names, or [] when the Worker does not exist yet. */
-async function existingSecrets() {
-  const r = await wrangler(["secret", "list", "--format", "json"]);
-  if (r.code !== 0 && dc.isWorkerNotFound(r.out)) return { names: [], workerExists: false };
-  const list = dc.parseJsonOutput(must(r, "wrangler secret list").out);
-  return { names: list.map((s) => s.name), workerExists: true };
-}
-
-/** Applies new migrations; false when the database does not exist yet (a first deploy provisions it). */
-async function migrate({ allowMissing, deployed = false }) {
+/** Applies new migrations; false when the database does not exist yet and `allowMissing`. */
+async function migrate({ allowMissing = false, deployed = true } = {}) {
   const r = await wrangler(["d1", "migrations", "apply", "DB", "--remote"], { timeoutMs: 10 * MINUTE, stream: true });
-  if (r.code !== 0 && allowMissing && dc.isDatabaseMissing(r.out)) return false;
-  if (r.code !== 0) {
-    throw new StepError("wrangler d1 migrations apply DB --remote failed (its output is above). D1 applies each migration " +
-      "as a whole, so the failed one left the database as it was" +
-      (deployed ? "; the new Worker is deployed on an incomplete schema. " : "; nothing was deployed, the Worker runs the version it ran. ") +
-      "Fix the cause and run npm run deploy again; docs/DEPLOY.md (Rolling back) has the rest.");
-  }
-  return true;
+  if (r.code === 0) return true;
+  if (allowMissing && dc.isDatabaseMissing(r.out)) return false;
+  const worker = deployed ? "the new Worker runs on the schema before it" : "nothing was deployed, the Worker runs the version it ran";
+  throw new StepError(
+    "wrangler d1 migrations apply DB --remote failed (its output is above). D1 applies each migration as a whole, so the " +
+      `failed one left the database as it was; ${worker}. Fix the cause and run npm run deploy again (docs/DEPLOY.md, Rolling back).`,
+  );
 }
 
-/** Reads a line from the terminal; with `hidden`, nothing is echoed. */
+/** Reads a line from the terminal in raw mode, echoing it unless `hidden`. */
 function ask(question, { hidden = false } = {}) {
   process.stdout.write(question);
-  if (!hidden) {
-    return new Promise((resolve) => process.stdin.once("data", (d) => {
-      process.stdin.pause();
-      resolve(d.toString().trim());
-    }));
-  }
   return new Promise((resolve, reject) => {
     let value = "";
-    process.stdin.setRawMode(true);
-    process.stdin.resume();
     const onData = (d) => {
       for (const ch of d.toString()) {
+        if (ch === "\u0003") return reject(new StepError("interrupted"));
         if (ch === "\r" || ch === "\n") {
-          process.stdin.setRawMode(false);
-          process.stdin.pause();
-          process.stdin.off("data", onData);
+          process.stdin.off("data", onData).setRawMode(false).pause();
           process.stdout.write("\n");
           return resolve(value.trim());
         }
-        if (ch === "\u0003") return reject(new StepError("interrupted"));
-        if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
-        else value += ch;
+        const erase = ch === "\u007f" || ch === "\b";
+        value = erase ? value.slice(0, -1) : value + ch;
+        if (!hidden) process.stdout.write(erase ? "\b \b" : ch);
       }
     };
-    process.stdin.on("data", onData);
+    process.stdin.setRawMode(true).resume().on("data", onData);
   });
 }
 
-/** On a terminal: explains the dashboard step and reads the token's two values (empty = skip). */
+/** On a terminal: the dashboard step, then the token's two values (empty: skip). */
 async function askR2(accountId, bucket) {
   if (!process.stdin.isTTY || !process.stdout.isTTY) return null;
-  say("");
-  dc.r2TokenSteps(accountId, bucket).forEach((l) => say(l));
+  say(dc.r2TokenSteps(accountId, bucket));
   const accessKeyId = await ask("Access Key ID (Enter to skip and send bytes through the Worker): ");
   if (!accessKeyId) return null;
   const secretAccessKey = await ask("Secret Access Key (not shown): ", { hidden: true });
   if (!dc.R2_KEY_RE.test(accessKeyId) || !dc.R2_KEY_RE.test(secretAccessKey)) {
-    throw new StepError("those do not look like an R2 API token's Access Key ID and Secret Access Key; run npm run deploy again");
+    throw new StepError("those do not look like an R2 API token's values; run npm run deploy again");
   }
   return { accessKeyId, secretAccessKey };
 }
 
-async function realRun(opts) {
+async function realRun(opts, tmp) {
   const accountId = await login(opts);
   childEnv = { CLOUDFLARE_ACCOUNT_ID: accountId };
   const bucket = bucketName();
-  const { names, workerExists } = await existingSecrets();
-  const plan = dc.planSecrets(names, opts, { accountId, bucket, random: () => randomBytes(32).toString("hex") });
+  const list = await wrangler(["secret", "list", "--format", "json"]);
+  const workerExists = !(list.code !== 0 && dc.isWorkerNotFound(list.out));
+  const existing = workerExists ? dc.parseJsonOutput(must(list, "wrangler secret list").out).map((s) => s.name) : [];
+  const plan = dc.planSecrets(existing, opts, { accountId, bucket, random: newSecret });
   for (const [name, v] of Object.entries(plan.values)) if (!["R2_ACCOUNT_ID", "R2_S3_BUCKET"].includes(name)) secretValues.add(v);
-  note(`secrets: ${plan.notes.map(([n, why]) => `${n} ${why}`).join("; ")}`);
+  note(`secrets: ${[...Object.keys(plan.values).map((n) => `put ${n}`), ...plan.kept.map((n) => `keep ${n}`)].join(", ") || "none"}`);
 
   note("step 1/4: D1 migrations first, so that the new code never serves an old schema");
-  const migrated = await migrate({ allowMissing: !workerExists });
-  if (!migrated) note("  no database yet: wrangler deploy creates it, the migrations follow right after");
+  const migrated = await migrate({ allowMissing: !workerExists, deployed: false });
+  if (!migrated) note("  no database yet: wrangler deploy creates it, and the migrations follow right after");
 
-  note(`step 2/4: wrangler deploy (creates or reuses D1 and R2 by name; uploads the code with its secrets)`);
-  const urls = await withTmp(async (tmp) => {
-    const secrets = join(tmp, "secrets.json");
-    const output = join(tmp, "output.ndjson");
-    const args = ["deploy", "--keep-vars", ...(opts.domain ? ["--domains", opts.domain] : [])];
-    if (Object.keys(plan.values).length) {
-      writePrivate(secrets, JSON.stringify(plan.values));
-      args.push("--secrets-file", secrets);
-    }
-    const r = await wrangler(args, { timeoutMs: 30 * MINUTE, stream: true, env: { WRANGLER_OUTPUT_FILE_PATH: output } });
-    if (r.code !== 0 && dc.isSubdomainMissing(r.out)) {
-      throw new StepError(`this account has no workers.dev subdomain yet: register one at https://dash.cloudflare.com/${accountId}/workers/onboarding, then run npm run deploy again`);
-    }
-    must(r, "wrangler deploy");
-    return existsSync(output) ? dc.deployUrls(readFileSync(output, "utf8")) : [];
-  });
-  if (plan.jwtNew && opts.email) {
-    // Now: the secret is live, and a later step failing must not lose the only token.
-    say("");
-    say(`Bootstrap token for ${opts.email} (shown once, valid a year, not revocable; keep it like a password):`);
-    say(mintToken(plan.values.JWT_SECRET, opts.email));
-    say("");
+  note("step 2/4: wrangler deploy (creates or reuses D1 and R2 by name; uploads the code with its new secrets)");
+  const args = ["deploy", "--keep-vars", ...(opts.domain ? ["--domains", opts.domain] : [])];
+  if (Object.keys(plan.values).length) {
+    writePrivate(join(tmp, "secrets.json"), JSON.stringify(plan.values));
+    args.push("--secrets-file", join(tmp, "secrets.json"));
   }
-  if (!migrated) await migrate({ allowMissing: false, deployed: true });
+  const deployed = must(await wrangler(args, { timeoutMs: 30 * MINUTE, stream: true }), "wrangler deploy");
+  rmSync(join(tmp, "secrets.json"), { force: true });
+  const urls = [...new Set(deployed.out.match(/https:\/\/[a-z0-9.-]+\.workers\.dev\b/g))];
+  if (opts.domain) urls.push(`https://${opts.domain}`);
+  const token = "JWT_SECRET" in plan.values && opts.email;
+  // Printed now: the secret is live, and a later step failing must not lose the only token.
+  if (token) {
+    say(`\nBootstrap token for ${opts.email} (shown once, valid a year, not revocable; keep it like a password):`);
+    say(`${mintToken(plan.values.JWT_SECRET, opts.email)}\n`);
+  }
+  if (!migrated) await migrate();
 
   note(`step 3/4: R2 CORS rules on ${bucket} (GET, PUT, HEAD from any origin)`);
-  await withTmp(async (tmp) => {
-    writeFileSync(join(tmp, "cors.json"), JSON.stringify(dc.validateCors(dc.corsRules())));
-    must(await wrangler(["r2", "bucket", "cors", "set", bucket, "--file", join(tmp, "cors.json"), "--force"]), "wrangler r2 bucket cors set");
-  });
+  writeFileSync(join(tmp, "cors.json"), JSON.stringify(dc.corsRules()));
+  must(await wrangler(["r2", "bucket", "cors", "set", bucket, "--file", join(tmp, "cors.json"), "--force"]), "wrangler r2 bucket cors set");
 
-  note("step 4/4: how file bodies travel");
+  note("step 4/4: the R2 API token for presigned URLs");
   let r2 = plan.r2;
-  if (!r2) {
-    const given = await askR2(accountId, bucket);
-    if (given) {
-      const values = dc.r2Secrets(given, accountId, bucket);
-      secretValues.add(given.secretAccessKey);
-      must(await wrangler(["secret", "bulk"], { input: JSON.stringify(values) }), "wrangler secret bulk (R2 API token)");
-      r2 = "given";
-    }
+  const given = r2 ? null : await askR2(accountId, bucket);
+  if (given) {
+    secretValues.add(given.secretAccessKey);
+    const input = JSON.stringify(dc.r2Secrets(given, accountId, bucket));
+    must(await wrangler(["secret", "bulk"], { input }), "wrangler secret bulk (R2 API token)");
+    r2 = "given";
   }
-  say("");
-  say(`Deployed: ${urls.length ? urls.join(", ") : "(wrangler reported no URL; see its output above)"}`);
-  if (r2) say("File bodies: presigned URLs straight to R2 (R2 API token set); the status page says so too.");
-  else {
-    dc.WORKER_BYTES_COST.forEach((l) => say(l));
-    say(dc.switchToR2("docs/DEPLOY.md"));
-  }
-  if (plan.jwtNew && opts.email) say(`Your bootstrap token for ${opts.email} is printed above; paste it as docs/CLIENT.md says.`);
-  else if (plan.jwtNew) say("No bootstrap token (no --email): mint tokens with npm run admin (docs/DEPLOY.md).");
+  say(`\nDeployed: ${urls.join(", ") || "(wrangler reported no URL; see its output above)"}`);
+  say(r2 ? "File bodies: presigned URLs straight to R2 (R2 API token set); the status page says so too." : dc.WORKER_BYTES);
+  if (token) say(`The bootstrap token for ${opts.email} is above; paste it as docs/CLIENT.md says.`);
+  else if ("JWT_SECRET" in plan.values) say("No --email, so no bootstrap token; mint tokens with npm run admin (docs/DEPLOY.md).");
   else say("JWT_SECRET already existed, so no token is printed; mint tokens with npm run admin (docs/DEPLOY.md).");
 }
-
-// ---------------------------------------------------------------------------
 
 async function main() {
   let opts;
@@ -333,7 +248,7 @@ async function main() {
   if (opts.r2) secretValues.add(opts.r2.secretAccessKey);
   ensureNpmDeps();
   node = ensureWranglerNode();
-  await (opts.dryRun ? dryRun() : realRun(opts));
+  await (opts.dryRun ? dryRun() : withTmp((tmp) => realRun(opts, tmp)));
   return 0;
 }
 

@@ -5,7 +5,7 @@
 // 4.164 (read from node_modules/wrangler/wrangler-dist/cli.js):
 // - deploy provisions the D1 database and R2 bucket named in wrangler.toml when
 //   missing (reuses them by name otherwise), uploads --secrets-file additively,
-//   keeps vars with --keep-vars, reports targets in WRANGLER_OUTPUT_FILE_PATH;
+//   keeps vars with --keep-vars, prints its targets;
 // - d1 migrations apply DB --remote finds the database by name ("Couldn't find
 //   a D1 DB named ..." before it exists) and applies each migration as a
 //   whole: `failMigration` in the state makes that one fail and leaves it out;
@@ -64,7 +64,6 @@ if (is("whoami")) {
 } else if (is("deploy")) {
   if (!args.includes("--keep-vars")) fail("expected --keep-vars");
   if (process.env.CI !== "true") fail("expected CI=true (a provisioning deploy would write ids into wrangler.toml)");
-  if (st.noSubdomain) fail("You can either deploy your worker to one or more routes by specifying them in your wrangler.toml file, or register a workers.dev subdomain here:\nhttps://dash.cloudflare.com/x/workers/onboarding");
   if (!database()) {
     out(`🌀 Creating new D1 Database "${config.db}"...`);
     st.dbs.push({ name: config.db, applied: [] });
@@ -80,8 +79,7 @@ if (is("whoami")) {
   st.worker.vars = { ...st.worker.vars, ...config.vars };
   st.worker.deploys.push({ appliedAtDeploy: [...database().applied], secretsFile: file ?? null, secretNames: Object.keys(secrets) });
   const targets = [`https://${config.worker}.owner.workers.dev`, ...(flag("--domains") ? [flag("--domains")] : []), "schedule: 17 * * * *"];
-  fs.appendFileSync(process.env.WRANGLER_OUTPUT_FILE_PATH, `${JSON.stringify({ type: "deploy", version: 1, worker_name: config.worker, targets })}\n`);
-  out(`Uploaded ${config.worker}\nDeployed ${config.worker} triggers\n  ${targets[0]}`);
+  out(`Uploaded ${config.worker} (4.21 sec)\nDeployed ${config.worker} triggers (1.02 sec)\n${targets.map((t) => `  ${t}`).join("\n")}\nCurrent Version ID: 1f0c...`);
 } else if (is("secret bulk")) {
   if (!st.worker) fail("no Worker");
   Object.assign(st.worker.secrets, JSON.parse(fs.readFileSync(0, "utf8")));
