@@ -30,12 +30,14 @@ const redact = (t) => [...secretValues].reduce((s, v) => s.split(v).join("<redac
 
 /**
  * Runs wrangler non-interactively (CI=true: no prompts, and a provisioning
- * deploy writes no ids into wrangler.toml). Resolves { code, out, streamed },
- * code null after the timeout; `stream` echoes the output, indented.
+ * deploy writes no ids into wrangler.toml), or with the terminal if
+ * `interactive`. Resolves { code, out, streamed }, code null after the
+ * timeout; `stream` echoes the output, indented.
  */
-function wrangler(args, { timeoutMs = 2 * MINUTE, input, stream = false, env = {} } = {}) {
+function wrangler(args, { timeoutMs = 2 * MINUTE, input, stream = false, interactive = false } = {}) {
   return new Promise((resolve) => {
-    const opts = { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"], env: { ...childEnv, CI: "true", ...env } };
+    const stdio = interactive ? "inherit" : [input === undefined ? "ignore" : "pipe", "pipe", "pipe"];
+    const opts = { stdio, env: { ...childEnv, ...(interactive ? {} : { CI: "true" }) } };
     const child = FAKE_WRANGLER
       ? spawn(node, [FAKE_WRANGLER, ...args], { cwd: ROOT, stdio: opts.stdio, env: { ...process.env, ...opts.env } })
       : spawnWrangler(node, args, opts);
@@ -44,8 +46,8 @@ function wrangler(args, { timeoutMs = 2 * MINUTE, input, stream = false, env = {
       out += d;
       if (stream) process.stdout.write(redact(d.toString()).replace(/^(?=.)/gm, "    "));
     };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
     if (input !== undefined) child.stdin.end(input);
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("error", (e) => resolve({ code: -1, out: `${out}\n${e.message}` }));
@@ -106,7 +108,7 @@ async function dryRun() {
   say("migrations, secrets, CORS, the upload). To deploy: npx wrangler login; npm run deploy -- --email you@example.com");
 }
 
-async function login(opts) {
+async function login(opts, again = true) {
   note("checking the wrangler login (wrangler whoami)");
   const r = await wrangler(["whoami", "--json"]);
   const who = (() => {
@@ -116,6 +118,11 @@ async function login(opts) {
       return null;
     }
   })();
+  if (who?.loggedIn === false && again && process.stdin.isTTY) {
+    note("not logged in: running wrangler login, which opens Cloudflare's login page in your browser");
+    must(await wrangler(["login"], { interactive: true, timeoutMs: 10 * MINUTE }), "wrangler login");
+    return login(opts, false);
+  }
   if (who?.loggedIn === false) {
     const hint = node === process.execPath ? "npx wrangler" : `${relative(ROOT, node)} node_modules/wrangler/bin/wrangler.js`;
     throw new StepError(`wrangler is not logged in. Run \`${hint} login\`, then \`npm run deploy\` again.`);

@@ -271,8 +271,9 @@ describe("deploy against a stand-in account (real run, offline)", { timeout: 300
 
   // On a terminal the deploy asks for the R2 token; python3's pty gives it one.
   const python = spawnSync("python3", ["-c", "import pty"]).status === 0;
-  it("on a terminal: explains the R2 token step, reads the secret without echo, sets it with secret bulk", { skip: !python && "python3 (for a pty) not found" }, async () => {
-    account();
+  const terminal = { skip: !python && "python3 (for a pty) not found" };
+  it("on a terminal: logs in, explains the R2 token step, reads the secret without echo, sets it with secret bulk", terminal, async () => {
+    account({ loggedIn: false });
     const pty = "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))";
     const child = spawn("python3", ["-c", pty, process.execPath, join(ROOT, "scripts", "deploy.mjs")], { cwd: ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
@@ -287,6 +288,7 @@ describe("deploy against a stand-in account (real run, offline)", { timeout: 300
     });
     const code = await new Promise((resolve) => child.on("close", resolve));
     assert.equal(code, 0, out);
+    assert.equal(calls()[1], "login", "wrangler login after the first whoami");
     assert.match(out, new RegExp(`dash\\.cloudflare\\.com/${ACCOUNT}/r2/api-tokens[\\s\\S]*Object Read & Write[\\s\\S]*logseq-sync`));
     assert.ok(out.includes(R2_ENV.R2_S3_ACCESS_KEY_ID), "the access key id is echoed");
     assert.ok(!out.includes(R2_ENV.R2_S3_SECRET_ACCESS_KEY), "the secret was echoed");

@@ -10,7 +10,8 @@
 //   a D1 DB named ..." before it exists) and applies each migration as a
 //   whole: `failMigration` in the state makes that one fail and leaves it out;
 // - secret list (JSON; "Worker ... not found" before the first deploy),
-//   secret bulk (JSON on stdin), r2 bucket cors set --file --force, whoami --json.
+//   secret bulk (JSON on stdin), r2 bucket cors set --file --force, whoami
+//   --json, login (on a terminal only).
 const fs = require("node:fs");
 const path = require("node:path");
 
@@ -40,8 +41,12 @@ const config = {
 };
 const database = () => st.dbs.find((d) => d.name === config.db);
 
-if (!st.loggedIn && !is("whoami")) fail("Not logged in.");
-if (is("whoami")) {
+if (!st.loggedIn && !is("whoami") && !is("login")) fail("Not logged in.");
+if (is("login")) {
+  if (!process.stdin.isTTY) fail("expected the terminal");
+  st.loggedIn = true;
+  out("Successfully logged in.");
+} else if (is("whoami")) {
   out(JSON.stringify(st.loggedIn ? { loggedIn: true, authType: "OAuth Token", email: "owner@example.com", accounts: st.accounts } : { loggedIn: false }, null, 2));
   if (!st.loggedIn) {
     save();
