@@ -116,10 +116,10 @@ export function planSecrets(existing, opts, { accountId, bucket, random }) {
 
 export const r2TokenSteps = (accountId, bucket) => `
 Presigned R2: file bodies go straight between the apps and R2; the Worker only signs URLs.
-It needs an R2 API token, made once in the dashboard:
-  1. Open https://dash.cloudflare.com/${accountId}/r2/api-tokens (R2 object storage > Manage API tokens).
-  2. Create Account API token. Permissions: Object Read & Write.
-     Specify bucket(s): Apply to specific buckets only > ${bucket}. TTL: Forever.
+It needs an R2 API token, made once in the dashboard (Cloudflare's R2 docs, "Authentication"):
+  1. Open https://dash.cloudflare.com/${accountId}/r2/overview and select Manage R2 API tokens.
+  2. Create Account API token. Permissions: Object Read & Write. Specify bucket(s):
+     Apply to specific buckets only, ${bucket}.
   3. Create Account API Token, then copy the Access Key ID and the Secret Access Key (shown once).`;
 
 export const WORKER_BYTES = `File bodies go through the Worker's own /s3/ endpoint: every download (rsapi makes two GETs

@@ -289,7 +289,7 @@ describe("deploy against a stand-in account (real run, offline)", { timeout: 300
     const code = await new Promise((resolve) => child.on("close", resolve));
     assert.equal(code, 0, out);
     assert.equal(calls()[1], "login", "wrangler login after the first whoami");
-    assert.match(out, new RegExp(`dash\\.cloudflare\\.com/${ACCOUNT}/r2/api-tokens[\\s\\S]*Object Read & Write[\\s\\S]*logseq-sync`));
+    assert.match(out, new RegExp(`dash\\.cloudflare\\.com/${ACCOUNT}/r2/overview[\\s\\S]*Object Read & Write[\\s\\S]*logseq-sync`));
     assert.ok(out.includes(R2_ENV.R2_S3_ACCESS_KEY_ID), "the access key id is echoed");
     assert.ok(!out.includes(R2_ENV.R2_S3_SECRET_ACCESS_KEY), "the secret was echoed");
     assert.equal(calls().at(-1), "secret bulk");
