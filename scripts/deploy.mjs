@@ -157,11 +157,10 @@ function ask(question, { hidden = false } = {}) {
     let value = "";
     const onData = (d) => {
       for (const ch of d.toString()) {
-        if (ch === "\u0003") return reject(new StepError("interrupted"));
-        if (ch === "\r" || ch === "\n") {
+        if (ch === "\u0003" || ch === "\r" || ch === "\n") {
           process.stdin.off("data", onData).setRawMode(false).pause();
           process.stdout.write("\n");
-          return resolve(value.trim());
+          return ch === "\u0003" ? reject(new StepError("interrupted")) : resolve(value.trim());
         }
         const erase = ch === "\u007f" || ch === "\b";
         value = erase ? value.slice(0, -1) : value + ch;
