@@ -31,7 +31,7 @@ const redact = (t) => [...secretValues].reduce((s, v) => s.split(v).join("<redac
 /**
  * Runs wrangler non-interactively (CI=true: no prompts, and a provisioning
  * deploy writes no ids into wrangler.toml), or with the terminal if
- * `interactive`. Resolves { code, out, streamed }, code null after the
+ * `interactive`. Resolves { code, out, stdout, streamed }, code null after the
  * timeout; `stream` echoes the output, indented.
  */
 function wrangler(args, { timeoutMs = 2 * MINUTE, input, stream = false, interactive = false } = {}) {
@@ -42,18 +42,22 @@ function wrangler(args, { timeoutMs = 2 * MINUTE, input, stream = false, interac
       ? spawn(node, [FAKE_WRANGLER, ...args], { cwd: ROOT, stdio: opts.stdio, env: { ...process.env, ...opts.env } })
       : spawnWrangler(node, args, opts);
     let out = "";
+    let stdout = "";
     const onData = (d) => {
       out += d;
       if (stream) process.stdout.write(redact(d.toString()).replace(/^(?=.)/gm, "    "));
     };
-    child.stdout?.on("data", onData);
+    child.stdout?.on("data", (d) => {
+      stdout += d;
+      onData(d);
+    });
     child.stderr?.on("data", onData);
     if (input !== undefined) child.stdin.end(input);
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", (e) => resolve({ code: -1, out: `${out}\n${e.message}` }));
+    child.on("error", (e) => resolve({ code: -1, out: `${out}\n${e.message}`, stdout }));
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: signal ? null : code, out, streamed: stream });
+      resolve({ code: signal ? null : code, out, stdout, streamed: stream });
     });
   });
 }
@@ -113,7 +117,7 @@ async function login(opts, again = true) {
   const r = await wrangler(["whoami", "--json"]);
   const who = (() => {
     try {
-      return dc.parseJsonOutput(r.out);
+      return dc.parseJsonOutput(r.stdout);
     } catch {
       return null;
     }
@@ -190,7 +194,7 @@ async function realRun(opts, tmp) {
   const bucket = bucketName();
   const list = await wrangler(["secret", "list", "--format", "json"]);
   const workerExists = !(list.code !== 0 && dc.isWorkerNotFound(list.out));
-  const existing = workerExists ? dc.parseJsonOutput(must(list, "wrangler secret list").out).map((s) => s.name) : [];
+  const existing = workerExists ? dc.parseJsonOutput(must(list, "wrangler secret list").stdout).map((s) => s.name) : [];
   const plan = dc.planSecrets(existing, opts, { accountId, bucket, random: newSecret });
   for (const [name, v] of Object.entries(plan.values)) if (!["R2_ACCOUNT_ID", "R2_S3_BUCKET"].includes(name)) secretValues.add(v);
   note(`secrets: ${[...Object.keys(plan.values).map((n) => `put ${n}`), ...plan.kept.map((n) => `keep ${n}`)].join(", ") || "none"}`);

@@ -45,8 +45,8 @@ const optionUsage = (o) => {
 
 export const USAGE = `usage: npm run deploy -- [options]
 
-Deploys to the Cloudflare account wrangler is logged in to (npx wrangler login); running it
-again upgrades. docs/DEPLOY.md explains every step.
+Deploys to the Cloudflare account wrangler is logged in to (on a terminal it runs
+wrangler login first when needed); running it again upgrades. docs/DEPLOY.md has the steps.
 
 ${OPTIONS.map(optionUsage).join("\n")}
 
