@@ -1,461 +1,272 @@
-// `npm run deploy [-- options]`: deploys the Worker to the Cloudflare account
-// wrangler is logged in to (docs/DEPLOY.md). It looks at what the account has
-// (D1 database, R2 bucket, the Worker's secrets), plans what is missing
-// (scripts/lib/deploy-config.mjs) and runs the plan with wrangler: create or
-// reuse the database and bucket, set the bucket's CORS rules, generate
-// build/wrangler.deploy.toml from wrangler.toml, apply new migrations, deploy,
-// put missing secrets. Running it again changes nothing that exists.
-//
-// `--dry-run` needs no account and no network: it prints the plan for a fresh
-// account and checks what can be checked here — the generated config (read
-// back with wrangler's own parser), the build and bundle (`wrangler deploy
-// --dry-run`), the migrations on a fresh local D1, the CORS rules and the
-// secret list.
-//
-// Secret values are never printed; every wrangler call is bounded by a timeout.
+// `npm run deploy [-- options]` (docs/DEPLOY.md): deploys the committed
+// wrangler.toml and upgrades it on every later run. wrangler 4.164 provisions:
+// the D1 and R2 bindings carry names and no ids, so `wrangler deploy` creates
+// or reuses them by name and `wrangler d1 migrations apply DB --remote` finds
+// the database by name. This script does only what wrangler does not:
+// migrations before the new code serves, secrets (uploaded with the new
+// version), the R2 API token, the bucket's CORS rules, the first token.
+// Secret values are never printed; every wrangler call has a timeout.
 
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ROOT, ensureNpmDeps, ensureWranglerNode, spawnWrangler } from "./lib/tools.mjs";
 import { mintToken } from "./lib/jwt.mjs";
-import {
-  CONFIG_DIR,
-  DEPLOY_CONFIG,
-  DRY_RUN_ACCOUNT_ID,
-  DRY_RUN_CONFIG,
-  PLACEHOLDER_DATABASE_ID,
-  PlanError,
-  USAGE,
-  deployConfigToml,
-  deployUrls,
-  describePlan,
-  expectedRawConfig,
-  findDatabaseId,
-  isWorkerNotFound,
-  jsonDiff,
-  parseArgs,
-  parseBindings,
-  parseJsonOutput,
-  parseR2BucketNames,
-  parseSecretNames,
-  parseUploadSize,
-  plan as makePlan,
-  readProjectConfig,
-  validateCors,
-  validateSecretPlan,
-} from "./lib/deploy-config.mjs";
+import * as dc from "./lib/deploy-config.mjs";
 
 const MINUTE = 60_000;
-const T_ACCOUNT = 2 * MINUTE; // whoami, list, create, cors, secret put
-const T_MIGRATIONS = 10 * MINUTE;
-const T_DEPLOY = 30 * MINUTE; // includes the Rust build, which is slow the first time
-const FREE_PLAN_GZIP_KIB = 3 * 1024; // older free-plan Worker size limit (compressed); warn only
-
+const say = (line = "") => process.stdout.write(`${line}\n`);
+const note = (line) => say(`[deploy] ${line}`);
 class StepError extends Error {}
 
-const say = (line = "") => process.stdout.write(`${line}\n`);
-const note = (line) => process.stdout.write(`[deploy] ${line}\n`);
-
-let node;
-// Tests only (tests/e2e/deploy.test.mjs): a stand-in for wrangler's CLI that
-// plays a Cloudflare account, so the real run can be exercised offline.
+// Tests only (tests/e2e/deploy.test.mjs): a stand-in for wrangler's CLI that plays an account.
 const FAKE_WRANGLER = process.env.LOGSEQ_SYNC_FAKE_WRANGLER;
+let node;
 let childEnv = {}; // CLOUDFLARE_ACCOUNT_ID once known
-const secretsInFlight = new Set(); // redacted from anything printed
-
-function redact(text) {
-  let t = text;
-  for (const s of secretsInFlight) t = t.split(s).join("<redacted>");
-  return t;
-}
+const secretValues = new Set(); // redacted from anything printed
+const redact = (t) => [...secretValues].reduce((s, v) => s.split(v).join("<redacted>"), t);
 
 /**
- * Runs wrangler with the project's Node 22. Non-interactive (CI=true, stdin
- * closed or fed `input`) unless `interactive`, which hands it the terminal.
- * Resolves { code, out, stdout, stderr } where code is null after a timeout.
+ * Runs wrangler non-interactively (CI=true: no prompts, and a provisioning
+ * deploy writes no ids into wrangler.toml), or with the terminal if
+ * `interactive`. Resolves { code, out, stdout, streamed }, code null after the
+ * timeout; `stream` echoes the output, indented.
  */
-function wrangler(args, { timeoutMs = T_ACCOUNT, input, interactive = false, stream = false, env = {} } = {}) {
+function wrangler(args, { timeoutMs = 2 * MINUTE, input, stream = false, interactive = false } = {}) {
   return new Promise((resolve) => {
     const stdio = interactive ? "inherit" : [input === undefined ? "ignore" : "pipe", "pipe", "pipe"];
-    const childOpts = { stdio, env: { ...childEnv, ...(interactive ? {} : { CI: "true" }), ...env } };
+    const opts = { stdio, env: { ...childEnv, ...(interactive ? {} : { CI: "true" }) } };
     const child = FAKE_WRANGLER
-      ? spawn(node, [FAKE_WRANGLER, ...args], { cwd: ROOT, stdio, env: { ...process.env, ...childOpts.env } })
-      : spawnWrangler(node, args, childOpts);
-    let stdout = "";
-    let stderr = "";
-    const onData = (sink) => (d) => {
-      const s = d.toString();
-      if (sink === "out") stdout += s;
-      else stderr += s;
-      if (stream) process.stdout.write(redact(s).replace(/^(?=.)/gm, "    "));
-    };
-    if (!interactive) {
-      child.stdout.on("data", onData("out"));
-      child.stderr.on("data", onData("err"));
-      if (input !== undefined) child.stdin.end(input);
-    }
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGTERM");
-      setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 5000).unref();
-    }, timeoutMs);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      resolve({ code: -1, stdout, stderr: `${stderr}\n${e.message}`, out: `${stdout}\n${stderr}\n${e.message}` });
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const c = timedOut ? null : code;
-      if (timedOut) stderr += `\n(wrangler ${args[0]} was stopped after ${Math.round(timeoutMs / 1000)} s)`;
-      resolve({ code: c, stdout, stderr, out: `${stdout}\n${stderr}` });
-    });
-  });
-}
-
-/** Throws a StepError with the tail of wrangler's output unless it succeeded. */
-function must(result, what) {
-  if (result.code === 0) return result;
-  const tail = redact(result.out).trim().split("\n").slice(-25).join("\n");
-  throw new StepError(`${what} failed${result.code === null ? " (timed out)" : ` (exit ${result.code})`}:\n${tail}`);
-}
-
-const domainArgs = (p) => (p.worker.domain ? ["--domains", p.worker.domain] : []);
-
-/** How to run wrangler by hand with a Node it accepts (it refuses Node < 22.12). */
-function wranglerHint() {
-  const [major, minor] = process.versions.node.split(".").map(Number);
-  if (major > 22 || (major === 22 && minor >= 12)) return "npx wrangler";
-  return `${relative(ROOT, node)} node_modules/wrangler/bin/wrangler.js`;
-}
-
-function printPlan(p, heading) {
-  say(heading);
-  describePlan(p).forEach(([title, what], i) => say(`  ${i + 1}. ${title}: ${what}`));
-  if (p.vars.R2_ACCOUNT_ID === DRY_RUN_ACCOUNT_ID) say(`  (R2_ACCOUNT_ID is a placeholder here; a real run takes the account's id)`);
-  say(
-    p.bytes === "r2"
-      ? "  bytes: presigned URLs straight to R2's S3 endpoint (R2 API token configured)"
-      : "  bytes: through the Worker's own /s3/ endpoint (no R2 API token; DESIGN.md §4)",
-  );
-}
-
-// ---------------------------------------------------------------------------
-// Dry run
-
-async function dryRun(opts, project, source) {
-  const p = makePlan(
-    { accountId: DRY_RUN_ACCOUNT_ID, databaseId: null, bucketExists: false, workerExists: false, secrets: [] },
-    { ...opts, email: opts.email ?? "you@example.com" },
-    project,
-  );
-  printPlan(p, "Dry run: plan for a fresh account (nothing below touches an account):");
-  const tmp = mkdtempSync(join(tmpdir(), "logseq-sync-deploy-dry-"));
-  const checks = [];
-  const check = async (name, fn) => {
-    note(`check: ${name}`);
-    const detail = await fn();
-    checks.push(name);
-    note(`  ok${detail ? `: ${detail}` : ""}`);
-  };
-  try {
-    const configPath = join(ROOT, DRY_RUN_CONFIG);
-    mkdirSync(join(ROOT, CONFIG_DIR), { recursive: true });
-    await check(`deploy config (${DRY_RUN_CONFIG}, placeholder database id) read back with wrangler's parser`, async () => {
-      writeFileSync(configPath, deployConfigToml(source, { databaseId: PLACEHOLDER_DATABASE_ID, vars: p.vars, configDir: CONFIG_DIR }));
-      const raw = await readRawConfigs([join(ROOT, "wrangler.toml"), configPath]);
-      const want = expectedRawConfig(raw[0], { databaseId: PLACEHOLDER_DATABASE_ID, vars: p.vars, configDir: CONFIG_DIR });
-      const diff = jsonDiff(want, raw[1]);
-      if (diff) throw new StepError(`the generated config differs from wrangler.toml beyond ids, paths and local_dev: ${diff}`);
-      return "same as wrangler.toml but for the database id, local_dev and paths";
-    });
-    await check("R2 CORS rules are well-formed", async () => {
-      const file = join(tmp, "cors.json");
-      writeFileSync(file, JSON.stringify(p.cors, null, 2));
-      validateCors(JSON.parse(readFileSync(file, "utf8")));
-      return `${p.cors.rules.length} rule(s) in the shape of wrangler r2 bucket cors set --file`;
-    });
-    await check("secret list is well-formed", async () => validateSecretPlan(p, project).join(", "));
-    await check("D1 migrations apply to a fresh local database, and a second apply finds nothing new", async () => {
-      const persist = join(tmp, "state");
-      const args = ["d1", "migrations", "apply", project.databaseBinding, "--local", "--persist-to", persist, "--config", configPath];
-      const first = must(await wrangler(args, { timeoutMs: T_ACCOUNT }), "wrangler d1 migrations apply --local");
-      const applied = [...new Set([...first.stdout.matchAll(/(\d{4}_[\w-]+\.sql)/g)].map((m) => m[1]))];
-      const second = must(await wrangler(args, { timeoutMs: T_ACCOUNT }), "second wrangler d1 migrations apply --local");
-      if (!/No migrations to apply/.test(second.out)) throw new StepError("the second apply was not a no-op");
-      return `${applied.join(", ")}`;
-    });
-    await check("build and bundle: wrangler deploy --dry-run", async () => {
-      const outdir = join(tmp, "bundle");
-      const r = must(
-        await wrangler(["deploy", "--dry-run", "--outdir", outdir, "--config", configPath, "--keep-vars", ...domainArgs(p)], {
-          timeoutMs: T_DEPLOY,
-        }),
-        "wrangler deploy --dry-run",
-      );
-      const bindings = parseBindings(r.out);
-      for (const b of [project.databaseBinding, "BUCKET", "GRAPH_HUB", ...Object.keys(project.vars)]) {
-        if (!bindings.includes(b)) throw new StepError(`binding ${b} missing from wrangler's dry run (got ${bindings.join(", ")})`);
-      }
-      const size = parseUploadSize(r.out);
-      if (size && size.gzipKiB > FREE_PLAN_GZIP_KIB) {
-        note(`  warning: ${size.gzipKiB} KiB gzipped is above the older free-plan Worker limit of 3 MiB`);
-      }
-      return `bindings ${bindings.join(", ")}${size ? `; upload ${size.rawKiB} KiB, gzip ${size.gzipKiB} KiB` : ""}`;
-    });
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  say("");
-  say(`Dry run passed (${checks.length} checks). Not tried here: everything that needs a Cloudflare account`);
-  say("(whoami, creating the database and bucket, CORS, remote migrations, secrets, the upload).");
-  say("Run `npx wrangler login`, then `npm run deploy -- --email you@example.com`.");
-}
-
-/** Raw configs as wrangler reads them (its exported reader, under Node 22). */
-async function readRawConfigs(paths) {
-  const script = [
-    `const w = require(${JSON.stringify(join(ROOT, "node_modules", "wrangler"))});`,
-    `const out = ${JSON.stringify(paths)}.map((p) => w.experimental_readRawConfig({ config: p }).rawConfig);`,
-    `process.stdout.write("\\n@@RAW@@" + JSON.stringify(out) + "\\n");`,
-  ].join("\n");
-  return new Promise((resolve, reject) => {
-    const child = spawn(node, ["-e", script], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+      ? spawn(node, [FAKE_WRANGLER, ...args], { cwd: ROOT, stdio: opts.stdio, env: { ...process.env, ...opts.env } })
+      : spawnWrangler(node, args, opts);
     let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), T_ACCOUNT);
-    child.on("close", (code) => {
+    let stdout = "";
+    const onData = (d) => {
+      out += d;
+      if (stream) process.stdout.write(redact(d.toString()).replace(/^(?=.)/gm, "    "));
+    };
+    child.stdout?.on("data", (d) => {
+      stdout += d;
+      onData(d);
+    });
+    child.stderr?.on("data", onData);
+    if (input !== undefined) child.stdin.end(input);
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", (e) => resolve({ code: -1, out: `${out}\n${e.message}`, stdout }));
+    child.on("close", (code, signal) => {
       clearTimeout(timer);
-      const m = out.match(/@@RAW@@(.*)/);
-      if (code !== 0 || !m) reject(new StepError(`reading the configs with wrangler failed:\n${out.slice(-2000)}`));
-      else resolve(JSON.parse(m[1]));
+      resolve({ code: signal ? null : code, out, stdout, streamed: stream });
     });
   });
 }
 
-// ---------------------------------------------------------------------------
-// Real run
+function must(r, what) {
+  if (r.code === 0) return r;
+  const tail = r.streamed ? " (its output is above)" : `:\n${redact(r.out).trim().split("\n").slice(-25).join("\n")}`;
+  throw new StepError(`${what} failed${r.code === null ? " (timed out)" : ` (exit ${r.code})`}${tail}`);
+}
 
-async function login(opts) {
+/** Runs `fn` with a private temp directory, removed afterwards whatever happens. */
+async function withTmp(fn) {
+  const dir = mkdtempSync(join(tmpdir(), "logseq-sync-deploy-"));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const writePrivate = (file, text) => writeFileSync(file, text, { mode: 0o600 });
+const wranglerToml = () => readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+const bucketName = () => wranglerToml().match(/^\s*bucket_name\s*=\s*"([^"]+)"/m)[1];
+const newSecret = () => randomBytes(32).toString("hex");
+
+async function dryRun() {
+  if (/^\s*database_id\s*=/m.test(wranglerToml())) {
+    throw new StepError("wrangler.toml: the D1 binding must carry no database_id (wrangler provisions and finds it by name)");
+  }
+  const r2 = { accessKeyId: "a".repeat(32), secretAccessKey: "b".repeat(64) };
+  const plan = dc.planSecrets([], { r2 }, { accountId: "0".repeat(32), bucket: bucketName(), random: newSecret });
+  say("Dry run: what needs no Cloudflare account (nothing below touches one).");
+  await withTmp(async (tmp) => {
+    note("check 1: D1 migrations apply to a fresh local database, and a second apply finds nothing new");
+    const args = ["d1", "migrations", "apply", "DB", "--local", "--persist-to", join(tmp, "state")];
+    const first = must(await wrangler(args), "wrangler d1 migrations apply --local");
+    const second = must(await wrangler(args), "second wrangler d1 migrations apply --local");
+    if (!/No migrations to apply/.test(second.out)) throw new StepError("the second apply was not a no-op");
+    note(`  ok: ${[...new Set(first.out.match(/\d{4}_[\w-]+\.sql/g))].join(", ")}`);
+
+    note("check 2: wrangler reads the config, builds and bundles it with a first deploy's secrets (wrangler deploy --dry-run)");
+    writePrivate(join(tmp, "secrets.json"), JSON.stringify(plan.values));
+    const args2 = ["deploy", "--dry-run", "--outdir", join(tmp, "bundle"), "--keep-vars", "--secrets-file", join(tmp, "secrets.json")];
+    const r = must(await wrangler(args2, { timeoutMs: 30 * MINUTE }), "wrangler deploy --dry-run");
+    const bindings = dc.parseBindings(r.out);
+    const missing = ["DB", "BUCKET", "GRAPH_HUB", "CLIENT_BUCKET", ...Object.keys(plan.values)].filter((b) => !bindings.includes(b));
+    if (missing.length) throw new StepError(`bindings missing from wrangler's dry run: ${missing.join(", ")} (got ${bindings.join(", ")})`);
+    const size = dc.parseUploadSize(r.out);
+    note(`  ok: bindings ${bindings.join(", ")}${size ? `; upload ${size.rawKiB} KiB, gzip ${size.gzipKiB} KiB` : ""}`);
+  });
+  say("\nDry run passed (2 checks). Not tried here: what needs an account (provisioning, remote");
+  say("migrations, secrets, CORS, the upload). To deploy: npx wrangler login; npm run deploy -- --email you@example.com");
+}
+
+async function login(opts, again = true) {
   note("checking the wrangler login (wrangler whoami)");
   const r = await wrangler(["whoami", "--json"]);
-  let who = null;
-  try {
-    who = parseJsonOutput(r.stdout);
-  } catch {
-    // handled below
+  const who = (() => {
+    try {
+      return dc.parseJsonOutput(r.stdout);
+    } catch {
+      return null;
+    }
+  })();
+  if (who?.loggedIn === false && again && process.stdin.isTTY) {
+    note("not logged in: running wrangler login, which opens Cloudflare's login page in your browser");
+    must(await wrangler(["login"], { interactive: true, timeoutMs: 10 * MINUTE }), "wrangler login");
+    return login(opts, false);
   }
-  if (who && who.loggedIn === false) {
-    throw new StepError(`wrangler is not logged in. Run \`${wranglerHint()} login\`, then \`npm run deploy\` again.`);
+  if (who?.loggedIn === false) {
+    const hint = node === process.execPath ? "npx wrangler" : `${relative(ROOT, node)} node_modules/wrangler/bin/wrangler.js`;
+    throw new StepError(`wrangler is not logged in. Run \`${hint} login\`, then \`npm run deploy\` again.`);
   }
   must(r, "wrangler whoami");
-  if (!who || !Array.isArray(who.accounts)) throw new StepError(`unexpected wrangler whoami output:\n${r.stdout.slice(0, 500)}`);
-  const accounts = who.accounts;
-  let account;
-  if (opts.accountId) {
-    account = accounts.find((a) => a.id === opts.accountId) ?? { id: opts.accountId, name: "(given)" };
-  } else if (accounts.length === 1) {
-    account = accounts[0];
-  } else {
+  const accounts = who?.accounts ?? [];
+  const account = opts.accountId ? { id: opts.accountId, name: "(given)" } : accounts.length === 1 ? accounts[0] : null;
+  if (!account) {
     const list = accounts.map((a) => `  ${a.id}  ${a.name}`).join("\n");
-    throw new StepError(
-      accounts.length === 0
-        ? "this login sees no Cloudflare account; pass --account-id <id>"
-        : `this login sees ${accounts.length} accounts; choose one with --account-id <id> (or CLOUDFLARE_ACCOUNT_ID):\n${list}`,
-    );
+    throw new StepError(`this login sees ${accounts.length} accounts; choose one with --account-id <id>:\n${list}`);
   }
   note(`logged in${who.email ? ` as ${who.email}` : ""}; account ${account.name} (${account.id})`);
   return account.id;
 }
 
-async function inventory(project, accountId) {
-  note("looking at what the account has (d1 list, r2 bucket list, secret list)");
-  const d1 = must(await wrangler(["d1", "list", "--json"]), "wrangler d1 list");
-  const databaseId = findDatabaseId(parseJsonOutput(d1.stdout), project.databaseName);
-  const r2 = must(await wrangler(["r2", "bucket", "list"]), "wrangler r2 bucket list");
-  const bucketExists = parseR2BucketNames(r2.stdout).includes(project.bucketName);
-  const s = await wrangler(["secret", "list", "--name", project.workerName, "--format", "json"]);
-  let secrets = [];
-  let workerExists = true;
-  if (s.code === 0) secrets = parseSecretNames(s.stdout);
-  else if (isWorkerNotFound(s.out)) workerExists = false;
-  else must(s, "wrangler secret list");
-  return { accountId, databaseId, bucketExists, workerExists, secrets };
+/** Applies new migrations; false when the database does not exist yet and `allowMissing`. */
+async function migrate({ allowMissing = false, deployed = true } = {}) {
+  const r = await wrangler(["d1", "migrations", "apply", "DB", "--remote"], { timeoutMs: 10 * MINUTE, stream: true });
+  if (r.code === 0) return true;
+  if (allowMissing && dc.isDatabaseMissing(r.out)) return false;
+  const worker = deployed ? "the new Worker runs on the schema before it" : "nothing was deployed, the Worker runs the version it ran";
+  throw new StepError(
+    "wrangler d1 migrations apply DB --remote failed (its output is above). D1 applies each migration as a whole, so the " +
+      `failed one left the database as it was; ${worker}. Fix the cause and run npm run deploy again (docs/DEPLOY.md, Rolling back).`,
+  );
 }
 
-async function realRun(opts, project, source) {
+/** Reads a line from the terminal in raw mode, echoing it unless `hidden`. */
+function ask(question, { hidden = false } = {}) {
+  process.stdout.write(question);
+  return new Promise((resolve, reject) => {
+    let value = "";
+    const onData = (d) => {
+      for (const ch of d.toString()) {
+        if (ch === "\u0003" || ch === "\r" || ch === "\n") {
+          process.stdin.off("data", onData).setRawMode(false).pause();
+          process.stdout.write("\n");
+          return ch === "\u0003" ? reject(new StepError("interrupted")) : resolve(value.trim());
+        }
+        const erase = ch === "\u007f" || ch === "\b";
+        value = erase ? value.slice(0, -1) : value + ch;
+        if (!hidden) process.stdout.write(erase ? "\b \b" : ch);
+      }
+    };
+    process.stdin.setRawMode(true).resume().on("data", onData);
+  });
+}
+
+/** On a terminal: the dashboard step, then the token's two values (empty: skip). */
+async function askR2(accountId, bucket) {
+  if (!process.stdin.isTTY || !process.stdout.isTTY) return null;
+  say(dc.r2TokenSteps(accountId, bucket));
+  const accessKeyId = await ask("Access Key ID (Enter to skip and send bytes through the Worker): ");
+  if (!accessKeyId) return null;
+  const secretAccessKey = await ask("Secret Access Key (not shown): ", { hidden: true });
+  if (!dc.R2_KEY_RE.test(accessKeyId) || !dc.R2_KEY_RE.test(secretAccessKey)) {
+    throw new StepError("those do not look like an R2 API token's values; run npm run deploy again");
+  }
+  return { accessKeyId, secretAccessKey };
+}
+
+async function realRun(opts, tmp) {
   const accountId = await login(opts);
   childEnv = { CLOUDFLARE_ACCOUNT_ID: accountId };
-  const state = await inventory(project, accountId);
-  const p = makePlan(state, opts, project);
-  validateSecretPlan(p, project);
-  printPlan(p, "Plan:");
-  const steps = describePlan(p).map(([title]) => title);
-  const step = (i) => note(`step ${i + 1}/${steps.length}: ${steps[i]}`);
-  const loc = (l) => (l ? ["--location", l] : []);
+  const bucket = bucketName();
+  const list = await wrangler(["secret", "list", "--format", "json"]);
+  const workerExists = !(list.code !== 0 && dc.isWorkerNotFound(list.out));
+  const existing = workerExists ? dc.parseJsonOutput(must(list, "wrangler secret list").stdout).map((s) => s.name) : [];
+  const plan = dc.planSecrets(existing, opts, { accountId, bucket, random: newSecret });
+  for (const [name, v] of Object.entries(plan.values)) if (!["R2_ACCOUNT_ID", "R2_S3_BUCKET"].includes(name)) secretValues.add(v);
+  note(`secrets: ${[...Object.keys(plan.values).map((n) => `put ${n}`), ...plan.kept.map((n) => `keep ${n}`)].join(", ") || "none"}`);
 
-  step(0);
-  let databaseId = p.database.id;
-  if (p.database.action === "create") {
-    must(await wrangler(["d1", "create", p.database.name, ...loc(p.database.location)], { stream: true }), "wrangler d1 create");
-    const list = must(await wrangler(["d1", "list", "--json"]), "wrangler d1 list");
-    databaseId = findDatabaseId(parseJsonOutput(list.stdout), p.database.name);
-    if (!databaseId) throw new StepError(`created ${p.database.name} but wrangler d1 list does not show it`);
+  note("step 1/4: D1 migrations first, so that the new code never serves an old schema");
+  const migrated = await migrate({ allowMissing: !workerExists, deployed: false });
+  if (!migrated) note("  no database yet: wrangler deploy creates it, and the migrations follow right after");
+
+  note("step 2/4: wrangler deploy (creates or reuses D1 and R2 by name; uploads the code with its new secrets)");
+  const args = ["deploy", "--keep-vars", ...(opts.domain ? ["--domains", opts.domain] : [])];
+  if (Object.keys(plan.values).length) {
+    writePrivate(join(tmp, "secrets.json"), JSON.stringify(plan.values));
+    args.push("--secrets-file", join(tmp, "secrets.json"));
   }
-  note(`  D1 ${p.database.name}: ${databaseId}`);
-
-  step(1);
-  if (p.bucket.action === "create") {
-    must(await wrangler(["r2", "bucket", "create", p.bucket.name, ...loc(p.bucket.location)], { stream: true }), "wrangler r2 bucket create");
+  const deployed = must(await wrangler(args, { timeoutMs: 30 * MINUTE, stream: true }), "wrangler deploy");
+  rmSync(join(tmp, "secrets.json"), { force: true });
+  const urls = [...new Set(deployed.out.match(/https:\/\/[a-z0-9.-]+\.workers\.dev\b/g))];
+  if (opts.domain) urls.push(`https://${opts.domain}`);
+  const token = "JWT_SECRET" in plan.values && opts.email;
+  // Printed now: the secret is live, and a later step failing must not lose the only token.
+  if (token) {
+    say(`\nBootstrap token for ${opts.email} (shown once, valid a year, not revocable; keep it like a password):`);
+    say(`${mintToken(plan.values.JWT_SECRET, opts.email)}\n`);
   }
-  note(`  R2 ${p.bucket.name}: ${p.bucket.action === "create" ? "created" : "exists"}`);
+  if (!migrated) await migrate();
 
-  const tmp = mkdtempSync(join(tmpdir(), "logseq-sync-deploy-"));
-  try {
-    step(2);
-    const corsFile = join(tmp, "cors.json");
-    writeFileSync(corsFile, JSON.stringify(validateCors(p.cors), null, 2));
-    must(await wrangler(["r2", "bucket", "cors", "set", p.bucket.name, "--file", corsFile, "--force"]), "wrangler r2 bucket cors set");
+  note(`step 3/4: R2 CORS rules on ${bucket} (GET, PUT, HEAD from any origin)`);
+  writeFileSync(join(tmp, "cors.json"), JSON.stringify(dc.corsRules()));
+  must(await wrangler(["r2", "bucket", "cors", "set", bucket, "--file", join(tmp, "cors.json"), "--force"]), "wrangler r2 bucket cors set");
 
-    step(3);
-    const configPath = join(ROOT, DEPLOY_CONFIG);
-    mkdirSync(join(ROOT, CONFIG_DIR), { recursive: true });
-    writeFileSync(configPath, deployConfigToml(source, { databaseId, vars: p.vars, configDir: CONFIG_DIR }));
-    note(`  wrote ${DEPLOY_CONFIG}`);
-
-    step(4);
-    must(
-      await wrangler(["d1", "migrations", "apply", p.database.binding, "--remote", "--config", configPath], {
-        timeoutMs: T_MIGRATIONS,
-        stream: true,
-      }),
-      "wrangler d1 migrations apply --remote",
-    );
-
-    step(5);
-    const outputFile = join(tmp, "wrangler-output.ndjson");
-    // Interactive: on an account without a workers.dev subdomain wrangler asks to register one.
-    must(
-      await wrangler(["deploy", "--config", configPath, "--keep-vars", ...domainArgs(p)], {
-        timeoutMs: T_DEPLOY,
-        interactive: true,
-        env: { WRANGLER_OUTPUT_FILE_PATH: outputFile },
-      }),
-      "wrangler deploy",
-    );
-    const urls = existsSync(outputFile) ? deployUrls(readFileSync(outputFile, "utf8")) : [];
-
-    step(6);
-    let tokenShown = false;
-    for (const s of p.secrets) {
-      if (s.action === "keep") {
-        note(`  ${s.name}: already set, left alone`);
-        continue;
-      }
-      const value =
-        s.action === "generate"
-          ? randomBytes(32).toString("hex")
-          : s.name === "ADMIN_TOKEN"
-            ? opts.adminToken
-            : s.name === "R2_S3_ACCESS_KEY_ID"
-              ? opts.r2.accessKeyId
-              : opts.r2.secretAccessKey;
-      secretsInFlight.add(value);
-      must(
-        await wrangler(["secret", "put", s.name, "--name", p.workerName, "--config", configPath], { input: value }),
-        `wrangler secret put ${s.name}`,
-      );
-      note(`  ${s.name}: set (${s.action === "generate" ? "generated, not shown" : s.from})`);
-      if (s.name === "JWT_SECRET" && p.token.action === "bootstrap") {
-        // Shown now: if a later step fails, the next run finds JWT_SECRET set and cannot mint one.
-        say("");
-        say(`Bootstrap token for ${p.token.email} (shown once, valid a year, not revocable; keep it like a password):`);
-        say(mintToken(value, p.token.email));
-        say("");
-        tokenShown = true;
-      }
-    }
-
-    step(7);
-    summary(p, urls, tokenShown);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
+  note("step 4/4: the R2 API token for presigned URLs");
+  let r2 = plan.r2;
+  const given = r2 ? null : await askR2(accountId, bucket);
+  if (given) {
+    secretValues.add(given.secretAccessKey);
+    const input = JSON.stringify(dc.r2Secrets(given, accountId, bucket));
+    must(await wrangler(["secret", "bulk"], { input }), "wrangler secret bulk (R2 API token)");
+    r2 = "given";
   }
+  say(`\nDeployed: ${urls.join(", ") || "(wrangler reported no URL; see its output above)"}`);
+  say(r2 ? "File bodies: presigned URLs straight to R2 (R2 API token set); the status page says so too." : dc.WORKER_BYTES);
+  if (token) say(`The bootstrap token for ${opts.email} is above; paste it as docs/CLIENT.md says.`);
+  else if ("JWT_SECRET" in plan.values) say("No --email, so no bootstrap token; mint tokens with npm run admin (docs/DEPLOY.md).");
+  else say("JWT_SECRET already existed, so no token is printed; mint tokens with npm run admin (docs/DEPLOY.md).");
 }
-
-function summary(p, urls, tokenShown) {
-  const url = urls[0] ?? `https://${p.workerName}.<your-subdomain>.workers.dev`;
-  say("");
-  say(`Deployed: ${urls.length ? urls.join(", ") : "(wrangler did not report a URL; see its output above)"}`);
-  say(
-    p.bytes === "r2"
-      ? "File bodies move through presigned URLs straight to R2 (R2 API token set)."
-      : "File bodies move through the Worker's own /s3/ endpoint. For presigned URLs straight to R2, " +
-          "create an R2 API token and run again with R2_S3_ACCESS_KEY_ID and R2_S3_SECRET_ACCESS_KEY (docs/DEPLOY.md).",
-  );
-  if (tokenShown) {
-    say("");
-    say(`Your bootstrap token for ${p.token.email} is printed above (step 7). Paste it as described in`);
-    say('docs/CLIENT.md ("Token setup"), as the id-token.');
-  } else if (p.token.action === "none") {
-    say("");
-    say("No bootstrap token (no --email given). Mint tokens with the admin interface (below).");
-  } else {
-    say("");
-    say("JWT_SECRET already existed, so no token is printed (its value cannot be read back).");
-    say("Use the token you kept from the first deploy, or mint one with the admin interface (below).");
-  }
-  const admin = p.secrets.find((s) => s.name === "ADMIN_TOKEN");
-  say("");
-  say(`Admin interface (revocable tokens with refresh, users, backups): LOGSEQ_SYNC_URL=${url} \\`);
-  say("  ADMIN_TOKEN=<your admin token> npm run admin -- mint you@example.com");
-  if (admin.action === "generate") {
-    say("ADMIN_TOKEN was generated and is not shown. To use the admin interface, choose your own and run");
-    say(`  ADMIN_TOKEN=<at least 16 characters> npm run deploy   (or: ${wranglerHint()} secret put ADMIN_TOKEN --name ${p.workerName})`);
-  }
-}
-
-// ---------------------------------------------------------------------------
 
 async function main() {
   let opts;
   try {
-    opts = parseArgs(process.argv.slice(2), process.env);
+    opts = dc.parseArgs(process.argv.slice(2), process.env);
   } catch (e) {
-    if (!(e instanceof PlanError)) throw e;
-    process.stderr.write(`deploy: ${e.message}\n\n${USAGE}\n`);
+    if (!(e instanceof dc.UsageError)) throw e;
+    process.stderr.write(`deploy: ${e.message}\n\n${dc.USAGE}\n`);
     return 2;
   }
   if (opts.help) {
-    say(USAGE);
+    say(dc.USAGE);
     return 0;
   }
-  if (opts.adminToken) secretsInFlight.add(opts.adminToken);
-  if (opts.r2) secretsInFlight.add(opts.r2.secretAccessKey);
-  const source = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
-  const project = readProjectConfig(source);
-  if (project.databaseId !== PLACEHOLDER_DATABASE_ID) {
-    throw new StepError(`wrangler.toml's database_id must stay the placeholder ${PLACEHOLDER_DATABASE_ID}; the deploy fills in the real one`);
-  }
+  if (opts.adminToken) secretValues.add(opts.adminToken);
+  if (opts.r2) secretValues.add(opts.r2.secretAccessKey);
   ensureNpmDeps();
   node = ensureWranglerNode();
-  if (opts.dryRun) await dryRun(opts, project, source);
-  else await realRun(opts, project, source);
+  await (opts.dryRun ? dryRun() : withTmp((tmp) => realRun(opts, tmp)));
   return 0;
 }
 
 // exitCode rather than exit(): lets stdout drain when it is a pipe.
 main().then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => (process.exitCode = code),
   (e) => {
-    const known = e instanceof StepError || e instanceof PlanError;
-    process.stderr.write(`\ndeploy: ${known ? e.message : e.stack}\n`);
+    process.stderr.write(`\ndeploy: ${e instanceof StepError ? e.message : e.stack}\n`);
     process.exitCode = 1;
   },
 );

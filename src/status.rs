@@ -1,5 +1,6 @@
-//! The status page at `/`: version, health of D1, R2 and the hub, and a
-//! budget meter of today's usage against the free plan's daily limits. It
+//! The status page at `/`: version, health of D1, R2 and the hub, which way
+//! file bodies travel, and a budget meter of today's usage against the free
+//! plan's daily limits. It
 //! shows nothing private: user and graph lists appear only after the admin
 //! token is typed into the page, which fetches them from `/admin/*` with it
 //! (the token never goes into a URL).
@@ -16,6 +17,36 @@ pub struct Check {
     pub name: &'static str,
     pub ok: bool,
     pub detail: String,
+}
+
+/// Which way file bodies travel (DESIGN.md §4), as the configuration decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BytePath {
+    /// R2 S3 credentials are set: download and presigned-upload URLs point at R2.
+    PresignedR2,
+    /// No R2 S3 credentials: those URLs point at the Worker's own `/s3/`.
+    Worker,
+}
+
+impl BytePath {
+    pub fn of(config: &crate::config::Config) -> BytePath {
+        if config.r2_s3.is_some() {
+            BytePath::PresignedR2
+        } else {
+            BytePath::Worker
+        }
+    }
+
+    fn html(self) -> &'static str {
+        match self {
+            BytePath::PresignedR2 => {
+                r#"<b>presigned URLs straight to R2</b>: the Worker only signs (uploads from the stock desktop client still arrive at its <code>/s3/</code>)."#
+            }
+            BytePath::Worker => {
+                r#"<b>through this Worker</b> (<code>/s3/</code>): no R2 API token is set, so every file download and upload is a Worker request counted below. <code>npm run deploy</code> sets one up (docs/DEPLOY.md)."#
+            }
+        }
+    }
 }
 
 /// Serves `GET /`.
@@ -77,7 +108,8 @@ pub async fn page(ctx: &Ctx, env: &Env) -> Result<Response> {
     } else {
         503
     };
-    Ok(Response::ok(render(&checks, &today, &day))?
+    let html = render(&checks, BytePath::of(&ctx.config), &today, &day);
+    Ok(Response::ok(html)?
         .with_status(status)
         .with_headers(headers))
 }
@@ -107,7 +139,7 @@ fn esc(s: &str) -> String {
 }
 
 /// The page itself (pure; unit-tested).
-pub fn render(checks: &[Check], today: &Counts, day: &str) -> String {
+pub fn render(checks: &[Check], bytes: BytePath, today: &Counts, day: &str) -> String {
     let health: String = checks
         .iter()
         .map(|c| {
@@ -168,6 +200,7 @@ pre {{ background: #f6f6f6; padding: .6em; overflow: auto; }}
 <p>A self-hosted server for Logseq's end-to-end-encrypted file sync. It never sees notes, file names or passwords.</p>
 <h2>Health</h2>
 <table id="health"><tr><th>Component</th><th>State</th><th>Detail</th></tr>{health}</table>
+<p id="bytes">File bodies: {bytes}</p>
 <h2>Today's budget <small>({day}, UTC; as far as the Worker can count: presigned URLs count as the R2 operations they allow)</small></h2>
 <table id="budget"><tr><th>What</th><th class="num">Used</th><th class="num">Free plan / day</th><th>Share</th></tr>{budget}</table>
 <h2>Admin</h2>
@@ -190,6 +223,7 @@ document.getElementById('load').addEventListener('click', async () => {{
 </body></html>
 "#,
         version = env!("CARGO_PKG_VERSION"),
+        bytes = bytes.html(),
     )
 }
 
@@ -215,11 +249,14 @@ mod tests {
             requests: 50_000,
             ..Counts::default()
         };
-        let html = render(&checks, &today, "2026-11-26");
+        let html = render(&checks, BytePath::Worker, &today, "2026-11-26");
         assert!(html.contains("FAILING"));
         assert!(!html.contains("<script>alert(1)</script>"));
         assert!(html.contains("&lt;script&gt;"));
         assert!(html.contains("50.0%"), "half the daily requests");
         assert!(html.contains("2026-11-26"));
+        assert!(html.contains("<b>through this Worker</b>"));
+        let html = render(&checks, BytePath::PresignedR2, &today, "2026-11-26");
+        assert!(html.contains("<b>presigned URLs straight to R2</b>"));
     }
 }

@@ -59,6 +59,8 @@ describe("status page", () => {
     assert.ok(!r.text.includes(email), "no user email");
     assert.ok(!r.text.includes(graphName), "no graph name");
     assert.ok(!r.text.includes(process.env.ADMIN_TOKEN), "no admin token");
+    // The test Worker presigns against wrangler's local R2 S3 endpoint (scripts/lib/devserver.mjs).
+    assert.match(r.text, /<p id="bytes">File bodies: <b>presigned URLs straight to R2<\/b>/);
   });
 
   test(
