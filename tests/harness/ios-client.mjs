@@ -90,11 +90,24 @@ function decompress(buf, enc) {
 }
 
 /**
- * A phone's network: https through the proxy's CONNECT with the CA trusted, http direct.
- * @param {{proxyPort: number, ca: {cert: string}, timeoutMs?: number}} o
+ * A phone's network: https through the proxy's CONNECT with the CA trusted, http direct. With
+ * `dns` instead of `proxyPort`, a DNS override: every https host resolves to `dns.host` and
+ * port 443 is `dns.port` (TLS straight to the transparent listener, SNI = the real host).
+ * @param {{proxyPort?: number, dns?: {host: string, port: number}, ca: {cert: string}, timeoutMs?: number}} o
  */
-export function phoneNetwork({ proxyPort, ca, timeoutMs = 30_000 }) {
+export function phoneNetwork({ proxyPort, dns, ca, timeoutMs = 30_000 }) {
+  function secure(socketOpts, host) {
+    return new Promise((resolve, reject) => {
+      const t = tls.connect({ ...socketOpts, servername: host, ca: [ca.cert], ALPNProtocols: ['h2', 'http/1.1'] });
+      t.once('secureConnect', () => {
+        if (t.alpnProtocol && t.alpnProtocol !== 'http/1.1') { t.destroy(); reject(new Error(`ALPN ${t.alpnProtocol}`)); return; }
+        resolve(t);
+      });
+      t.once('error', reject);
+    });
+  }
   function tunnel(host) {
+    if (dns) return secure({ host: dns.host, port: dns.port }, host);
     return new Promise((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: `${host}:443`, agent: false, headers: { Host: `${host}:443` } });
       const timer = setTimeout(() => req.destroy(new Error(`CONNECT ${host} timed out`)), timeoutMs);
@@ -102,12 +115,7 @@ export function phoneNetwork({ proxyPort, ca, timeoutMs = 30_000 }) {
       req.on('connect', (res, socket) => {
         clearTimeout(timer);
         if (res.statusCode !== 200) { socket.destroy(); reject(new Error(`CONNECT ${host}: ${res.statusCode}`)); return; }
-        const t = tls.connect({ socket, servername: host, ca: [ca.cert], ALPNProtocols: ['h2', 'http/1.1'] });
-        t.once('secureConnect', () => {
-          if (t.alpnProtocol && t.alpnProtocol !== 'http/1.1') { t.destroy(); reject(new Error(`ALPN ${t.alpnProtocol}`)); return; }
-          resolve(t);
-        });
-        t.once('error', reject);
+        secure({ socket }, host).then(resolve, reject);
       });
       req.end();
     });

@@ -1,0 +1,227 @@
+// `npm run connect -- --listen <address> [--transparent-port N]` (scripts/lib/connect-lan.mjs):
+// phones on the home network. The LAN proxy answers CONNECT only for the sync and sign-in
+// hosts, serves the CA profile and a PAC file; the transparent listener takes TLS for the
+// intercepted hosts by SNI (a DNS override). Driven with the iOS test client and the stock
+// rsapi through the LAN proxy, and the iOS client through the transparent listener (its
+// "DNS" resolves the sync hosts to the listener, as a router's override would). Refusals leave
+// a log line and never reach the server. The CLI's options and errors.
+//
+// Needs WORKER_URL and JWT_SECRET (the worker's) in the environment.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import vm from 'node:vm';
+
+import { makeCa, INTERCEPTED_HOSTS } from '../../scripts/lib/connect-proxy.mjs';
+import { startLanConnect, isPrivateAddress, checkListenAddress, LAN_HOSTS } from '../../scripts/lib/connect-lan.mjs';
+import { appCall } from '../harness/client.mjs';
+import { jwtSecret, newUser } from '../harness/auth.mjs';
+import * as rsapi from '../harness/rsapi.mjs';
+import { makeDeviceDir, removeDirs, writeFiles } from '../harness/graph.mjs';
+import { IosSyncClient, phoneNetwork } from '../harness/ios-client.mjs';
+
+const WORKER_URL = process.env.WORKER_URL;
+const STEP = { timeout: 45_000 };
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+
+let ca;
+let lan;
+const lines = [];
+const dirs = [];
+
+before(async () => {
+  if (!WORKER_URL) throw new Error('WORKER_URL is not set (e.g. WORKER_URL=http://127.0.0.1:8787)');
+  jwtSecret();
+  ca = makeCa();
+  lan = await startLanConnect({ serverUrl: WORKER_URL, ca, listen: '127.0.0.1', port: 0, transparentPort: 0, log: (l) => lines.push(l) });
+}, { timeout: 15_000 });
+
+after(async () => {
+  await rsapi.setProxy(null).catch(() => {});
+  await lan?.close();
+  await removeDirs(dirs);
+}, { timeout: 15_000 });
+
+/** Send `text` on a fresh connection to the LAN proxy; resolves with everything it answers. */
+function rawExchange(port, text) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => s.write(text));
+    let out = '';
+    s.setTimeout(10_000, () => s.destroy(new Error('timeout')));
+    s.on('data', (c) => { out += c.toString('latin1'); });
+    s.on('error', reject);
+    s.on('close', () => resolve(out));
+  });
+}
+
+/** A graph with keys for a fresh user; returns { user, graph, keys }. */
+async function newGraph(name) {
+  const user = newUser(name);
+  const created = await appCall(WORKER_URL, 'create_graph', { GraphName: `${name} notes` }, user.token);
+  assert.equal(created.status, 200, created.text);
+  const graph = created.json.GraphUUID;
+  const keys = await rsapi.keygen();
+  const armored = (await rsapi.ageEncryptWithPassphrase('pw', keys.secretKey)).toString('utf8');
+  const up = await appCall(WORKER_URL, 'upload_graph_encrypt_keys', { GraphUUID: graph, 'public-key': keys.publicKey, 'encrypted-private-key': armored }, user.token);
+  assert.ok(up.status < 300, up.text);
+  return { user, graph, keys };
+}
+
+/** The iOS plugin uploads two files over `net` and downloads them again, byte for byte. */
+async function iosRoundTrip(netw, name) {
+  const { user, graph, keys } = await newGraph(name);
+  const ios = new IosSyncClient({ net: netw, token: user.token, graphUUID: graph, keys });
+  const files = { 'pages/phone.md': Buffer.from(`- from ${name}\n`), 'assets/pic.JPG': Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]) };
+  const up = await ios.updateRemoteFiles(files, 0);
+  assert.equal(up.txid, 1);
+  assert.deepEqual(Object.values(up.putStatus), [200, 200]);
+  const { downloaded, failed } = await ios.fetchRemoteFiles(Object.keys(files));
+  assert.deepEqual(failed, []);
+  for (const p of Object.keys(files)) assert.ok(downloaded[p].equals(up.ciphertexts[p]), p);
+}
+
+describe('connect on the LAN: address checks and refusals', () => {
+  it('private and loopback addresses only, unless forced', () => {
+    for (const a of ['10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.20', '127.0.0.1', '169.254.1.1', '100.64.0.1', '::1', 'fd12:3456::1', 'fe80::1', '::ffff:192.168.0.5', '[::1]']) {
+      assert.ok(isPrivateAddress(a), a);
+    }
+    for (const a of ['8.8.8.8', '172.32.0.1', '172.15.255.255', '192.169.0.1', '100.128.0.1', '0.0.0.0', '2001:db8::1', '::', '::ffff:8.8.8.8', 'localhost', 'api.logseq.com', '']) {
+      assert.ok(!isPrivateAddress(a), a);
+    }
+    assert.throws(() => checkListenAddress('8.8.8.8'), /not a private or loopback address/);
+    assert.throws(() => checkListenAddress('0.0.0.0'), /not a private or loopback address/);
+    assert.throws(() => checkListenAddress('example.com'), /needs an IP address/);
+    assert.doesNotThrow(() => checkListenAddress('8.8.8.8', { force: true }));
+    assert.doesNotThrow(() => checkListenAddress('192.168.1.20'));
+  });
+
+  it('refuses CONNECT to any other host or port, and proxy requests for other hosts, each with a log line', STEP, async () => {
+    lines.length = 0;
+    for (const [req, status, logged] of [
+      ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 403, /refused CONNECT example\.com:443 from 127\.0\.0\.1: not a Logseq Sync or sign-in host/],
+      ['CONNECT api.logseq.com:80 HTTP/1.1\r\nHost: api.logseq.com:80\r\n\r\n', 403, /refused CONNECT api\.logseq\.com:80/],
+      ['CONNECT 127.0.0.1:22 HTTP/1.1\r\n\r\n', 403, /refused CONNECT 127\.0\.0\.1:22/],
+      ['GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n', 403, /refused GET http:\/\/example\.com\/ from 127\.0\.0\.1/],
+      [`GET ${WORKER_URL}/logseq/version HTTP/1.1\r\nHost: x\r\n\r\n`, 403, /refused GET http:\/\/127\.0\.0\.1/],
+      ['POST /file-sync/list_graphs HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n', 404, /refused POST \/file-sync\/list_graphs/],
+    ]) {
+      const out = await rawExchange(lan.proxyPort, req);
+      assert.match(out, new RegExp(`^HTTP/1\\.1 ${status} `), `${req.split('\r\n')[0]} -> ${out.split('\r\n')[0]}`);
+      assert.ok(!out.includes('200 Connection Established'), out);
+      assert.ok(lines.some((l) => logged.test(l)), `log line for ${req.split('\r\n')[0]}: ${JSON.stringify(lines)}`);
+    }
+    // None of it was forwarded: the loopback proxy behind the gate logged no request.
+    assert.ok(!lines.some((l) => / -> \d{3} \(/.test(l)), JSON.stringify(lines));
+  });
+
+  it('answers CONNECT for every sync and sign-in host it needs, and only those', STEP, async () => {
+    assert.deepEqual(LAN_HOSTS.slice(0, INTERCEPTED_HOSTS.length), [...INTERCEPTED_HOSTS]);
+    for (const host of INTERCEPTED_HOSTS) {
+      const out = await new Promise((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port: lan.proxyPort }, () => s.write(`CONNECT ${host}:443 HTTP/1.1\r\nHost: ${host}:443\r\n\r\n`));
+        s.once('data', (c) => { s.destroy(); resolve(c.toString('latin1')); });
+        s.on('error', reject);
+      });
+      assert.match(out, /^HTTP\/1\.1 200 /, host);
+    }
+  });
+
+  it('the transparent listener refuses TLS for other names and without SNI, with a log line', STEP, async () => {
+    lines.length = 0;
+    for (const servername of ['example.com', undefined]) {
+      const err = await new Promise((resolve) => {
+        const t = tls.connect({ host: '127.0.0.1', port: lan.transparentPort, servername, rejectUnauthorized: false });
+        t.once('secureConnect', () => { t.destroy(); resolve(null); });
+        t.once('error', resolve);
+        t.once('close', () => resolve(new Error('closed')));
+      });
+      assert.ok(err, `TLS for ${servername} must not be answered`);
+    }
+    assert.ok(lines.some((l) => /refused TLS for example\.com from 127\.0\.0\.1/.test(l)), JSON.stringify(lines));
+    assert.ok(lines.some((l) => /refused TLS for \(no SNI\)/.test(l)), JSON.stringify(lines));
+  });
+});
+
+describe('connect on the LAN: the CA profile and the PAC file', () => {
+  it('serves /logseq-sync.mobileconfig with the CA in a com.apple.security.root payload', STEP, async () => {
+    const out = await rawExchange(lan.proxyPort, 'GET /logseq-sync.mobileconfig HTTP/1.1\r\nHost: 192.168.1.20:8790\r\n\r\n');
+    assert.match(out, /^HTTP\/1\.1 200 /);
+    assert.match(out, /\r\nContent-Type: application\/x-apple-aspen-config\r\n/i);
+    const body = out.slice(out.indexOf('\r\n\r\n') + 4);
+    assert.equal(body, lan.mobileconfig);
+    assert.match(body, /<key>PayloadType<\/key>\s*<string>com\.apple\.security\.root<\/string>/);
+    assert.match(body, /<key>PayloadType<\/key>\s*<string>Configuration<\/string>/);
+    const der = Buffer.from(/<data>([\s\S]*?)<\/data>/.exec(body)[1].replace(/\s+/g, ''), 'base64');
+    assert.equal(new X509Certificate(der).fingerprint256, new X509Certificate(ca.cert).fingerprint256);
+    assert.equal(lan.mobileconfig, (await import('../../scripts/lib/mobileconfig.mjs')).caMobileconfig(ca), 'stable for one CA');
+  });
+
+  it('serves /proxy.pac: the sync and sign-in hosts through the proxy the phone asked, the rest DIRECT', STEP, async () => {
+    const out = await rawExchange(lan.proxyPort, 'GET /proxy.pac HTTP/1.1\r\nHost: 192.168.1.20:8790\r\n\r\n');
+    assert.match(out, /\r\nContent-Type: application\/x-ns-proxy-autoconfig\r\n/i);
+    const ctx = {};
+    vm.runInNewContext(out.slice(out.indexOf('\r\n\r\n') + 4), ctx);
+    for (const h of LAN_HOSTS) assert.equal(ctx.FindProxyForURL(`https://${h}/`, h.toUpperCase()), 'PROXY 192.168.1.20:8790', h);
+    for (const h of ['example.com', 'api.logseq.com.evil.test', 'logseq.com']) assert.equal(ctx.FindProxyForURL(`https://${h}/`, h), 'DIRECT', h);
+    // A Host header that is not a plain authority never reaches the script.
+    const odd = await rawExchange(lan.proxyPort, 'GET /proxy.pac HTTP/1.1\r\nHost: x"; return "PROXY evil:1\r\n\r\n');
+    assert.ok(!odd.includes('evil'), odd);
+    assert.ok(odd.includes(`"PROXY 127.0.0.1:${lan.proxyPort}"`), odd);
+  });
+});
+
+describe('connect on the LAN: the clients through it', () => {
+  it('the iOS plugin through the LAN proxy (Wi-Fi proxy + CA profile): upload, commit, download', STEP, async () => {
+    await iosRoundTrip(phoneNetwork({ proxyPort: lan.proxyPort, ca }), 'ios-lan');
+  });
+
+  it('the iOS plugin through the transparent listener (DNS override): upload, commit, download', STEP, async () => {
+    await iosRoundTrip(phoneNetwork({ dns: { host: '127.0.0.1', port: lan.transparentPort }, ca }), 'ios-dns');
+  });
+
+  it('the stock rsapi through the LAN proxy: upload, then a second folder downloads it', STEP, async () => {
+    const { user, graph, keys } = await newGraph('rsapi-lan');
+    await rsapi.setProxy(lan.url);
+    await rsapi.setEnv(graph, 'prod', keys.secretKey, keys.publicKey);
+    const a = await makeDeviceDir('lan-a');
+    const b = await makeDeviceDir('lan-b');
+    dirs.push(a, b);
+    const files = { 'pages/desk.md': '- from the desktop\n', 'journals/2026_12_01.md': '- today\n' };
+    await writeFiles(a, files);
+    assert.equal(await rsapi.updateRemoteFiles(graph, a, Object.keys(files), 0, user.token), 1);
+    await rsapi.updateLocalFiles(graph, b, Object.keys(files), user.token);
+    for (const [p, text] of Object.entries(files)) assert.equal(await readFile(path.join(b, p), 'utf8'), text);
+    await rsapi.setProxy(null);
+  });
+});
+
+describe('npm run connect: options', () => {
+  const run = (...args) => spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'connect.mjs'), ...args], { encoding: 'utf8', timeout: 15_000 });
+
+  it('--help names every option with its default; unknown options and bad addresses exit non-zero with usage', () => {
+    const help = run('--help');
+    assert.equal(help.status, 0);
+    for (const o of ['--port', '--ca-dir', '--verbose', '--listen', '--transparent-port', '--force', '--help']) assert.ok(help.stdout.includes(o), o);
+    assert.match(help.stdout, /default 8790/);
+    assert.match(help.stdout, /default\s+127\.0\.0\.1/);
+    assert.match(help.stdout, /default off/);
+    for (const [args, msg] of [
+      [['http://127.0.0.1:1', '--bogus'], /unknown option --bogus/],
+      [['http://127.0.0.1:1', '--listen', '8.8.8.8'], /8\.8\.8\.8 is not a private or loopback address/],
+      [['http://127.0.0.1:1', '--listen', '0.0.0.0'], /not a private or loopback address/],
+      [['http://127.0.0.1:1', '--transparent-port', '443'], /--transparent-port needs --listen/],
+      [['http://127.0.0.1:1', '--listen', '127.0.0.1', '--transparent-port', 'x'], /--transparent-port must be/],
+    ]) {
+      const r = run(...args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, msg);
+      assert.match(r.stderr, /usage: npm run connect/);
+    }
+  });
+});
