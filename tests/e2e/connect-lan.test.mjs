@@ -12,13 +12,13 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import vm from 'node:vm';
 
-import { makeCa, INTERCEPTED_HOSTS } from '../../scripts/lib/connect-proxy.mjs';
+import { makeCa, INTERCEPTED_HOSTS, HOSTS } from '../../scripts/lib/connect-proxy.mjs';
 import { startLanConnect, isPrivateAddress, checkListenAddress, LAN_HOSTS } from '../../scripts/lib/connect-lan.mjs';
 import { appCall } from '../harness/client.mjs';
 import { jwtSecret, newUser } from '../harness/auth.mjs';
@@ -198,6 +198,44 @@ describe('connect on the LAN: the clients through it', () => {
     await rsapi.updateLocalFiles(graph, b, Object.keys(files), user.token);
     for (const [p, text] of Object.entries(files)) assert.equal(await readFile(path.join(b, p), 'utf8'), text);
     await rsapi.setProxy(null);
+  });
+});
+
+describe('connect on the LAN: the stock rsapi under a DNS override', () => {
+  // rsapi resolves the sync hosts itself and connects to port 443: a private mount namespace
+  // with its own /etc/hosts (root only) is the DNS override, the child binds 127.0.0.1:443.
+  const canOverride = process.getuid?.() === 0 && spawnSync('unshare', ['-m', 'true']).status === 0;
+  const busy443 = () => new Promise((resolve) => {
+    const srv = net.createServer().once('error', () => resolve(true)).listen(443, '127.0.0.1', () => srv.close(() => resolve(false)));
+  });
+
+  it('rsapi with no proxy uploads and downloads through the transparent listener', {
+    ...STEP, timeout: 90_000, skip: canOverride ? false : 'needs root and unshare -m for a private /etc/hosts',
+  }, async (t) => {
+    if (await busy443()) { t.skip('127.0.0.1:443 is in use'); return; }
+    const { user, graph, keys } = await newGraph('rsapi-dns');
+    const a = await makeDeviceDir('dns-a');
+    const b = await makeDeviceDir('dns-b');
+    dirs.push(a, b);
+    const files = { 'pages/over dns.md': '- no proxy, only DNS\n', 'assets/blob.bin': Buffer.from([0, 1, 2, 3, 254, 255]) };
+    await writeFiles(a, files);
+    const hosts = path.join(a, '..', `hosts-${process.pid}`);
+    await writeFile(hosts, `127.0.0.1 localhost\n127.0.0.1 ${HOSTS.api}\n127.0.0.1 ${HOSTS.bucket}\n`);
+    try {
+      const child = path.join(ROOT, 'tests', 'harness', 'dns-override-child.mjs');
+      const r = spawnSync('unshare', ['-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$1" "$2"', hosts, process.execPath, child], {
+        encoding: 'utf8', timeout: 80_000,
+        env: { ...process.env, TOKEN: user.token, GRAPH: graph, SECRET_KEY: keys.secretKey, PUBLIC_KEY: keys.publicKey, DIR_A: a, DIR_B: b, FILES: JSON.stringify(Object.keys(files)) },
+      });
+      const out = JSON.parse(r.stdout.trim().split('\n').pop() || '{}');
+      assert.equal(out.error, undefined, `${out.error} ${r.stderr}`);
+      assert.equal(out.txid, 1);
+      for (const [p, body] of Object.entries(files)) assert.ok((await readFile(path.join(b, p))).equals(Buffer.from(body)), p);
+      assert.ok(out.log.some((l) => l.startsWith(`PUT ${HOSTS.bucket}/`)), JSON.stringify(out.log));
+      assert.ok(out.log.some((l) => l.startsWith(`POST ${HOSTS.api}/file-sync/update_files -> 200`)), JSON.stringify(out.log));
+    } finally {
+      await rm(hosts, { force: true });
+    }
   });
 });
 
