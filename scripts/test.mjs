@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { setup, log, ROOT, ensureChromium } from "./lib/tools.mjs";
+import { setup, log, ROOT, ensureChromium, ensureCertutil } from "./lib/tools.mjs";
 import { applyMigrations, snapshotWorker, startDevServer, stopDevServer } from "./lib/devserver.mjs";
 
 const counts = { passed: 0, failed: 0 };
@@ -62,6 +62,7 @@ function freePort() {
 
 const { node } = setup();
 const chromium = ensureChromium();
+const certutil = chromium ? ensureCertutil() : null;
 
 await step("cargo fmt --check", "cargo", ["fmt", "--check"]);
 await step("clippy (host)", "cargo", ["clippy", "--all-targets", "--", "-D", "warnings"]);
@@ -100,6 +101,7 @@ try {
     WORKER_STATE_DIR: state,
     WORKER_LOG: workerLog,
     CHROMIUM_BIN: chromium ?? "",
+    CERTUTIL_BIN: certutil ?? "",
     ...secrets,
   });
   const pass = e2e.match(/ℹ pass (\d+)/);

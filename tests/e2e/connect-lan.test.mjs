@@ -10,9 +10,11 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -236,6 +238,96 @@ describe('connect on the LAN: the stock rsapi under a DNS override', () => {
     } finally {
       await rm(hosts, { force: true });
     }
+  });
+});
+
+describe('connect on the LAN: Chromium (the desktop app\'s renderer) through both modes', () => {
+  const CHROMIUM = process.env.CHROMIUM_BIN;
+  const CERTUTIL = process.env.CERTUTIL_BIN;
+  const skip = !CHROMIUM ? 'chromium is not installed' : !CERTUTIL ? 'certutil (libnss3-tools) is not installed' : false;
+  let home;
+
+  before(async () => {
+    if (skip) return;
+    // The CA trusted the way docs/CLIENT.md tells a Linux user to: in the NSS store Chromium reads.
+    home = await mkdtemp(path.join(tmpdir(), 'lan-chromium-'));
+    dirs.push(home);
+    const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
+    await mkdir(path.join(home, '.pki', 'nssdb'), { recursive: true });
+    const caFile = path.join(home, 'ca.pem');
+    await writeFile(caFile, ca.cert);
+    for (const args of [['-N', '-d', db, '--empty-password'], ['-A', '-d', db, '-t', 'C,,', '-n', 'lan test CA', '-i', caFile]]) {
+      const r = spawnSync(CERTUTIL, args, { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    }
+  });
+
+  /**
+   * Open an app-like page in headless Chromium with `flags`; the page makes the app's calls
+   * (connectivity checks, an authenticated API call with its preflight, the websocket) and
+   * posts what it saw to a local collector (loopback is never proxied). Resolves with that.
+   */
+  async function appPage(flags, token) {
+    const page = `<script>
+      const out = {};
+      (async () => {
+        out.version = (await fetch('https://api.logseq.com/logseq/version')).status;
+        out.connectivity = await (await fetch('https://${HOSTS.connectivity}/logseq-connectivity-testing')).text();
+        const r = await fetch('https://api.logseq.com/file-sync/user_info', { method: 'POST', body: '{}',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded;charset=utf-8', Authorization: 'Bearer ${token}' } });
+        out.userInfo = r.status;
+        await new Promise((res) => {
+          const ws = new WebSocket('wss://ws.logseq.com/file-sync?graphuuid=6a1b2c3d-0000-4000-8000-000000000001');
+          ws.onopen = () => { out.ws = 'open'; ws.close(); res(); };
+          ws.onerror = () => { out.ws = 'error'; res(); };
+        });
+      })().catch((e) => { out.error = String(e); }).finally(() => fetch('/result', { method: 'POST', body: JSON.stringify(out) }));
+    </script>`;
+    const profile = await mkdtemp(path.join(tmpdir(), 'lan-chromium-profile-'));
+    dirs.push(profile);
+    let child;
+    let timer;
+    const server = http.createServer();
+    try {
+      return await new Promise((resolve, reject) => {
+        server.on('request', (req, res) => {
+          if (req.url === '/') { res.writeHead(200, { 'Content-Type': 'text/html' }); res.end(page); return; }
+          if (req.url !== '/result') { res.writeHead(404); res.end(); return; }
+          let body = '';
+          req.on('data', (c) => { body += c; });
+          req.on('end', () => { res.end('ok'); resolve(JSON.parse(body)); });
+        });
+        server.listen(0, '127.0.0.1', () => {
+          child = spawn(CHROMIUM, [
+            '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+            '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, ...flags, `http://127.0.0.1:${server.address().port}/`,
+          ], { env: { ...process.env, HOME: home }, stdio: 'ignore' });
+          child.on('error', reject);
+        });
+        timer = setTimeout(() => reject(new Error('Chromium did not report within 40 s')), 40_000);
+      });
+    } finally {
+      clearTimeout(timer);
+      child?.kill();
+      server.close();
+    }
+  }
+
+  it('through the LAN proxy (--proxy-server): connectivity, an API call with its preflight, the websocket', { ...STEP, timeout: 60_000, skip }, async () => {
+    const { user } = await newGraph('chromium-lan');
+    lines.length = 0;
+    const out = await appPage([`--proxy-server=http://127.0.0.1:${lan.proxyPort}`], user.token);
+    assert.deepEqual(out, { version: 200, connectivity: 'OK', userInfo: 200, ws: 'open' }, JSON.stringify(lines));
+    // Chromium's own background requests to other hosts were refused, not tunnelled.
+    assert.ok(!lines.some((l) => /^CONNECT (?!api\.|ws\.|logseq-)/.test(l)), JSON.stringify(lines));
+  });
+
+  it('through the transparent listener (--host-resolver-rules as a DNS override): the same', { ...STEP, timeout: 60_000, skip }, async () => {
+    const { user } = await newGraph('chromium-dns');
+    const to = `127.0.0.1:${lan.transparentPort}`;
+    const rules = [HOSTS.api, HOSTS.ws, HOSTS.connectivity].map((h) => `MAP ${h} ${to}`).join(', ');
+    const out = await appPage([`--host-resolver-rules=${rules}`], user.token);
+    assert.deepEqual(out, { version: 200, connectivity: 'OK', userInfo: 200, ws: 'open' });
   });
 });
 
