@@ -7,7 +7,8 @@
 //   hosts tunnelled for sign-in) and passes those, byte for byte, to the loopback proxy. Every
 //   other CONNECT and every plain request for another host gets 403 and one log line: it is
 //   never an open proxy, and nothing of a refused request goes anywhere.
-//   Origin-form GETs serve the CA as an iOS profile (/logseq-sync.mobileconfig), a PAC file
+//   Origin-form GETs serve the CA as an iOS profile (/logseq-sync.mobileconfig) and as a
+//   certificate (/logseq-sync-ca.crt, for a rebuilt Android app's user-CA store), a PAC file
 //   (/proxy.pac: the sync hosts through this proxy, everything else DIRECT) and a short page.
 // * Transparent listener (`--transparent-port <port>`, usually 443): for a DNS override that
 //   points the sync hosts at this machine. It reads the TLS ClientHello, and for an
@@ -180,7 +181,8 @@ export async function startLanConnect({ serverUrl, ca, listen, port = 8790, tran
   const files = (authority) => ({
     '/logseq-sync.mobileconfig': ['application/x-apple-aspen-config', mobileconfig],
     '/proxy.pac': ['application/x-ns-proxy-autoconfig', pacFile(authority)],
-    '/': ['text/plain; charset=utf-8', `Logseq Sync connect proxy.\nCA profile: http://${authority}/logseq-sync.mobileconfig\nPAC file:   http://${authority}/proxy.pac\n`],
+    '/logseq-sync-ca.crt': ['application/x-x509-ca-cert', ca.cert], // Android: install as a user CA
+    '/': ['text/plain; charset=utf-8', `Logseq Sync connect proxy.\nCA profile (iOS): http://${authority}/logseq-sync.mobileconfig\nCA certificate:   http://${authority}/logseq-sync-ca.crt\nPAC file:         http://${authority}/proxy.pac\n`],
   });
   const gate = net.createServer(async (socket) => {
     track(socket);
@@ -211,7 +213,7 @@ export async function startLanConnect({ serverUrl, ca, listen, port = 8790, tran
     const file = method === 'GET' && target.startsWith('/') ? files(hostHeader)[target.split('?')[0]] : undefined;
     if (!file) {
       say(`refused ${method} ${target.slice(0, 200)} from ${from(socket)}: not a proxy for other hosts`);
-      refuse(socket, target.startsWith('/') ? 404 : 403, 'connect proxy: only CONNECT to the Logseq Sync hosts, /logseq-sync.mobileconfig and /proxy.pac');
+      refuse(socket, target.startsWith('/') ? 404 : 403, 'connect proxy: only CONNECT to the Logseq Sync hosts, /logseq-sync.mobileconfig, /logseq-sync-ca.crt and /proxy.pac');
       return;
     }
     const body = Buffer.from(file[1]);

@@ -151,7 +151,7 @@ describe('connect on the LAN: address checks and refusals', () => {
 });
 
 describe('connect on the LAN: the CA profile and the PAC file', () => {
-  it('serves /logseq-sync.mobileconfig with the CA in a com.apple.security.root payload', STEP, async () => {
+  it('serves /logseq-sync.mobileconfig with the CA in a com.apple.security.root payload, and the CA as /logseq-sync-ca.crt', STEP, async () => {
     const out = await rawExchange(lan.proxyPort, 'GET /logseq-sync.mobileconfig HTTP/1.1\r\nHost: 192.168.1.20:8790\r\n\r\n');
     assert.match(out, /^HTTP\/1\.1 200 /);
     assert.match(out, /\r\nContent-Type: application\/x-apple-aspen-config\r\n/i);
@@ -162,6 +162,9 @@ describe('connect on the LAN: the CA profile and the PAC file', () => {
     const der = Buffer.from(/<data>([\s\S]*?)<\/data>/.exec(body)[1].replace(/\s+/g, ''), 'base64');
     assert.equal(new X509Certificate(der).fingerprint256, new X509Certificate(ca.cert).fingerprint256);
     assert.equal(lan.mobileconfig, (await import('../../scripts/lib/mobileconfig.mjs')).caMobileconfig(ca), 'stable for one CA');
+    const crt = await rawExchange(lan.proxyPort, 'GET /logseq-sync-ca.crt HTTP/1.1\r\nHost: 192.168.1.20:8790\r\n\r\n');
+    assert.match(crt, /\r\nContent-Type: application\/x-x509-ca-cert\r\n/i);
+    assert.equal(crt.slice(crt.indexOf('\r\n\r\n') + 4), ca.cert);
   });
 
   it('serves /proxy.pac: the sync and sign-in hosts through the proxy the phone asked, the rest DIRECT', STEP, async () => {
