@@ -299,7 +299,7 @@ iPhone / iPad, once:
 ${lan.transparentPort === null ? '' : `DNS override instead of a proxy: point ${INTERCEPTED_HOSTS.join(', ')}
   at ${host} in your router or DNS server; TLS for them is answered on ${host}:${lan.transparentPort}
   (it must be port 443 for the phone to use it).
-`}Android: the stock app cannot be pointed here (docs/CLIENT.md, Phones).
+`}Android: the stock app cannot be pointed here; a rebuilt one can (docs/CLIENT.md, Phones).
 Ctrl+C to stop.
 `;
 }
