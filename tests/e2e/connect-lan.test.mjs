@@ -134,6 +134,19 @@ describe('connect on the LAN: address checks and refusals', () => {
     }
   });
 
+  it('refuses clients from outside the private ranges unless forced (a network namespace with a public address)', {
+    ...STEP, skip: process.getuid?.() === 0 && spawnSync('unshare', ['-n', 'true']).status === 0 ? false : 'needs root and unshare -n',
+  }, () => {
+    const child = path.join(ROOT, 'tests', 'harness', 'lan-clients-child.mjs');
+    const r = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && ip addr add 203.0.113.5/32 dev lo && ip addr add 10.0.0.1/32 dev lo && exec "$0" "$1"', process.execPath, child], { encoding: 'utf8', timeout: 30_000 });
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() || '{}');
+    assert.equal(out.error, undefined, `${out.error} ${r.stderr}`);
+    assert.equal(out.publicClient, 'closed', 'a public client gets nothing');
+    assert.match(out.privateClient, /^HTTP\/1\.1 200 /);
+    assert.match(out.forced, /^HTTP\/1\.1 200 /, '--force lets it in');
+    assert.ok(out.log.includes('refused a connection from 203.0.113.5: not a private or loopback address'), JSON.stringify(out.log));
+  });
+
   it('the transparent listener refuses TLS for other names and without SNI, with a log line', STEP, async () => {
     lines.length = 0;
     for (const servername of ['example.com', undefined]) {
