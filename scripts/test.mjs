@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { parseCli } from "./lib/cli.mjs";
-import { setup, log, ROOT, ensureChromium } from "./lib/tools.mjs";
+import { setup, log, ROOT, ensureChromium, ensureCertutil } from "./lib/tools.mjs";
 import { applyMigrations, freePort, snapshotWorker, startDevServer, stopDevServer } from "./lib/devserver.mjs";
 
 const counts = { passed: 0, failed: 0 };
@@ -54,11 +54,12 @@ parseCli(process.argv.slice(2), {
 Runs cargo fmt --check, clippy (host and wasm32), the Rust unit tests, then builds the Worker,
 starts it on a free 127.0.0.1 port with fresh state in a temp directory and runs tests/e2e
 (node:test) against it. Installs what is missing first (npm deps, Rust tools, and Debian's
-chromium when root). No options.
+chromium and libnss3-tools when root). No options.
 Output: every step's output; the last line is "total: N passed, M failed"; exit 1 on any failure.`,
 });
 const { node } = setup();
 const chromium = ensureChromium();
+const certutil = chromium ? ensureCertutil() : null;
 
 await step("cargo fmt --check", "cargo", ["fmt", "--check"]);
 await step("clippy (host)", "cargo", ["clippy", "--all-targets", "--", "-D", "warnings"]);
@@ -97,6 +98,7 @@ try {
     WORKER_STATE_DIR: state,
     WORKER_LOG: workerLog,
     CHROMIUM_BIN: chromium ?? "",
+    CERTUTIL_BIN: certutil ?? "",
     ...secrets,
   });
   const pass = e2e.match(/ℹ pass (\d+)/);

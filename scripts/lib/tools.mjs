@@ -170,6 +170,17 @@ export function ensureChromium() {
   return found();
 }
 
+/** NSS's certutil (Debian libnss3-tools): the LAN-mode browser test trusts its CA with it. */
+export function ensureCertutil() {
+  const bin = "/usr/bin/certutil";
+  if (existsSync(bin) || process.platform !== "linux") return existsSync(bin) ? bin : null;
+  const root = typeof process.getuid === "function" && process.getuid() === 0;
+  if (!root || !existsSync("/usr/bin/apt-get")) return null;
+  log("installing Debian's libnss3-tools (certutil) for the LAN-mode browser test (one-time)");
+  run("apt-get", ["install", "-y", "-q", "libnss3-tools"], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, stdio: ["ignore", "ignore", "inherit"] });
+  return existsSync(bin) ? bin : null;
+}
+
 /** Everything `npm start` and `npm test` need before building. */
 export function setup() {
   ensureNpmDeps();
