@@ -1,20 +1,37 @@
 // `npm run connect -- <server url> [--port N] [--ca-dir DIR] [--verbose]`
+// `npm run connect -- install <server url> [--port N] [--ca-dir DIR] | uninstall | status`
 //
 // Runs a local forwarding proxy that points an unmodified Logseq desktop (0.10.x) at your sync
-// server (docs/CLIENT.md, option B). Keeps running until Ctrl+C.
+// server (docs/CLIENT.md), in the foreground until Ctrl+C, or registered to start at login.
+// Imports only node: built-ins and this repository's scripts/lib.
 
 import { loadOrCreateCa, startConnectProxy, defaultCaDir, INTERCEPTED_HOSTS } from './lib/connect-proxy.mjs';
+import * as service from './lib/connect-service.mjs';
 
 const USAGE = `usage: npm run connect -- <server url> [--port 8790] [--ca-dir <dir>] [--verbose]
+       npm run connect -- install <server url> [--port 8790] [--ca-dir <dir>]
+       npm run connect -- uninstall
+       npm run connect -- status
 
   <server url>   your sync server, e.g. https://sync.example.com (or http://127.0.0.1:8787)
   --port N       port on 127.0.0.1 to listen on (default 8790)
   --ca-dir DIR   where the local CA is kept (default ${defaultCaDir()})
   --verbose      also log blind tunnels and plain-http requests
+  -h, --help     this text
+  install        run the proxy at every login with these options (Linux: systemd user unit
+                 ${service.servicePath('linux')};
+                 macOS: launchd agent ~/Library/LaunchAgents/${service.AGENT_LABEL}.plist;
+                 Windows: prints the exact schtasks steps, changes nothing)
+  uninstall      stop it and remove the unit / agent
+  status         whether it is installed and running
+
+The proxy logs one line per intercepted request (no tokens, no query strings) to stdout;
+warnings and errors go to stderr. install/uninstall/status print what they did to stdout.
 `;
 
 function parseArgs(argv) {
-  const opts = { port: 8790, caDir: defaultCaDir(), verbose: false, server: null };
+  const opts = { port: 8790, caDir: defaultCaDir(), verbose: false, server: null, command: 'run' };
+  if (['install', 'uninstall', 'status'].includes(argv[0])) opts.command = argv.shift();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -30,11 +47,16 @@ function parseArgs(argv) {
     else if (!opts.server) opts.server = a;
     else throw new Error(`unexpected argument ${a}`);
   }
+  if (opts.command === 'uninstall' || opts.command === 'status') {
+    if (opts.server) throw new Error(`${opts.command} takes no server URL`);
+    return opts;
+  }
   if (!opts.server) throw new Error('the server URL is missing');
   let url;
   try { url = new URL(opts.server); } catch { throw new Error(`not a URL: ${opts.server}`); }
   if (!/^https?:$/.test(url.protocol)) throw new Error(`the server URL must start with https:// or http://: ${opts.server}`);
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error('--port must be 0..65535 (0: any free port)');
+  if (opts.command === 'install' && opts.port === 0) throw new Error('install needs a fixed --port (Logseq\'s proxy setting names it)');
   return opts;
 }
 
@@ -66,12 +88,37 @@ try {
   process.exit(2);
 }
 
+if (opts.command === 'uninstall' || opts.command === 'status') {
+  try {
+    const lines = opts.command === 'status' ? service.status() : service.uninstall();
+    process.stdout.write(`${lines.join('\n')}\n`);
+    process.exit(0);
+  } catch (e) {
+    process.stderr.write(`connect: ${e.message}\n`);
+    process.exit(1);
+  }
+}
+
 let ca;
 try {
   ca = loadOrCreateCa(opts.caDir);
 } catch (e) {
   process.stderr.write(`connect: ${e.message}\n`);
   process.exit(1);
+}
+
+if (opts.command === 'install') {
+  try {
+    const script = new URL(import.meta.url).pathname;
+    const lines = service.install({ node: process.execPath, script, server: opts.server.replace(/\/+$/, ''), port: opts.port, caDir: opts.caDir });
+    process.stdout.write(`${lines.join('\n')}\n${trustHelp(ca)}
+In Logseq: Settings > Advanced > Network proxy > Type HTTP, Host 127.0.0.1, Port ${opts.port}, Save.
+`);
+    process.exit(0);
+  } catch (e) {
+    process.stderr.write(`connect: ${e.message}\n`);
+    process.exit(1);
+  }
 }
 
 const server = opts.server.replace(/\/+$/, '');
@@ -102,7 +149,8 @@ process.stdout.write(`${ca.created ? 'created a new local CA' : 'local CA'}: ${c
 ${trustHelp(ca)}
 Proxy listening on ${proxy.url}, forwarding Logseq Sync to ${server}.
 In Logseq: Settings > Advanced > Network proxy > Type HTTP, Host 127.0.0.1, Port ${proxy.port}, Save.
-Sign-in: do not use Logseq's login; paste a token from your server (docs/CLIENT.md, "Token").
+Sign-in: Logseq's own login, if the server allows your Logseq account (docs/CLIENT.md);
+otherwise paste a token from your server (docs/CLIENT.md, "Token").
 Ctrl+C to stop.
 `);
 
