@@ -417,6 +417,20 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Arbitrary text never panics the parsers and never yields an account.
+        #[test]
+        fn garbage_never_passes(t in "\\PC{0,400}", b in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            if let Ok(s) = split(&t) {
+                proptest::prop_assert!(check_claims(&s, ISSUER, NOW).is_err());
+            }
+            let _ = parse_jwks(&b);
+            let _ = parse_allow_list(&t);
+            let _ = is_rs256(&t);
+        }
+
+    }
+
     #[test]
     fn fetch_policy() {
         let min = 60_000;

@@ -106,7 +106,7 @@ export function startJwksServer(keys, port = 0) {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => {
       const url = `http://127.0.0.1:${server.address().port}`;
-      resolve({ url, jwksUrl: `${url}/jwks.json`, controlUrl: `${url}/control`, state, close: () => new Promise((r) => server.close(r)) });
+      resolve({ url, jwksUrl: `${url}/jwks.json`, controlUrl: `${url}/control`, state, server, close: () => new Promise((r) => server.close(r)) });
     });
   });
 }
