@@ -224,3 +224,24 @@ describe("revocation: every credential can be closed", () => {
     assert.deepEqual(r.json, { error: "invalid_grant" });
   });
 });
+
+describe("npm run admin: usage", () => {
+  function cli(...args) {
+    return new Promise((resolve) => {
+      execFile(process.execPath, ["scripts/admin.mjs", ...args], { timeout: 30_000 }, (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+    });
+  }
+
+  test("--help names every command and option with its default; bad arguments: one line plus usage, exit 2", async () => {
+    const h = await cli("--help");
+    assert.equal(h.code, 0);
+    for (const word of ["--url", "--token", "http://127.0.0.1:8787", "ADMIN_TOKEN", "stdout", "stderr", "allow", "allowed", "disallow", "revoke-all", "mint", "export", "import"]) {
+      assert.ok(h.stdout.includes(word), word);
+    }
+    for (const args of [["nonsense"], ["--frobnicate", "users"], ["allow"], ["revoke-all"], ["users", "extra"], ["--url"]]) {
+      const r = await cli(...args);
+      assert.equal(r.code, 2, args.join(" "));
+      assert.match(r.stderr, /^admin: [^\n]+\nusage: npm run admin/, args.join(" "));
+    }
+  });
+});
