@@ -29,6 +29,7 @@ const STEP = { timeout: 60_000 };
 
 const tmp = mkdtempSync(join(tmpdir(), "browser-route-"));
 let connect; // the `npm run connect` child
+let connectOut = ""; // its stdout: one line per intercepted request
 let proxyUrl;
 let caPath;
 let caName;
@@ -43,6 +44,7 @@ function startConnect(caDir) {
     const timer = setTimeout(() => reject(new Error(`connect did not start:\n${out}`)), 20_000);
     child.stdout.on("data", (d) => {
       out += d;
+      connectOut += d;
       const m = out.match(/Proxy listening on (http:\/\/127\.0\.0\.1:\d+)/);
       if (m) {
         clearTimeout(timer);
@@ -208,6 +210,7 @@ describe("the stock desktop route in Chromium", { skip: missing ?? false }, () =
     graph = created.body.GraphUUID;
     const list = await page.evaluate((t) => app.api("list_graphs", undefined, t), token);
     assert.deepEqual(list.body.Graphs.map((g) => g.GraphUUID), [graph]);
+    assert.match(connectOut, /OPTIONS api\.logseq\.com\/file-sync\/create_graph -> 20\d/, "Chromium sent the CORS preflight through the proxy");
     const denied = await page.evaluate(() => app.api("user_info", {}, "not-a-token"));
     assert.equal(denied.status, 401);
     assert.deepEqual(denied.body, { message: "Unauthorized" });
