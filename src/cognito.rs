@@ -2,7 +2,9 @@
 //! app's login dialog (PROTOCOL.md §3.4, option 1 of §3.5). This module is
 //! the pure part: token and JWKS parsing, the claim checks, the allow-list
 //! match and the key-cache policy, all host-tested. The RS256 signature
-//! itself is checked by the runtime's WebCrypto in `jwks.rs`.
+//! itself is checked by the runtime's WebCrypto in `jwks.rs`. Splitting the JWT and checking
+//! claims is a few lines over `base64` and `serde` rather than a JWT crate, because those crates
+//! bundle their own RSA (ring or `rsa`), which WebCrypto makes redundant in the wasm.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
