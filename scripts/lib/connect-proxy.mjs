@@ -447,9 +447,9 @@ export async function startConnectProxy({
       forwardToCognito(req, res, body, { upstream: cognitoUpstream, say });
       return;
     }
-    const claims = form.get('grant_type') === 'refresh_token' ? selfIssuedClaims(form.get('refresh_token')) : null;
+    const claims = selfIssuedClaims(form.get('refresh_token'));
     if (!claims) {
-      // An opaque refresh token (or another grant): the server decides.
+      // One of the server's `lsrt.` refresh tokens: the server decides.
       forwardToServer(req, res, '/oauth2/token', clientHost, {
         body,
         transform: (headers) => {
