@@ -67,7 +67,8 @@ function trustHelp(ca) {
 Trust this CA once, in the store Logseq (Electron/Chromium) reads:
   Linux    certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "${cn}" -i "${p}"
            (certutil: package libnss3-tools / nss-tools; Flatpak Logseq uses
-            ~/.var/app/com.logseq.Logseq/.pki/nssdb instead of ~/.pki/nssdb)
+            ~/.var/app/com.logseq.Logseq/.pki/nssdb instead of ~/.pki/nssdb; if the store
+            does not exist yet: mkdir -p ~/.pki/nssdb && certutil -d sql:$HOME/.pki/nssdb -N --empty-password)
   macOS    security add-trusted-cert -r trustRoot -k ~/Library/Keychains/login.keychain-db "${p}"
   Windows  certutil -user -addstore Root "${p}"
 To remove it later:
