@@ -22,6 +22,7 @@ import { getPriority, setPriority } from 'node:os';
 import { raw } from '../tests/harness/client.mjs';
 import { presign } from '../tests/harness/s3sign.mjs';
 import { d1Cost, putUrl, ageLike, md5 } from './context.mjs';
+import { accountToken } from './cognito.mjs';
 import { mean, median, stderr, sleep, now, sum as sumOf } from './stats.mjs';
 
 const HOOK_HEADER = 'x-worker-time-ms';
@@ -236,6 +237,7 @@ export function endpointSpecs(ctx, { user, graph, names, state, bucketPrefix }) 
     { name: 'get_txid', target: 1, request: async () => app('get_txid', { GraphUUID: graph }) },
     { name: 'list_graphs', target: 1, request: async () => app('list_graphs', undefined) },
     { name: 'user_info', target: 1, request: async () => app('user_info', {}) },
+    { name: 'user_info (Logseq-account token, RS256)', target: 1, request: async () => app('user_info', {}, accountToken()) },
     { name: 'get_graph_salt', target: 1, request: async () => app('get_graph_salt', { GraphUUID: graph }) },
     { name: 'get_graph_encrypt_keys', target: 1, request: async () => app('get_graph_encrypt_keys', { GraphUUID: graph }) },
     { name: 'get_files_meta (1 file)', target: 1, request: async (i) => app('get_files_meta', { GraphUUID: graph, Files: [names[i % names.length]] }) },

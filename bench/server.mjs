@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { spawnWrangler } from '../scripts/lib/tools.mjs';
 import { applyMigrations, localVars, snapshotWorker, stopDevServer } from '../scripts/lib/devserver.mjs';
+import { cognitoVars } from './cognito.mjs';
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -56,7 +57,7 @@ export function prepareWorker(node, { workerBuild } = {}) {
     S3_CREDENTIAL_SECRET: randomBytes(32).toString('hex'),
   };
   // BENCH_TIMING: the worker's local timing hook (x-worker-time-ms), if it has one.
-  const vars = { ...secrets, BENCH_TIMING: 'true' };
+  const vars = { ...secrets, BENCH_TIMING: 'true', ...cognitoVars };
   const wasm = join(dir, 'worker', 'index_bg.wasm');
   return { dir, config, state, secrets, vars, wasm, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -1,42 +1,77 @@
 // `npm run admin -- [--url URL] [--token ADMIN_TOKEN] <command> [args]`
-// drives the admin interface of a local or deployed server.
-//
-//   create-user <email>          create a user (or show the existing one)
-//   users                        list users with graph count and storage
-//   graphs                       list all graphs
-//   usage                        totals
-//   mint <email> [label]         new ID token + refresh token for a user
-//   tokens <email>               list a user's tokens
-//   revoke <token id>            revoke a token (and every ID token refreshed from it)
-//   export <graph-id> <dir>      write the graph's ciphertexts + encrypted keys to a new
-//                                directory, in the layout rsapi's decrypt-cli reads (docs/BACKUP.md)
-//   import <dir> <email> [name]  restore such an export into a NEW graph of that user
-//
-// Defaults: --url http://127.0.0.1:8787 (or $LOGSEQ_SYNC_URL), --token from
-// $ADMIN_TOKEN, else from .dev.vars (the local server's).
-
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { ROOT, readVarsFile } from "./lib/tools.mjs";
-import { exportGraph, importGraph } from "./lib/backup.mjs";
+// drives the admin interface of a local or deployed server. `--help` lists
+// every command and option. Arguments are parsed, and --help answered, before
+// anything else is imported.
 
 const USAGE = `usage: npm run admin -- [--url URL] [--token ADMIN_TOKEN] <command> [args]
-commands: create-user <email> | users | graphs | usage | mint <email> [label] | tokens <email> | revoke <id>
-          | export <graph-id> <dir> | import <dir> <email> [graph name]`;
+
+options:
+  --url URL        the server (default $LOGSEQ_SYNC_URL, else http://127.0.0.1:8787)
+  --token TOKEN    its ADMIN_TOKEN (default $ADMIN_TOKEN, else ADMIN_TOKEN of ./.dev.vars)
+  -h, --help       this text
+
+commands (each prints the server's JSON answer on stdout; errors and progress go to stderr):
+  create-user <email>          create a user (or show the existing one)
+  users                        list users with graph count and storage
+  graphs                       list all graphs
+  usage                        totals
+  mint <email> [label]         new ID token + refresh token for a user
+  tokens <email>               list a user's tokens
+  revoke <token id>            revoke a token (and every ID token refreshed from it)
+  revoke-all <email>           refuse every credential the user holds now: all its tokens,
+                               self-issued ones and Logseq-account sessions (docs/SECURITY.md)
+  allow <email|sub>            allow a Logseq account to sign in (verified email or Cognito sub)
+  allowed                      list allowed Logseq accounts (from the deploy var and from here)
+  disallow <email|sub>         remove an allowed Logseq account; it is shut out at once
+  export <graph-id> <dir>      write the graph's ciphertexts + encrypted keys to a new
+                               directory, in the layout rsapi's decrypt-cli reads (docs/BACKUP.md)
+  import <dir> <email> [name]  restore such an export into a NEW graph of that user
+`;
+
+/** Required arguments and the optional ones of each command. */
+const ARITY = {
+  "create-user": [1, 0], users: [0, 0], graphs: [0, 0], usage: [0, 0], mint: [1, 1], tokens: [1, 0],
+  revoke: [1, 0], "revoke-all": [1, 0], allow: [1, 0], allowed: [0, 0], disallow: [1, 0],
+  export: [2, 0], import: [2, 1],
+};
+
+function fail(message) {
+  process.stderr.write(`admin: ${message}\n${USAGE}`);
+  process.exit(2);
+}
 
 function parseArgs(argv) {
   const opts = { url: process.env.LOGSEQ_SYNC_URL ?? "http://127.0.0.1:8787", token: process.env.ADMIN_TOKEN };
   const rest = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--url") opts.url = argv[++i];
-    else if (argv[i] === "--token") opts.token = argv[++i];
-    else rest.push(argv[i]);
+    const a = argv[i];
+    if (a === "-h" || a === "--help") {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    } else if (a === "--url" || a === "--token") {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) fail(`${a} needs a value`);
+      opts[a.slice(2)] = v;
+    } else if (a.startsWith("-")) fail(`unknown option ${a}`);
+    else rest.push(a);
   }
-  if (!opts.token) {
-    const vars = join(ROOT, ".dev.vars");
-    if (existsSync(vars)) opts.token = readVarsFile(vars).ADMIN_TOKEN;
-  }
-  return { ...opts, command: rest[0], args: rest.slice(1) };
+  const [command, ...args] = rest;
+  if (!command) fail("missing <command>");
+  const arity = ARITY[command];
+  if (!arity) fail(`unknown command ${command}`);
+  if (args.length < arity[0]) fail(`${command}: missing argument`);
+  if (args.length > arity[0] + arity[1]) fail(`${command}: too many arguments`);
+  return { ...opts, command, args };
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const { existsSync } = await import("node:fs");
+const { join } = await import("node:path");
+const { ROOT, readVarsFile } = await import("./lib/tools.mjs");
+const { exportGraph, importGraph } = await import("./lib/backup.mjs");
+if (!opts.token) {
+  const vars = join(ROOT, ".dev.vars");
+  if (existsSync(vars)) opts.token = readVarsFile(vars).ADMIN_TOKEN;
 }
 
 async function call(opts, method, path, body) {
@@ -57,35 +92,30 @@ async function call(opts, method, path, body) {
   return json;
 }
 
-const need = (v, what) => {
-  if (!v) throw new Error(`missing ${what}\n${USAGE}`);
-  return v;
-};
 
 const commands = {
-  "create-user": (o, [email]) => call(o, "POST", "/admin/users", { email: need(email, "<email>") }),
+  "create-user": (o, [email]) => call(o, "POST", "/admin/users", { email: email }),
   users: (o) => call(o, "GET", "/admin/users"),
   graphs: (o) => call(o, "GET", "/admin/graphs"),
   usage: (o) => call(o, "GET", "/admin/usage"),
-  mint: (o, [email, label]) => call(o, "POST", "/admin/tokens", { email: need(email, "<email>"), label }),
-  tokens: (o, [email]) => call(o, "GET", `/admin/tokens?email=${encodeURIComponent(need(email, "<email>"))}`),
-  revoke: (o, [id]) => call(o, "POST", "/admin/tokens/revoke", { id: need(id, "<token id>") }),
+  mint: (o, [email, label]) => call(o, "POST", "/admin/tokens", { email: email, label }),
+  tokens: (o, [email]) => call(o, "GET", `/admin/tokens?email=${encodeURIComponent(email)}`),
+  revoke: (o, [id]) => call(o, "POST", "/admin/tokens/revoke", { id: id }),
+  "revoke-all": (o, [email]) => call(o, "POST", "/admin/users/revoke-all", { email }),
+  allow: (o, [account]) => call(o, "POST", "/admin/accounts", { account }),
+  allowed: (o) => call(o, "GET", "/admin/accounts"),
+  disallow: (o, [account]) => call(o, "POST", "/admin/accounts/remove", { account }),
   export: (o, [graphId, dir]) =>
-    exportGraph({ url: o.url, token: o.token, graphId: need(graphId, "<graph-id>"), dir: need(dir, "<dir>"), log: progress }),
+    exportGraph({ url: o.url, token: o.token, graphId: graphId, dir: dir, log: progress }),
   import: (o, [dir, email, name]) =>
-    importGraph({ url: o.url, token: o.token, dir: need(dir, "<dir>"), email: need(email, "<email>"), name, log: progress }),
+    importGraph({ url: o.url, token: o.token, dir: dir, email: email, name, log: progress }),
 };
 
 function progress(line) {
   process.stderr.write(`admin: ${line}\n`);
 }
 
-const opts = parseArgs(process.argv.slice(2));
 const run = commands[opts.command];
-if (!run) {
-  process.stderr.write(`${USAGE}\n`);
-  process.exit(2);
-}
 if (!opts.token) {
   process.stderr.write("no admin token: pass --token, set ADMIN_TOKEN, or run from a checkout with .dev.vars\n");
   process.exit(2);

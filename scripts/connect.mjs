@@ -1,14 +1,20 @@
 // `npm run connect -- <server url> [--port N] [--ca-dir DIR] [--verbose]
 //                    [--listen ADDR] [--transparent-port N] [--force]`
+// `npm run connect -- install <server url> [--port N] [--ca-dir DIR] | uninstall | status`
 //
 // Runs a local forwarding proxy that points an unmodified Logseq desktop (0.10.x) at your sync
 // server (docs/CLIENT.md, option B); with --listen, also phones on the home network
-// (docs/CLIENT.md, Phones; scripts/lib/connect-lan.mjs). Keeps running until Ctrl+C.
+// (docs/CLIENT.md, Phones; scripts/lib/connect-lan.mjs). Runs in the foreground until Ctrl+C,
+// or registered to start at login (install). Imports only node: built-ins and scripts/lib.
 
 import { loadOrCreateCa, startConnectProxy, defaultCaDir, INTERCEPTED_HOSTS } from './lib/connect-proxy.mjs';
 import { startLanConnect, checkListenAddress, phoneHelp, writeProfile } from './lib/connect-lan.mjs';
+import * as service from './lib/connect-service.mjs';
 
 const USAGE = `usage: npm run connect -- <server url> [options]
+       npm run connect -- install <server url> [--port 8790] [--ca-dir <dir>]
+       npm run connect -- uninstall
+       npm run connect -- status
 
   <server url>          your sync server, e.g. https://sync.example.com (or http://127.0.0.1:8787)
   --port N              port to listen on (default 8790)
@@ -21,10 +27,21 @@ const USAGE = `usage: npm run connect -- <server url> [options]
                         (usually 443; default off; needs --listen)
   --force               allow a --listen address and clients outside the private ranges
   -h, --help            this text
+  install               run the proxy at every login with these options (Linux: systemd user
+                        unit ${service.servicePath('linux')};
+                        macOS: launchd agent ~/Library/LaunchAgents/${service.AGENT_LABEL}.plist;
+                        Windows: prints the exact schtasks steps, changes nothing); desktop
+                        mode only (not with --listen)
+  uninstall             stop it and remove the unit / agent
+  status                whether it is installed and running
+
+Output: the proxy logs one line per intercepted request (no tokens, no query strings) to
+stdout; warnings and errors go to stderr. install/uninstall/status print what they did to stdout.
 `;
 
 function parseArgs(argv) {
-  const opts = { port: 8790, caDir: defaultCaDir(), verbose: false, server: null, listen: null, transparentPort: null, force: false };
+  const opts = { port: 8790, caDir: defaultCaDir(), verbose: false, server: null, listen: null, transparentPort: null, force: false, command: 'run' };
+  if (['install', 'uninstall', 'status'].includes(argv[0])) opts.command = argv.shift();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -43,6 +60,10 @@ function parseArgs(argv) {
     else if (!opts.server) opts.server = a;
     else throw new Error(`unexpected argument ${a}`);
   }
+  if (opts.command === 'uninstall' || opts.command === 'status') {
+    if (opts.server) throw new Error(`${opts.command} takes no server URL`);
+    return opts;
+  }
   if (!opts.server) throw new Error('the server URL is missing');
   let url;
   try { url = new URL(opts.server); } catch { throw new Error(`not a URL: ${opts.server}`); }
@@ -51,6 +72,8 @@ function parseArgs(argv) {
   if (opts.transparentPort !== null && (!Number.isInteger(opts.transparentPort) || opts.transparentPort < 0 || opts.transparentPort > 65535)) throw new Error('--transparent-port must be 0..65535');
   if (opts.transparentPort !== null && !opts.listen) throw new Error('--transparent-port needs --listen');
   if (opts.listen) checkListenAddress(opts.listen, { force: opts.force });
+  if (opts.command === 'install' && opts.port === 0) throw new Error('install needs a fixed --port (Logseq\'s proxy setting names it)');
+  if (opts.command === 'install' && opts.listen) throw new Error('install runs the desktop proxy only; run --listen in the foreground');
   return opts;
 }
 
@@ -61,7 +84,8 @@ function trustHelp(ca) {
 Trust this CA once, in the store Logseq (Electron/Chromium) reads:
   Linux    certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "${cn}" -i "${p}"
            (certutil: package libnss3-tools / nss-tools; Flatpak Logseq uses
-            ~/.var/app/com.logseq.Logseq/.pki/nssdb instead of ~/.pki/nssdb)
+            ~/.var/app/com.logseq.Logseq/.pki/nssdb instead of ~/.pki/nssdb; if the store
+            does not exist yet: mkdir -p ~/.pki/nssdb && certutil -d sql:$HOME/.pki/nssdb -N --empty-password)
   macOS    security add-trusted-cert -r trustRoot -k ~/Library/Keychains/login.keychain-db "${p}"
   Windows  certutil -user -addstore Root "${p}"
 To remove it later:
@@ -82,12 +106,37 @@ try {
   process.exit(2);
 }
 
+if (opts.command === 'uninstall' || opts.command === 'status') {
+  try {
+    const lines = opts.command === 'status' ? service.status() : service.uninstall();
+    process.stdout.write(`${lines.join('\n')}\n`);
+    process.exit(0);
+  } catch (e) {
+    process.stderr.write(`connect: ${e.message}\n`);
+    process.exit(1);
+  }
+}
+
 let ca;
 try {
   ca = loadOrCreateCa(opts.caDir);
 } catch (e) {
   process.stderr.write(`connect: ${e.message}\n`);
   process.exit(1);
+}
+
+if (opts.command === 'install') {
+  try {
+    const script = new URL(import.meta.url).pathname;
+    const lines = service.install({ node: process.execPath, script, server: opts.server.replace(/\/+$/, ''), port: opts.port, caDir: opts.caDir });
+    process.stdout.write(`${lines.join('\n')}\n${trustHelp(ca)}
+In Logseq: Settings > Advanced > Network proxy > Type HTTP, Host 127.0.0.1, Port ${opts.port}, Save.
+`);
+    process.exit(0);
+  } catch (e) {
+    process.stderr.write(`connect: ${e.message}\n`);
+    process.exit(1);
+  }
 }
 
 const server = opts.server.replace(/\/+$/, '');
@@ -138,7 +187,8 @@ process.stdout.write(`${ca.created ? 'created a new local CA' : 'local CA'}: ${c
 ${trustHelp(ca)}
 Proxy listening on ${proxy.url}, forwarding Logseq Sync to ${server}.
 In Logseq: Settings > Advanced > Network proxy > Type HTTP, Host 127.0.0.1, Port ${proxy.port}, Save.
-Sign-in: do not use Logseq's login; paste a token from your server (docs/CLIENT.md, "Token").
+Sign-in: Logseq's own login, if the server allows your Logseq account (docs/CLIENT.md);
+otherwise paste a token from your server (docs/CLIENT.md, "Token").
 Ctrl+C to stop.
 `);
 

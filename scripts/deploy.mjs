@@ -216,7 +216,7 @@ async function realRun(opts, tmp) {
   const token = "JWT_SECRET" in plan.values && opts.email;
   // Printed now: the secret is live, and a later step failing must not lose the only token.
   if (token) {
-    say(`\nBootstrap token for ${opts.email} (shown once, valid a year, not revocable; keep it like a password):`);
+    say(`\nBootstrap token for ${opts.email} (shown once, valid a year, revocable with npm run admin -- revoke-all; keep it like a password):`);
     say(`${mintToken(plan.values.JWT_SECRET, opts.email)}\n`);
   }
   if (!migrated) await migrate();

@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { parseCli } from "./lib/cli.mjs";
 import { setup, log, ROOT, ensureChromium, ensureCertutil } from "./lib/tools.mjs";
 import { applyMigrations, freePort, snapshotWorker, startDevServer, stopDevServer } from "./lib/devserver.mjs";
+import { makeSigningKey, startJwksServer } from "../tests/harness/cognito.mjs";
 
 const counts = { passed: 0, failed: 0 };
 const failures = [];
@@ -79,8 +80,20 @@ const secrets = {
   S3_CREDENTIAL_SECRET: randomBytes(32).toString("hex"),
   ADMIN_TOKEN: randomBytes(32).toString("hex"),
 };
-// Test-only: lets tests inject D1/R2/hub failures (src/fault.rs); never deployed.
-const testVars = { ...secrets, FAULT_INJECTION: "true" };
+// Logseq-account tokens: a local stand-in for the user pool's JWKS (tests/harness/cognito.mjs).
+const cognitoKey = makeSigningKey();
+const jwks = await startJwksServer([cognitoKey.jwk]);
+// The account the deploy var allows (ALLOWED_LOGSEQ_ACCOUNTS, `deploy --allow-logseq-account`).
+const deployAllowed = `deploy-allowed-${randomBytes(4).toString("hex")}@example.com`;
+// Test-only: lets tests inject D1/R2/hub failures (src/fault.rs), and point the
+// Worker at the local JWKS with a 1 s refetch interval; never deployed.
+const testVars = {
+  ...secrets,
+  FAULT_INJECTION: "true",
+  TEST_COGNITO_JWKS_URL: jwks.jwksUrl,
+  TEST_COGNITO_JWKS_INTERVAL_SECS: "1",
+  ALLOWED_LOGSEQ_ACCOUNTS: deployAllowed,
+};
 let server;
 try {
   log("== e2e: applying migrations and starting wrangler dev");
@@ -99,6 +112,9 @@ try {
     WORKER_LOG: workerLog,
     CHROMIUM_BIN: chromium ?? "",
     CERTUTIL_BIN: certutil ?? "",
+    COGNITO_TEST_KEY: JSON.stringify({ kid: cognitoKey.kid, pem: cognitoKey.pem }),
+    COGNITO_JWKS_CONTROL: jwks.controlUrl,
+    COGNITO_DEPLOY_ALLOWED: deployAllowed,
     ...secrets,
   });
   const pass = e2e.match(/ℹ pass (\d+)/);
@@ -110,6 +126,7 @@ try {
   failures.push(`e2e setup: ${e.message}`);
 } finally {
   if (server) await stopDevServer(server.child);
+  await jwks.close();
   rmSync(state, { recursive: true, force: true });
 }
 

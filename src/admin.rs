@@ -9,7 +9,7 @@ use worker::{Method, Request, Response, Result};
 
 use crate::api::Ctx;
 use crate::auth::{self, Claims};
-use crate::db::{graphs as gq, tokens as tq};
+use crate::db::{accounts as aq, graphs as gq, tokens as tq};
 use crate::error::{ApiError, ApiResult};
 use crate::http;
 use crate::ids::{new_uuid, random_bytes};
@@ -27,6 +27,11 @@ struct EmailRequest {
 #[derive(Deserialize)]
 struct IdRequest {
     id: String,
+}
+
+#[derive(Deserialize)]
+struct AccountRequest {
+    account: String,
 }
 
 /// Serves `/admin/...`.
@@ -120,6 +125,40 @@ async fn route(
                 ))
             }
         }
+        (Method::Get, "/admin/accounts") => list_accounts(ctx).await,
+        (Method::Post, "/admin/accounts") => {
+            let r: AccountRequest = crate::api::parse(body)?;
+            let account = account_entry(&r.account)?;
+            let added = aq::allow(&ctx.db, &account, ctx.now_ms).await?;
+            Ok(json!({ "allowed": account, "added": added }))
+        }
+        (Method::Post, "/admin/accounts/remove") => {
+            let r: AccountRequest = crate::api::parse(body)?;
+            let account = account_entry(&r.account)?;
+            if ctx.config.allowed_logseq_accounts.contains(&account) {
+                return Err(ApiError::BadRequest(
+                    "this account is allowed by ALLOWED_LOGSEQ_ACCOUNTS, set at deploy: \
+                     remove it there and deploy again"
+                        .into(),
+                ));
+            }
+            if aq::disallow(&ctx.db, &account).await? {
+                Ok(json!({ "removed": account }))
+            } else {
+                Err(ApiError::NotFound("not on the allow-list".into()))
+            }
+        }
+        (Method::Post, "/admin/users/revoke-all") => {
+            let r: EmailRequest = crate::api::parse(body)?;
+            let email = normalize_email(&r.email)?;
+            // Ceiling: a token issued in this very second is refused too.
+            let not_before = ctx.now_secs() + 1;
+            let (users, tokens) = aq::revoke_all(&ctx.db, &email, not_before, ctx.now_ms).await?;
+            if users == 0 {
+                return Err(ApiError::NotFound("no such user".into()));
+            }
+            Ok(json!({ "users": users, "tokens_revoked": tokens, "not_before": not_before }))
+        }
         (Method::Get, p) if p.starts_with("/admin/graphs/") && p.ends_with("/export") => {
             let graph_id = p
                 .trim_start_matches("/admin/graphs/")
@@ -185,6 +224,28 @@ async fn export_page(ctx: &Ctx, graph_id: &str, req: &Request) -> ApiResult<serd
     }))
 }
 
+fn account_entry(entry: &str) -> ApiResult<String> {
+    crate::cognito::normalize_account(entry).ok_or_else(|| {
+        ApiError::BadRequest("an account is a verified email or a Cognito sub (UUID)".into())
+    })
+}
+
+/// The allow-list: the deploy var's entries, then the ones added here.
+async fn list_accounts(ctx: &Ctx) -> ApiResult<serde_json::Value> {
+    let mut accounts: Vec<serde_json::Value> = ctx
+        .config
+        .allowed_logseq_accounts
+        .iter()
+        .map(|a| json!({ "account": a, "source": "deploy" }))
+        .collect();
+    for row in aq::list_allowed(&ctx.db).await? {
+        accounts.push(
+            json!({ "account": row.account, "source": "admin", "created_at": row.created_at }),
+        );
+    }
+    Ok(json!({ "accounts": accounts }))
+}
+
 fn normalize_email(email: &str) -> ApiResult<String> {
     let e = email.trim().to_ascii_lowercase();
     let valid = e.len() <= 254
@@ -234,7 +295,13 @@ async fn mint(
         revoked_at: None,
     };
     tq::insert_token(&ctx.db, &row).await?;
-    let id_token = id_token(ctx, user_id, email, Some(&id))?;
+    let id_token = id_token(
+        ctx,
+        user_id,
+        email,
+        Some(&id),
+        row.expires_at.div_euclid(1000),
+    )?;
     Ok(json!({
         "id": id,
         "id_token": id_token,
@@ -243,12 +310,20 @@ async fn mint(
     }))
 }
 
-fn id_token(ctx: &Ctx, user_id: &str, email: Option<&str>, jti: Option<&str>) -> ApiResult<String> {
+/// An ID token of this server that expires after the configured lifetime,
+/// or at `until` (s) if sooner: a token never outlives what it came from.
+fn id_token(
+    ctx: &Ctx,
+    user_id: &str,
+    email: Option<&str>,
+    jti: Option<&str>,
+    until: i64,
+) -> ApiResult<String> {
     let now = ctx.now_secs();
     auth::sign(
         &Claims {
             sub: user_id.to_string(),
-            exp: now + ctx.config.id_token_ttl_secs,
+            exp: (now + ctx.config.id_token_ttl_secs).min(until),
             iat: Some(now),
             nbf: None,
             email: email.map(str::to_string),
@@ -256,13 +331,6 @@ fn id_token(ctx: &Ctx, user_id: &str, email: Option<&str>, jti: Option<&str>) ->
         },
         &ctx.config.jwt_secret,
     )
-}
-
-/// Whether the token row named by an ID token's `jti` is still valid for `user_id`.
-pub async fn token_is_live(ctx: &Ctx, jti: &str, user_id: &str) -> ApiResult<bool> {
-    Ok(tq::find_token(&ctx.db, jti).await?.is_some_and(|t| {
-        t.user_id == user_id && t.revoked_at.is_none() && t.expires_at > ctx.now_ms
-    }))
 }
 
 /// `POST /oauth2/token` with `grant_type=refresh_token&refresh_token=...`
@@ -291,22 +359,24 @@ pub async fn refresh(ctx: &Ctx, mut req: Request) -> Result<Response> {
         Ok(None) => return oauth_error("invalid_grant"),
         Err(e) => return http::error(&e),
     };
-    let (user_id, email, jti) = subject;
-    match id_token(ctx, &user_id, email.as_deref(), jti.as_deref()) {
+    let (user_id, email, jti, until) = subject;
+    let expires_in = (ctx.config.id_token_ttl_secs).min(until - ctx.now_secs());
+    match id_token(ctx, &user_id, email.as_deref(), jti.as_deref(), until) {
         Ok(t) => http::json(
             200,
-            json!({"id_token": t, "access_token": t, "token_type": "Bearer", "expires_in": ctx.config.id_token_ttl_secs})
+            json!({"id_token": t, "access_token": t, "token_type": "Bearer", "expires_in": expires_in})
                 .to_string(),
         ),
         Err(e) => http::error(&e),
     }
 }
 
-/// Who a refresh token stands for: (user id, email, token row), or None.
-async fn refresh_subject(
-    ctx: &Ctx,
-    token: &str,
-) -> ApiResult<Option<(String, Option<String>, Option<String>)>> {
+/// What a refresh yields: user id, email, token row, and the time (s) the
+/// new ID token may live until, which is the source's own expiry.
+type Subject = (String, Option<String>, Option<String>, i64);
+
+/// Who a refresh token stands for, or None.
+async fn refresh_subject(ctx: &Ctx, token: &str) -> ApiResult<Option<Subject>> {
     if let Some((id, secret)) = parse_refresh_token(token) {
         let Some(row) = tq::find_token(&ctx.db, id).await?.filter(|t| {
             t.revoked_at.is_none()
@@ -321,15 +391,17 @@ async fn refresh_subject(
         let email = tq::find_user(&ctx.db, &row.user_id)
             .await?
             .and_then(|u| u.email);
-        return Ok(Some((row.user_id, email, Some(row.id))));
+        let until = row.expires_at.div_euclid(1000);
+        return Ok(Some((row.user_id, email, Some(row.id), until)));
     }
     let Ok(claims) = auth::verify(token, &ctx.config.jwt_secret, ctx.now_secs()) else {
         return Ok(None);
     };
-    if let Some(jti) = &claims.jti {
-        if !token_is_live(ctx, jti, &claims.sub).await? {
-            return Ok(None);
-        }
+    // The same check as every API request: "not before" and the token row.
+    match crate::access::check_own_token(ctx, &claims).await {
+        Ok(()) => {}
+        Err(ApiError::Unauthorized) => return Ok(None),
+        Err(e) => return Err(e),
     }
-    Ok(Some((claims.sub, claims.email, claims.jti)))
+    Ok(Some((claims.sub, claims.email, claims.jti, claims.exp)))
 }

@@ -58,6 +58,16 @@ pub struct Config {
     pub refresh_token_ttl_days: i64,
     /// Honour `x-fault-inject` (tests only; see `fault.rs`).
     pub fault_injection: bool,
+    /// Logseq accounts (lowercased verified emails or Cognito `sub`s) allowed
+    /// by the `ALLOWED_LOGSEQ_ACCOUNTS` var set at deploy; the admin
+    /// interface adds more in D1. Empty: only those, or none (the default).
+    pub allowed_logseq_accounts: Vec<String>,
+    /// Where the user pool's signing keys are fetched: `cognito::JWKS_URL`,
+    /// unless tests point `TEST_COGNITO_JWKS_URL` at a local server.
+    pub cognito_jwks_url: String,
+    /// Least time between two JWKS fetches of an isolate (default 60 s;
+    /// tests shorten it with `TEST_COGNITO_JWKS_INTERVAL_SECS`).
+    pub jwks_min_interval_ms: i64,
 }
 
 impl fmt::Debug for Config {
@@ -82,6 +92,12 @@ impl fmt::Debug for Config {
             .field("id_token_ttl_secs", &self.id_token_ttl_secs)
             .field("refresh_token_ttl_days", &self.refresh_token_ttl_days)
             .field("fault_injection", &self.fault_injection)
+            .field(
+                "allowed_logseq_accounts",
+                &self.allowed_logseq_accounts.len(),
+            )
+            .field("cognito_jwks_url", &self.cognito_jwks_url)
+            .field("jwks_min_interval_ms", &self.jwks_min_interval_ms)
             .finish()
     }
 }
@@ -132,7 +148,19 @@ impl Config {
             }
             _ => None,
         };
+        let (allowed_logseq_accounts, invalid) =
+            crate::cognito::parse_allow_list(&get("ALLOWED_LOGSEQ_ACCOUNTS").unwrap_or_default());
+        if !invalid.is_empty() {
+            return Err(ApiError::Internal(format!(
+                "ALLOWED_LOGSEQ_ACCOUNTS has {} entries that are neither an email nor a UUID",
+                invalid.len()
+            )));
+        }
         Ok(Config {
+            allowed_logseq_accounts,
+            cognito_jwks_url: get("TEST_COGNITO_JWKS_URL")
+                .unwrap_or_else(|| crate::cognito::JWKS_URL.to_string()),
+            jwks_min_interval_ms: int("TEST_COGNITO_JWKS_INTERVAL_SECS", 60)?.max(1) * 1000,
             jwt_secret: secret("JWT_SECRET")?,
             s3_credential_secret: secret("S3_CREDENTIAL_SECRET")?,
             client_bucket: get("CLIENT_BUCKET")
@@ -182,6 +210,9 @@ mod tests {
         assert_eq!(c.client_bucket, "logseq-file-sync-bucket-prod");
         assert!(c.r2_s3.is_none());
         assert!(c.admin_token.is_none());
+        assert!(c.allowed_logseq_accounts.is_empty());
+        assert_eq!(c.cognito_jwks_url, crate::cognito::JWKS_URL);
+        assert_eq!(c.jwks_min_interval_ms, 60_000);
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("0123456789abcdef"));
         assert!(dbg.contains("<redacted>"));
@@ -211,6 +242,21 @@ mod tests {
             ("S3_CREDENTIAL_SECRET", "fedcba9876543210fedc")
         ]))
         .is_err());
+    }
+
+    #[test]
+    fn allowed_accounts_from_the_deploy_var() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("ALLOWED_LOGSEQ_ACCOUNTS", "You@Example.com"));
+        let c = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(
+            c.allowed_logseq_accounts,
+            vec!["you@example.com".to_string()]
+        );
+        assert!(!format!("{c:?}").contains("you@example.com"));
+        pairs.push(("ALLOWED_LOGSEQ_ACCOUNTS", "nobody"));
+        let bad = lookup(&[BASE[0], BASE[1], ("ALLOWED_LOGSEQ_ACCOUNTS", "nobody")]);
+        assert!(Config::from_lookup(bad).is_err());
     }
 
     #[test]

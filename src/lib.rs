@@ -11,11 +11,13 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod access;
 pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod blobs;
 pub mod cleanup;
+pub mod cognito;
 pub mod config;
 pub mod cputime;
 pub mod db;
@@ -24,6 +26,7 @@ pub mod fault;
 pub mod http;
 pub mod hub;
 pub mod ids;
+pub mod jwks;
 pub mod router;
 pub mod s3_receiver;
 pub mod sigv4;

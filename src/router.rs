@@ -301,18 +301,7 @@ async fn dispatch(
 async fn api_call(api: &str, ctx: &Ctx, mut req: Request) -> ApiResult<String> {
     let header = req.headers().get("authorization").ok().flatten();
     let token = auth::bearer_token(header.as_deref())?;
-    let claims = auth::verify(token, &ctx.config.jwt_secret, ctx.now_secs())?;
-    // Tokens minted by the admin interface or the refresh grant name a
-    // revocable row; self-issued tokens without `jti` are not revocable.
-    if let Some(jti) = &claims.jti {
-        if !crate::admin::token_is_live(ctx, jti, &claims.sub).await? {
-            return Err(ApiError::Unauthorized);
-        }
-    }
-    let user = User {
-        id: claims.sub,
-        email: claims.email,
-    };
+    let user = crate::access::authenticate(ctx, token).await?;
     let declared = req
         .headers()
         .get("content-length")

@@ -24,8 +24,10 @@
 //   logseq-prod.auth.us-east-1.amazoncognito.com   POST /oauth2/token (refresh grant):
 //       refresh_token is a self-issued HS256 JWT -> answered here with that same JWT as
 //       id_token/access_token (the server verifies it on every call; LS user.cljs:134-177);
-//       anything else -> <server>/oauth2/token. CORS for a credentialed XHR either way
-//       (cljs-http sends withCredentials by default).
+//       one of the server's `lsrt.` refresh tokens -> <server>/oauth2/token; CORS for a
+//       credentialed XHR (cljs-http sends withCredentials by default). Anything else (a
+//       Logseq account's Cognito refresh token) -> the real Cognito over verified TLS,
+//       unchanged (connect-cognito.mjs). The login host cognito-idp.* is a blind tunnel.
 //
 // Only node: built-ins; no state on disk except the CA (ca.pem, ca-key.pem 0600, ca.json).
 
@@ -38,6 +40,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { tlv, seq, set, octetString, bitString, utf8String, bool, explicit, integer, oid, time } from "./der.mjs";
+import { forwardToCognito, isOwnRefreshToken } from "./connect-cognito.mjs";
 
 /** The hosts of the stock prod client that carry sync traffic (LS config.cljs:36-49, RS sync.rs:26-28). */
 export const HOSTS = Object.freeze({
@@ -337,10 +340,15 @@ function oauthCors(req) {
  *   query strings); `verbose` also logs tunnels and plain-http requests
  * @param {boolean} [opts.verbose=false]
  * @param {number} [opts.upstreamTimeoutMs=120000]
+ * @param {{host?: string, port?: number, ca?: string}} [opts.cognitoUpstream] tests only: where
+ *   Cognito refreshes go (default the real OAuth domain, system CAs; see connect-cognito.mjs)
+ * @param {(host: string, port: number) => {host: string, port: number}} [opts.tunnelTarget]
+ *   tests only: where a blind tunnel connects (default: where the client asked)
  * @returns {Promise<{url: string, port: number, close(): Promise<void>}>}
  */
 export async function startConnectProxy({
   serverUrl, ca, port = 0, host = '127.0.0.1', log = () => {}, verbose = false, upstreamTimeoutMs = 120_000,
+  cognitoUpstream, tunnelTarget = (h, p) => ({ host: h, port: p }),
 }) {
   const server = new URL(serverUrl);
   if (!/^https?:$/.test(server.protocol)) throw new Error(`server URL must be http(s)://, got ${serverUrl}`);
@@ -435,9 +443,13 @@ export async function startConnectProxy({
     let body;
     try { body = await readBody(req, 64 * 1024); } catch { sendText(res, 413, 'body too large', cors); return; }
     const form = new URLSearchParams(body.toString('utf8'));
-    const claims = form.get('grant_type') === 'refresh_token' ? selfIssuedClaims(form.get('refresh_token')) : null;
+    if (form.get('grant_type') !== 'refresh_token' || !isOwnRefreshToken(form.get('refresh_token'))) {
+      forwardToCognito(req, res, body, { upstream: cognitoUpstream, say });
+      return;
+    }
+    const claims = selfIssuedClaims(form.get('refresh_token'));
     if (!claims) {
-      // An opaque refresh token (or another grant): the server decides.
+      // One of the server's `lsrt.` refresh tokens: the server decides.
       forwardToServer(req, res, '/oauth2/token', clientHost, {
         body,
         transform: (headers) => {
@@ -576,7 +588,8 @@ export async function startConnectProxy({
       return;
     }
     // Everything else: a blind tunnel.
-    const upstream = net.connect({ host: target.replace(/^\[|\]$/g, ''), port: targetPort });
+    const dest = tunnelTarget(target.replace(/^\[|\]$/g, ''), targetPort); // tests map hosts to 127.0.0.1
+    const upstream = net.connect({ host: dest.host, port: dest.port });
     track(upstream);
     upstream.setTimeout(30_000, () => upstream.destroy(new Error('connect timeout')));
     upstream.once('connect', () => {

@@ -7,6 +7,7 @@ export class UsageError extends Error {}
 
 const ACCOUNT_ID_RE = /^[0-9a-f]{32}$/;
 const HOST_RE = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** An R2 API token's values are 32 and 64 characters; looser, to stay future-proof. */
 export const R2_KEY_RE = /^[A-Za-z0-9]{16,128}$/;
 
@@ -34,6 +35,12 @@ export const OPTIONS = [
     name: "domain", flag: "--domain", value: "<sync.example.org>", default: "none, workers.dev only",
     help: "attach this custom domain (a zone on the same account); once is enough",
     check: (v) => (HOST_RE.test(v.toLowerCase()) ? null : `${v} is not a host name`),
+  },
+  {
+    name: "allowLogseqAccount", flag: "--allow-logseq-account", value: "<email or sub>", repeat: true,
+    default: "none: no Logseq account may sign in",
+    help: "let this Logseq account sign in with the app's own login (repeatable; replaces the list set by an\n      earlier deploy, sets ALLOWED_LOGSEQ_ACCOUNTS; more later with npm run admin -- allow <email>)",
+    check: (v) => (/^[^\s@,]+@[^\s@,]+$/.test(v) || UUID_RE.test(v) ? null : `${v} is neither an email address nor a Cognito sub (UUID)`),
   },
   { name: "help", flag: "--help", alias: "-h", default: "", help: "print this and exit" },
 ];
@@ -74,7 +81,7 @@ export function parseArgs(argv, env = {}) {
     if (missing) throw new UsageError(`${o.flag} needs a value ${o.value}`);
     const bad = o.check?.(v);
     if (bad) throw new UsageError(`${o.flag}: ${bad}`);
-    opts[o.name] = v;
+    opts[o.name] = o.repeat ? [...(opts[o.name] ?? []), v] : v;
   }
   const e = (n) => (env[n] ? String(env[n]).trim() : null);
   opts.accountId ??= e("CLOUDFLARE_ACCOUNT_ID");
@@ -110,6 +117,7 @@ export function planSecrets(existing, opts, { accountId, bucket, random }) {
   for (const name of GENERATED_SECRETS) if (!existing.includes(name)) values[name] = random();
   if (opts.adminToken) values.ADMIN_TOKEN = opts.adminToken;
   if (opts.r2) Object.assign(values, r2Secrets(opts.r2, accountId, bucket));
+  if (opts.allowLogseqAccount?.length) values.ALLOWED_LOGSEQ_ACCOUNTS = opts.allowLogseqAccount.join(",");
   const r2 = opts.r2 ? "given" : ["R2_S3_ACCESS_KEY_ID", "R2_S3_SECRET_ACCESS_KEY"].every((n) => existing.includes(n)) ? "kept" : null;
   return { values, kept: existing.filter((n) => !(n in values)), r2 };
 }

@@ -153,31 +153,32 @@ export function readVarsFile(path) {
   return vars;
 }
 
-/** Debian's Chromium for the status-page browser test: the binary path, or null. */
+/**
+ * Debian's Chromium for the browser tests (status page, stock-desktop route), with certutil
+ * (libnss3-tools) for the route test's NSS user store: the Chromium binary path, or null.
+ */
 export function ensureChromium() {
   const candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
   const found = () => candidates.find((p) => existsSync(p)) ?? null;
-  if (found() || process.platform !== "linux") return found();
+  const packages = [];
+  if (!found()) packages.push("chromium");
+  if (!existsSync("/usr/bin/certutil")) packages.push("libnss3-tools");
+  if (!packages.length || process.platform !== "linux") return found();
   const root = typeof process.getuid === "function" && process.getuid() === 0;
   if (!root || !existsSync("/usr/bin/apt-get")) {
-    log("chromium not found and cannot be installed here (needs root and apt-get); the browser test will say so");
-    return null;
+    log(`${packages.join(" and ")} not found and cannot be installed here (needs root and apt-get); the browser tests will say so`);
+    return found();
   }
-  log("installing Debian's chromium for the status-page browser test (one-time)");
+  log(`installing Debian's ${packages.join(" and ")} for the browser tests (one-time)`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   run("apt-get", ["update", "-q"], { env, stdio: ["ignore", "ignore", "inherit"] });
-  run("apt-get", ["install", "-y", "-q", "chromium"], { env, stdio: ["ignore", "ignore", "inherit"] });
+  run("apt-get", ["install", "-y", "-q", ...packages], { env, stdio: ["ignore", "ignore", "inherit"] });
   return found();
 }
 
-/** NSS's certutil (Debian libnss3-tools): the LAN-mode browser test trusts its CA with it. */
+/** NSS's certutil (Debian libnss3-tools, installed by ensureChromium): its path, or null. */
 export function ensureCertutil() {
   const bin = "/usr/bin/certutil";
-  if (existsSync(bin) || process.platform !== "linux") return existsSync(bin) ? bin : null;
-  const root = typeof process.getuid === "function" && process.getuid() === 0;
-  if (!root || !existsSync("/usr/bin/apt-get")) return null;
-  log("installing Debian's libnss3-tools (certutil) for the LAN-mode browser test (one-time)");
-  run("apt-get", ["install", "-y", "-q", "libnss3-tools"], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, stdio: ["ignore", "ignore", "inherit"] });
   return existsSync(bin) ? bin : null;
 }
 

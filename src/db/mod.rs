@@ -5,6 +5,7 @@
 //! SQL lives in the submodules as named constants next to the small
 //! functions that run it. One logical write is one `batch()` (DESIGN.md §3).
 
+pub mod accounts;
 pub mod files;
 pub mod graphs;
 pub mod maintenance;

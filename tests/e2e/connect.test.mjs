@@ -247,13 +247,14 @@ describe('the app through the proxy', () => {
     assert.equal(expired.status, 400);
     assert.deepEqual(expired.json, { error: 'invalid_grant' }); // the app logs out (LS user.cljs:149-157)
 
-    // Anything else (an opaque refresh token) is the server's business: forwarded, CORS rewritten.
-    const opaque = await viaProxy(HOSTS.oauth, '/oauth2/token', { method: 'POST', headers, body: form('opaque-refresh-token') });
-    assert.ok([400, 404].includes(opaque.status), `opaque token: ${opaque.status} ${opaque.text}`);
+    // The server's own refresh tokens (lsrt.) are the server's business: forwarded, CORS
+    // rewritten. (Cognito's go to Cognito: connect-cognito.test.mjs.)
+    const opaque = await viaProxy(HOSTS.oauth, '/oauth2/token', { method: 'POST', headers, body: form(`lsrt.${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}.${'a'.repeat(64)}`) });
+    assert.ok([400, 404].includes(opaque.status), `lsrt token: ${opaque.status} ${opaque.text}`);
     assert.equal(opaque.headers['access-control-allow-origin'], 'null');
     assert.equal(opaque.headers['access-control-allow-credentials'], 'true');
     assert.ok(proxyLog.some((l) => /^POST logseq-prod\.auth\.us-east-1\.amazoncognito\.com\/oauth2\/token -> (400|404) \(\d+ ms\)$/.test(l)),
-      'the opaque token went to the server');
+      'the lsrt. token went to the server');
   });
 
   it('the websocket upgrade reaches the graph hub (PING answered)', STEP, async () => {

@@ -119,6 +119,17 @@ describe("secrets plan, CORS, wrangler output", () => {
     assert.deepEqual(Object.keys(dc.planSecrets(["JWT_SECRET"], opts(), ctx).values), ["S3_CREDENTIAL_SECRET", "ADMIN_TOKEN"]);
   });
 
+  it("--allow-logseq-account (repeatable) sets ALLOWED_LOGSEQ_ACCOUNTS with the deploy; absent, the deployed list is kept", () => {
+    const all = [...dc.GENERATED_SECRETS, ...dc.R2_SECRETS];
+    const sub = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    const o = dc.parseArgs(["--allow-logseq-account", "you@example.com", `--allow-logseq-account=${sub}`], {});
+    assert.deepEqual(dc.planSecrets(all, o, ctx).values, { ALLOWED_LOGSEQ_ACCOUNTS: `you@example.com,${sub}` });
+    assert.ok(!("ALLOWED_LOGSEQ_ACCOUNTS" in dc.planSecrets(all, opts(), ctx).values));
+    for (const bad of ["nope", "a@b,c@d", ""]) {
+      assert.throws(() => dc.parseArgs(["--allow-logseq-account", bad], {}), dc.UsageError, bad);
+    }
+  });
+
   it("CORS rules are in the R2 API's shape (rules[].allowed, not S3's CORSRules)", () => {
     const doc = dc.corsRules();
     assert.deepEqual(Object.keys(doc), ["rules"]);

@@ -1,0 +1,134 @@
+//! Who is calling: the one credential check of the API (docs/SECURITY.md
+//! "Credentials and revocation"). Two kinds of bearer token are accepted:
+//!
+//! * this server's HS256 tokens (`auth.rs`): self-issued with `JWT_SECRET`,
+//!   or minted by the admin interface and the refresh grant (they carry a
+//!   `jti` naming a row of `tokens`);
+//! * Logseq-account ID tokens (RS256 from Logseq's Cognito user pool,
+//!   `cognito.rs` + `jwks.rs`), for accounts the owner allowed.
+//!
+//! Either way one D1 row read (`db::accounts::auth_row`) answers whether the
+//! user's "not before" (moved by `revoke-all`) is past the token's `iat`,
+//! whether its token row is live, and whether the account is still allowed.
+
+use crate::api::{Ctx, User};
+use crate::auth::{self, Claims};
+use crate::cognito;
+use crate::db::{accounts, graphs as gq};
+use crate::error::{ApiError, ApiResult};
+
+/// Authenticates a bearer token.
+pub async fn authenticate(ctx: &Ctx, token: &str) -> ApiResult<User> {
+    if cognito::is_rs256(token) {
+        return logseq_account(ctx, token).await;
+    }
+    let claims = auth::verify(token, &ctx.config.jwt_secret, ctx.now_secs())?;
+    check_own_token(ctx, &claims).await?;
+    Ok(User {
+        id: claims.sub,
+        email: claims.email,
+    })
+}
+
+/// Whether a verified token of this server is still honoured: not issued
+/// before the user's "not before", and its token row (if it names one) live.
+pub async fn check_own_token(ctx: &Ctx, claims: &Claims) -> ApiResult<()> {
+    let row = accounts::auth_row(
+        &ctx.db,
+        &claims.sub,
+        claims.jti.as_deref(),
+        ctx.now_ms,
+        None,
+    )
+    .await?;
+    if admits_own(&row, claims) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// The decision of `check_own_token` (pure).
+pub fn admits_own(row: &accounts::AuthRow, claims: &Claims) -> bool {
+    let issued = claims.iat.unwrap_or(0);
+    let row_ok = claims.jti.is_none() || row.token_live == 1;
+    row_ok && issued >= row.not_before
+}
+
+/// A Logseq-account token: signature, claims, allow-list, "not before"; the
+/// user (keyed by the token's `sub`) is created on its first request.
+async fn logseq_account(ctx: &Ctx, token: &str) -> ApiResult<User> {
+    let signed = cognito::split(token)?;
+    crate::jwks::verify_signature(ctx, &signed).await?;
+    let account = cognito::check_claims(&signed, cognito::ISSUER, ctx.now_secs())?;
+    let listed = cognito::is_listed(&ctx.config.allowed_logseq_accounts, &account);
+    let ask = (!listed).then_some(account.email.as_str());
+    let row = accounts::auth_row(&ctx.db, &account.sub, None, ctx.now_ms, ask).await?;
+    if !admits_account(&row, listed, &account) {
+        return Err(ApiError::Unauthorized);
+    }
+    if row.user_exists == 0 {
+        gq::ensure_user(&ctx.db, &account.sub, Some(&account.email), ctx.now_ms).await?;
+    }
+    Ok(User {
+        id: account.sub,
+        email: Some(account.email),
+    })
+}
+
+/// The decision for a verified Logseq account (pure).
+pub fn admits_account(row: &accounts::AuthRow, listed: bool, account: &cognito::Account) -> bool {
+    (listed || row.allowed == 1) && account.iat >= row.not_before
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accounts::AuthRow;
+
+    fn row(not_before: i64, token_live: i64, allowed: i64) -> AuthRow {
+        AuthRow {
+            user_exists: 1,
+            not_before,
+            token_live,
+            allowed,
+        }
+    }
+
+    fn claims(iat: Option<i64>, jti: Option<&str>) -> Claims {
+        Claims {
+            sub: "6f1c3d9e-2b4a-4c8e-9f00-0123456789ab".into(),
+            exp: 2_000_000_000,
+            iat,
+            nbf: None,
+            email: None,
+            jti: jti.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn own_tokens() {
+        assert!(admits_own(&row(0, 0, 0), &claims(Some(100), None)));
+        assert!(admits_own(&row(0, 0, 0), &claims(None, None)));
+        // revoke-all: tokens issued before are refused, later ones pass.
+        assert!(!admits_own(&row(101, 0, 0), &claims(Some(100), None)));
+        assert!(!admits_own(&row(101, 0, 0), &claims(None, None)));
+        assert!(admits_own(&row(101, 0, 0), &claims(Some(101), None)));
+        // A token naming a row needs the row live.
+        assert!(!admits_own(&row(0, 0, 0), &claims(Some(100), Some("t"))));
+        assert!(admits_own(&row(0, 1, 0), &claims(Some(100), Some("t"))));
+    }
+
+    #[test]
+    fn logseq_accounts() {
+        let a = cognito::Account {
+            sub: "5b1e8a7c-3d2f-4e6a-9b8c-1d2e3f4a5b6c".into(),
+            email: "a@example.com".into(),
+            iat: 100,
+        };
+        assert!(admits_account(&row(0, 0, 0), true, &a));
+        assert!(admits_account(&row(0, 0, 1), false, &a));
+        assert!(!admits_account(&row(0, 0, 0), false, &a));
+        assert!(!admits_account(&row(101, 0, 1), false, &a));
+    }
+}
