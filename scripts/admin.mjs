@@ -26,6 +26,9 @@ commands (each prints the server's JSON answer on stdout; errors and progress go
   export <graph-id> <dir>      write the graph's ciphertexts + encrypted keys to a new
                                directory, in the layout rsapi's decrypt-cli reads (docs/BACKUP.md)
   import <dir> <email> [name]  restore such an export into a NEW graph of that user
+
+Output: the server's JSON answer on stdout (export/import: their summary); progress and errors
+on stderr; exit 1 when the server refuses, 2 on a usage error.
 `;
 
 /** Required arguments and the optional ones of each command. */

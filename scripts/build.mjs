@@ -11,7 +11,8 @@ parseCli(process.argv.slice(2), {
   usage: `usage: npm run build
 Builds the Worker (release wasm + JS shim) into build/ with worker-build; installs the wasm32
 target, worker-build and wasm-bindgen (crates.io) and esbuild (npm) first when missing.
-No options. Output: build/index.js, build/index_bg.wasm; progress on stderr.`,
+No options.
+Output: build/index.js, build/index_bg.wasm; progress on stderr.`,
 });
 ensureNpmDeps();
 ensureRustTools();

@@ -83,7 +83,7 @@ describe("command line", () => {
   it("parses options and the environment", () => {
     const o = dc.parseArgs(["--dry-run", "--email=me@example.com", "--domain", "Sync.Example.org"], { CLOUDFLARE_ACCOUNT_ID: ACCOUNT, ...R2_ENV });
     assert.deepEqual(o, {
-      dryRun: true, email: "me@example.com", accountId: ACCOUNT, domain: "sync.example.org", help: false, adminToken: null,
+      dryRun: true, email: "me@example.com", accountId: ACCOUNT, domain: "sync.example.org", allowLogseqAccount: null, help: false, adminToken: null,
       r2: { accessKeyId: R2_ENV.R2_S3_ACCESS_KEY_ID, secretAccessKey: R2_ENV.R2_S3_SECRET_ACCESS_KEY },
     });
     for (const [argv, env] of [[["--dry-run=yes"], {}], [["--account-id", "123"], {}], [[], { R2_S3_ACCESS_KEY_ID: R2_ENV.R2_S3_ACCESS_KEY_ID }],
