@@ -161,6 +161,54 @@ function summarize(spec, rows) {
   };
 }
 
+/** Sequential storage round trips each endpoint should need at most (issue 11, item 5). */
+const ROUND_TRIP_TARGETS = {
+  'PUT /s3/<key> (4 KiB, stock rsapi flow)': 1,
+  'get_files (1 file)': 1,
+  'get_files (100 files)': 1,
+  'get_all_files (page of 1,000)': 1,
+  'update_files (1 file, overwrite)': 3,
+  'update_files (20 files, overwrites)': 3,
+  'update_files (20 files, overwrites, presigned uploads: + 20 R2 heads)': 3,
+};
+
+/**
+ * Round trips, as a figure: every endpoint's wall time with `latencyMs` injected before each of
+ * its D1 and R2 calls (`x-bench-latency-ms`, honoured only with BENCH_TIMING), against the same
+ * request without; the difference over `latencyMs` is the number of storage calls it makes one
+ * after another. Only the measured request carries the header (the unmeasured preparation does
+ * not).
+ */
+export async function roundTrips(ctx, specs, { latencyMs = 50, samples = 5, log = () => {} } = {}) {
+  const results = [];
+  for (const spec of specs) {
+    if (spec.floor) continue;
+    const walls = { plain: [], delayed: [] };
+    for (let i = 0; i < 2 * samples; i++) {
+      const delayed = i % 2 === 1;
+      const send = await spec.request(i);
+      ctx.extraHeaders = delayed ? { 'x-bench-latency-ms': String(latencyMs) } : {};
+      const t0 = now();
+      let reply;
+      try {
+        reply = await send();
+      } finally {
+        ctx.extraHeaders = {};
+      }
+      if (reply.status !== (spec.status ?? 200)) throw new Error(`${spec.name}: status ${reply.status}`);
+      walls[delayed ? 'delayed' : 'plain'].push(now() - t0);
+      await sleep(spec.settleMs ?? 5);
+    }
+    const plain = median(walls.plain);
+    const delayed = median(walls.delayed);
+    const trips = (delayed - plain) / latencyMs;
+    const target = ROUND_TRIP_TARGETS[spec.name] ?? 2;
+    results.push({ name: spec.name, plainMs: plain, delayedMs: delayed, trips, target });
+    log(`${spec.name}: ${plain.toFixed(1)} ms → ${delayed.toFixed(1)} ms with ${latencyMs} ms per storage call: ${trips.toFixed(2)} round trips`);
+  }
+  return results;
+}
+
 /** The i-th window of `n` names (wrapping around; the whole list when it is shorter). */
 function slice(names, i, n) {
   const start = (i * n) % Math.max(1, names.length - n + 1);
@@ -199,7 +247,7 @@ export function endpointSpecs(ctx, { user, graph, names, state, bucketPrefix }) 
       method: 'PUT', origin: ctx.url, pathPrefix: '/s3', key,
       accessKeyId: cred.AccessKeyId, secretKey: cred.SecretKey, sessionToken: cred.SessionToken,
     });
-    return { key, send: () => raw(ctx.url, path, { method: 'PUT', body, headers: { 'Content-Type': 'application/octet-stream' } }) };
+    return { key, send: () => raw(ctx.url, path, { method: 'PUT', body, headers: { 'Content-Type': 'application/octet-stream', ...(ctx.extraHeaders ?? {}) } }) };
   }
   /**
    * Uploads small bodies for `targetNames` (unmeasured) and returns the Files map of an

@@ -106,7 +106,7 @@ pub async fn delete_graph(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResul
     if !maintenance::delete_graph(&ctx.db, &req.graph_uuid, &user.id, ctx.now_ms).await? {
         return Err(ApiError::GraphNotExist);
     }
-    blobs::drain_trash(&ctx.db, &ctx.bucket, 5).await?;
+    blobs::drain_trash(&ctx.db, &ctx.bucket, 5, ctx.now_ms).await?;
     Ok(Empty {})
 }
 
