@@ -288,9 +288,9 @@ export function endpointSpecs(ctx, { user, graph, names, state, bucketPrefix }) 
     { name: 'get_graph_encrypt_keys', target: 1, request: async () => app('get_graph_encrypt_keys', { GraphUUID: graph }) },
     { name: 'get_files_meta (1 file)', target: 1, request: async (i) => app('get_files_meta', { GraphUUID: graph, Files: [names[i % names.length]] }) },
     { name: 'get_files_meta (20 files)', target: 1, request: async (i) => app('get_files_meta', { GraphUUID: graph, Files: slice(names, i, 20) }) },
-    { name: 'get_all_files (page of 1,000)', target: 5, request: async () => app('get_all_files', { GraphUUID: graph }) },
+    { name: 'get_all_files (page of 1,000)', target: 1, request: async () => app('get_all_files', { GraphUUID: graph }) },
     { name: 'get_files (1 file)', target: null, request: async (i) => rs('get_files', { GraphUUID: graph, Files: [names[i % names.length]] }) },
-    { name: 'get_files (100 files)', target: 2, request: async (i) => rs('get_files', { GraphUUID: graph, Files: slice(names, i, 100) }) },
+    { name: 'get_files (100 files)', target: 1.5, request: async (i) => rs('get_files', { GraphUUID: graph, Files: slice(names, i, 100) }) },
     { name: 'get_diff (10 transactions)', target: 1, request: async () => app('get_diff', { GraphUUID: graph, FromTXId: state.txid - 10 }) },
     { name: 'get_deletion_log_v20221212', target: 1, request: async () => app('get_deletion_log_v20221212', { GraphUUID: graph, FromTXId: 0 }) },
     { name: 'get_file_version_list', target: 1, request: async () => app('get_file_version_list', { GraphUUID: graph, File: names[0] }) },
@@ -314,7 +314,7 @@ export function endpointSpecs(ctx, { user, graph, names, state, bucketPrefix }) 
       request: async () => (await receiverPut(ageLike(4096))).send,
     },
     {
-      name: 'update_files (20 files, overwrites)', target: 2, settleMs: 15,
+      name: 'update_files (20 files, overwrites)', target: 1, settleMs: 15,
       request: async (i) => {
         const files = await staged(slice(names, i, 20));
         return async () => {
@@ -336,7 +336,7 @@ export function endpointSpecs(ctx, { user, graph, names, state, bucketPrefix }) 
       },
     },
     {
-      name: 'update_files (1 file, overwrite)', target: 2, settleMs: 15,
+      name: 'update_files (1 file, overwrite)', target: 1, settleMs: 15,
       request: async (i) => {
         const files = await staged([names[(i * 7) % names.length]]);
         return async () => {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use super::{check_encrypted_name, check_file_count, check_graph_uuid, Ctx, User};
+use super::{check_encrypted_name, check_file_count, check_graph_uuid, with_graph, Ctx, User};
 use crate::db::files::{self as fq, Commit, NewFile, Superseded};
 use crate::db::graphs::{self as gq, GraphRow};
 use crate::error::{ApiError, ApiResult};
@@ -32,8 +32,13 @@ pub const MAX_FILES_PER_COMMIT: usize = 100;
 pub async fn get_diff(ctx: &Ctx, user: &User, req: FromTxRequest) -> ApiResult<Diff> {
     check_graph_uuid(ctx, &req.graph_uuid)?;
     check_from_txid(req.from_txid)?;
-    gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
-    let mut rows = fq::list_tx_after(&ctx.db, &req.graph_uuid, req.from_txid, MAX_DIFF + 1).await?;
+    let (_, mut rows) = with_graph(
+        ctx,
+        &req.graph_uuid,
+        user,
+        fq::list_tx_after(&ctx.db, &req.graph_uuid, req.from_txid, MAX_DIFF + 1),
+    )
+    .await?;
     if rows.len() as i64 > MAX_DIFF {
         rows = rows.split_off(rows.len() - 1);
     }
@@ -59,9 +64,13 @@ pub async fn get_deletion_log_v20221212(
 ) -> ApiResult<DeletionLog> {
     check_graph_uuid(ctx, &req.graph_uuid)?;
     check_from_txid(req.from_txid)?;
-    gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
-    let rows =
-        fq::list_deletions_after(&ctx.db, &req.graph_uuid, req.from_txid, MAX_DELETION_LOG).await?;
+    let (_, rows) = with_graph(
+        ctx,
+        &req.graph_uuid,
+        user,
+        fq::list_deletions_after(&ctx.db, &req.graph_uuid, req.from_txid, MAX_DELETION_LOG),
+    )
+    .await?;
     let transactions = rows
         .into_iter()
         .map(|r| {
@@ -137,6 +146,7 @@ pub async fn update_files(
         files.push(NewFile {
             path: path.clone(),
             blob_key: key.clone(),
+            uploaded_ms: upload.uploaded_ms,
             checksum: checksum.clone(),
             size: upload.size,
             file_uuid: file_uuid(&graph.id, path),
@@ -191,13 +201,15 @@ pub async fn delete_files(ctx: &Ctx, user: &User, req: FilesRequest) -> ApiResul
     for p in &paths {
         check_encrypted_name(p)?;
     }
-    let graph = gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
+    let (graph, rows) = with_graph(
+        ctx,
+        &req.graph_uuid,
+        user,
+        fq::find_files(&ctx.db, &req.graph_uuid, &paths),
+    )
+    .await?;
     check_current(&graph, client_txid)?;
-    let existing: BTreeSet<String> = fq::find_files(&ctx.db, &graph.id, &paths)
-        .await?
-        .into_iter()
-        .map(|r| r.path)
-        .collect();
+    let existing: BTreeSet<String> = rows.into_iter().map(|r| r.path).collect();
     let mut gone = Vec::new();
     let mut failed = BTreeMap::new();
     for p in &paths {
@@ -250,12 +262,19 @@ pub async fn rename_file(ctx: &Ctx, user: &User, req: RenameFileRequest) -> ApiR
             "SrcFile and DstFile are the same".into(),
         ));
     }
-    let graph = gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
+    let (graph, src) = with_graph(
+        ctx,
+        &req.graph_uuid,
+        user,
+        fq::find_files(
+            &ctx.db,
+            &req.graph_uuid,
+            std::slice::from_ref(&req.src_file),
+        ),
+    )
+    .await?;
     check_current(&graph, req.txid)?;
-    if fq::find_files(&ctx.db, &graph.id, std::slice::from_ref(&req.src_file))
-        .await?
-        .is_empty()
-    {
+    if src.is_empty() {
         return Err(ApiError::NotFound(format!(
             "not found {}",
             remote_key(&user.id, &graph.id, &req.src_file)

@@ -86,15 +86,28 @@ const INSERT_PENDING_UPLOADS: &str = "INSERT INTO uploads (key, user_id, size, c
 const COMPARE_AND_INCREMENT: &str =
     "UPDATE graphs SET txid = CASE WHEN txid = ?2 THEN ?2 + 1 ELSE NULL END, \
      storage_usage = storage_usage + ?3 WHERE id = ?1";
-/// As above, and ?4 JSON array of upload keys: the commit also aborts when
-/// any of them is in trash (put there by the cleanup, still there as a
-/// tombstone for a day after its object was deleted). The cleanup's own
-/// insert into trash re-reads the commits in the same statement, so the two
-/// are ordered by D1: either the commit is seen and its objects kept, or the
-/// keys are in trash first and the commit aborts.
-const COMPARE_AND_INCREMENT_UNLESS_TRASHED: &str =
-    "UPDATE graphs SET txid = CASE WHEN txid = ?2 AND \
-     NOT EXISTS (SELECT 1 FROM json_each(?4) j CROSS JOIN trash t ON t.key = j.value) \
+/// Commits of a graph a new commit looks back through for its upload keys.
+pub const REUSE_WINDOW: i64 = 100;
+/// As above, and ?4 JSON array of upload keys, ?5 the oldest upload's R2 time
+/// minus a clock margin (ms). The commit also aborts when
+/// * any key is in trash (put there by the cleanup, still there as a
+///   tombstone for a day after its object was deleted). The cleanup's own
+///   insert into trash re-reads the commits in the same statement, so the two
+///   are ordered by D1: either the commit is seen and its objects kept, or the
+///   keys are in trash first and the commit aborts;
+/// * any key was committed already: a key can only have been committed after
+///   its upload, so the graph's last [`REUSE_WINDOW`] (100) transactions are
+///   enough when the upload is younger than the oldest of them (else the
+///   commit is refused: upload again). By primary key, at most 100 rows read.
+///   Rows from before migration 0004 (no `blob_keys`) made after the upload
+///   refuse too.
+const COMPARE_AND_INCREMENT_FOR_UPLOADS: &str = "UPDATE graphs SET txid = CASE WHEN txid = ?2 \
+     AND NOT EXISTS (SELECT 1 FROM json_each(?4) j CROSS JOIN trash t ON t.key = j.value) \
+     AND NOT EXISTS (SELECT 1 FROM txlog t CROSS JOIN json_each(t.blob_keys) b \
+       WHERE t.graph_id = ?1 AND t.txid > ?2 - 100 AND b.value IN (SELECT value FROM json_each(?4))) \
+     AND NOT EXISTS (SELECT 1 FROM txlog t WHERE t.graph_id = ?1 AND t.txid > ?2 - 100 \
+       AND t.tx_type = 'update_files' AND t.blob_keys IS NULL AND t.created_at >= ?5) \
+     AND ?5 >= COALESCE((SELECT created_at FROM txlog WHERE graph_id = ?1 AND txid = ?2 - 99), 0) \
      THEN ?2 + 1 ELSE NULL END, storage_usage = storage_usage + ?3 WHERE id = ?1";
 /// ?1 graph id, ?2 JSON array of {"p": path, "f": file uuid, "v": new version uuid}, ?3 now.
 /// Keeps the current body of each listed path that exists as a version.
@@ -212,11 +225,17 @@ pub async fn insert_pending_uploads(
     Ok(())
 }
 
+/// How far R2's clock (an object's upload time) and the Worker's (a
+/// transaction's `created_at`) may differ for the reuse check.
+const UPLOAD_CLOCK_MARGIN_MS: i64 = 5 * 60 * 1000;
+
 /// One file of an update_files commit.
 #[derive(Debug, Clone)]
 pub struct NewFile {
     pub path: String,
     pub blob_key: String,
+    /// When R2 stored the upload (ms).
+    pub uploaded_ms: i64,
     pub checksum: String,
     pub size: i64,
     pub file_uuid: String,
@@ -310,15 +329,17 @@ impl Commit<'_> {
             .collect::<Vec<_>>())
         .to_string();
         let keys = json!(files.iter().map(|f| &f.blob_key).collect::<Vec<_>>()).to_string();
+        let oldest_upload = files.iter().map(|f| f.uploaded_ms).min().unwrap_or(0);
         self.db
             .batch(vec![
                 self.db.stmt(
-                    COMPARE_AND_INCREMENT_UNLESS_TRASHED,
+                    COMPARE_AND_INCREMENT_FOR_UPLOADS,
                     &[
                         self.graph_id.into(),
                         self.expected_txid.into(),
                         delta.into(),
                         (&keys).into(),
+                        (oldest_upload - UPLOAD_CLOCK_MARGIN_MS).into(),
                     ],
                 )?,
                 self.keep_versions(&superseded)?,
@@ -385,5 +406,17 @@ impl Commit<'_> {
             ])
             .await?;
         Ok(self.new_txid())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reuse_window_in_the_sql_is_the_constant() {
+        let sql = COMPARE_AND_INCREMENT_FOR_UPLOADS;
+        assert_eq!(sql.matches(&format!("?2 - {REUSE_WINDOW} ")).count(), 2);
+        assert!(sql.contains(&format!("txid = ?2 - {}", REUSE_WINDOW - 1)));
     }
 }

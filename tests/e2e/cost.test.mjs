@@ -94,6 +94,11 @@ describe("D1 cost per request (D1's own metadata)", () => {
   });
 
   test("stock client: the /s3/ receiver makes no D1 query; 20 new files ≤ 2.5 rows per file; a 1-file edit ≤ 4 rows", async () => {
+    // A graph of its own: the listing test below counts this graph's files.
+    const g = await appCall(BASE, "create_graph", { GraphName: `cost stock ${Date.now()}` }, token);
+    assert.equal(g.status, 200, g.text);
+    const graph = g.json.GraphUUID;
+    let txid = 0;
     const fresh = fileSet(20);
     const up = await stockUploads(token, fresh);
     assert.equal(up.queries, 0, "the receiver's critical path is the R2 put only");
