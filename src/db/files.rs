@@ -97,8 +97,9 @@ pub const REUSE_WINDOW: i64 = 100;
 ///   keys are in trash first and the commit aborts;
 /// * any key was committed already: a key can only have been committed after
 ///   its upload, so the graph's last [`REUSE_WINDOW`] (100) transactions are
-///   enough when the upload is younger than the oldest of them (else the
-///   commit is refused: upload again). By primary key, at most 100 rows read.
+///   enough when the upload is younger than the oldest of them (else, 100
+///   commits since the upload, the commit is refused: upload again). By
+///   primary key, at most 100 rows read.
 ///   Rows from before migration 0004 (no `blob_keys`) made after the upload
 ///   refuse too.
 const COMPARE_AND_INCREMENT_FOR_UPLOADS: &str = "UPDATE graphs SET txid = CASE WHEN txid = ?2 \
@@ -226,8 +227,11 @@ pub async fn insert_pending_uploads(
 }
 
 /// How far R2's clock (an object's upload time) and the Worker's (a
-/// transaction's `created_at`) may differ for the reuse check.
-const UPLOAD_CLOCK_MARGIN_MS: i64 = 5 * 60 * 1000;
+/// transaction's `created_at`, taken when its request arrived) may differ for
+/// the reuse check. Small on purpose: a commit is refused when the graph had
+/// [`REUSE_WINDOW`] commits since its upload time minus this margin (an
+/// initial upload commits a few times a second).
+const UPLOAD_CLOCK_MARGIN_MS: i64 = 5 * 1000;
 
 /// One file of an update_files commit.
 #[derive(Debug, Clone)]
