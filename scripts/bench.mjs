@@ -449,11 +449,14 @@ function addD1(t, r) {
   if (one) {
     const perEdit = one.d1.written + (put?.d1.written ?? 0);
     rows.push({ figure: 'rows written by a 1-file edit, stock client (/s3/ PUT + update_files overwrite)', value: `${put?.d1.written ?? 'n/a'} + ${one.d1.written}`, target: '≤ 4', ok: perEdit <= 4 });
-    // Two devices: A uploads and commits (the writes above); B's get_diff and get_files read only.
-    rows.push({ figure: 'free-plan capacity: 1-file edits a day, two devices (100,000 D1 rows written / rows per edit)', value: fmt.n(Math.floor(100_000 / perEdit)), target: '≥ 25,000', ok: 100_000 / perEdit >= 25_000 });
-    // Worker requests per such edit: A's PUT /s3/ + update_files, B's get_diff + get_files
-    // (rsapi's two GETs of the body go to R2's S3 endpoint when it is configured, else to /s3/).
-    rows.push({ figure: 'free-plan capacity by Worker requests (100,000/day): 4 requests per edit with R2 S3 credentials, 6 without', value: `${fmt.n(25_000)} / ${fmt.n(16_666)}`, target: '(informative)', ok: null });
+    // Two devices: A uploads and commits (the writes above); B's get_diff and get_files read
+    // only. Fixed daily costs: the usage meter's flush (about one row a minute per active
+    // isolate: 1,440) and get_txid every 10 minutes per device (288 requests). Requests per edit
+    // are the client's protocol: A get_files_meta + PUT /s3/ + update_files, B get_diff +
+    // get_files (rsapi's two GETs of the body go to R2's S3 endpoint when it is configured).
+    const byRows = Math.floor((100_000 - 1_440) / perEdit);
+    const byRequests = Math.floor((100_000 - 288) / 5);
+    rows.push({ figure: 'free-plan capacity: 1-file edits a day, two devices = min(by D1 rows written, by Worker requests)', value: `${fmt.n(Math.min(byRows, byRequests))} (rows: (100,000 − 1,440) / ${perEdit} = ${fmt.n(byRows)}; requests: (100,000 − 288) / 5 = ${fmt.n(byRequests)})`, target: '≥ 25,000', ok: Math.min(byRows, byRequests) >= 25_000 });
   }
   const del = c('delete_files (20 files)');
   if (del) rows.push({ figure: 'rows written per deleted file (delete_files of 20)', value: (del.d1.written / 20).toFixed(2), target: '≤ 4', ok: del.d1.written / 20 <= 4 });
