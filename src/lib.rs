@@ -71,6 +71,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    // No bench delay outside a bench request (latency.rs).
+    latency::set_delay_ms(0);
     let retention = router::config(&env)
         .map(|c| c.version_retention_days)
         .unwrap_or(30);
