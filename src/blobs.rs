@@ -127,7 +127,7 @@ pub async fn heads(ctx: &Ctx, keys: &[&str]) -> ApiResult<Vec<Option<Uploaded>>>
 }
 
 /// Deletes up to `pages` pages of trashed objects; returns how many. Their
-/// rows stay a day as tombstones (`maintenance::forget_trash`).
+/// rows stay a day as tombstones (`maintenance::forget_tombstones`).
 pub async fn drain_trash(db: &Db, bucket: &Bucket, pages: usize, now_ms: i64) -> ApiResult<usize> {
     let mut total = 0;
     for _ in 0..pages {
