@@ -8,14 +8,15 @@ use serde_json::json;
 use super::Db;
 use crate::error::ApiError;
 
-/// ?1 graph id, ?2 now.
+/// ?1 graph id, ?2 now, ?3 user id: only the caller's own graph (another
+/// user's objects must never reach trash, which every drain empties).
 const TRASH_GRAPH_FILES: &str =
     "INSERT INTO trash (key, created_at) SELECT blob_key, ?2 FROM files WHERE graph_id = ?1 \
-     ON CONFLICT (key) DO NOTHING";
-/// ?1 graph id, ?2 now.
+     AND EXISTS (SELECT 1 FROM graphs WHERE id = ?1 AND user_id = ?3) ON CONFLICT (key) DO NOTHING";
+/// ?1 graph id, ?2 now, ?3 user id, as above.
 const TRASH_GRAPH_VERSIONS: &str =
     "INSERT INTO trash (key, created_at) SELECT blob_key, ?2 FROM versions WHERE graph_id = ?1 \
-     ON CONFLICT (key) DO NOTHING";
+     AND EXISTS (SELECT 1 FROM graphs WHERE id = ?1 AND user_id = ?3) ON CONFLICT (key) DO NOTHING";
 /// ?1 graph id, ?2 user id. Cascades to keys, salt, files, versions, txlog.
 const DELETE_GRAPH: &str = "DELETE FROM graphs WHERE id = ?1 AND user_id = ?2";
 
@@ -105,8 +106,14 @@ pub async fn delete_graph(
 ) -> Result<bool, ApiError> {
     let results = db
         .batch(vec![
-            db.stmt(TRASH_GRAPH_FILES, &[graph_id.into(), now.into()])?,
-            db.stmt(TRASH_GRAPH_VERSIONS, &[graph_id.into(), now.into()])?,
+            db.stmt(
+                TRASH_GRAPH_FILES,
+                &[graph_id.into(), now.into(), user_id.into()],
+            )?,
+            db.stmt(
+                TRASH_GRAPH_VERSIONS,
+                &[graph_id.into(), now.into(), user_id.into()],
+            )?,
             db.stmt(DELETE_GRAPH, &[graph_id.into(), user_id.into()])?,
         ])
         .await?;
