@@ -82,7 +82,7 @@ export class BenchContext {
   /** The app's JSON call; throws unless 200. Returns the reply (json, headers, ms). */
   async app(name, body, token, { expect = 200 } = {}) {
     const t0 = now();
-    const reply = await appCall(this.url, name, body, token, { timeoutMs: 60_000 });
+    const reply = await appCall(this.url, name, body, token, { timeoutMs: 60_000, headers: this.extraHeaders ?? {} });
     reply.ms = now() - t0;
     if (expect !== null && reply.status !== expect) {
       throw new Error(`${name}: expected ${expect}, got ${reply.status} ${reply.text.slice(0, 300)}`);
@@ -93,7 +93,7 @@ export class BenchContext {
   /** rsapi's JSON call (octet-stream; `undefined` body = none); throws unless 200. */
   async rs(name, body, token, { expect = 200 } = {}) {
     const t0 = now();
-    const reply = await rsapiCall(this.url, name, body, token, { timeoutMs: 60_000 });
+    const reply = await rsapiCall(this.url, name, body, token, { timeoutMs: 60_000, headers: this.extraHeaders ?? {} });
     reply.ms = now() - t0;
     if (expect !== null && reply.status !== expect) {
       throw new Error(`${name}: expected ${expect}, got ${reply.status} ${reply.text.slice(0, 300)}`);

@@ -100,24 +100,46 @@ fn presign(r: &PresignRequest<'_>) -> ApiResult<String> {
     presign_url(r).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// Size of an object in R2, if it exists.
-pub async fn object_size(ctx: &Ctx, key: &str) -> ApiResult<Option<i64>> {
-    ctx.count(|c| c.r2_class_b += 1);
-    Ok(ctx.bucket.head(key).await?.map(|o| o.size() as i64))
+/// What a commit needs to know about an uploaded object.
+#[derive(Debug, Clone, Copy)]
+pub struct Uploaded {
+    pub size: i64,
+    /// When R2 stored it (ms).
+    pub uploaded_ms: i64,
 }
 
-/// Deletes up to `pages` pages of trashed objects; returns how many.
-pub async fn drain_trash(db: &Db, bucket: &Bucket, pages: usize) -> ApiResult<usize> {
+/// The heads of `keys`, all at once (one storage round trip however many).
+pub async fn heads(ctx: &Ctx, keys: &[&str]) -> ApiResult<Vec<Option<Uploaded>>> {
+    ctx.count(|c| c.r2_class_b += keys.len() as i64);
+    let all = futures_util::future::join_all(keys.iter().map(|k| async move {
+        crate::latency::before_storage_call().await;
+        ctx.bucket.head(*k).await
+    }))
+    .await;
+    all.into_iter()
+        .map(|head| {
+            Ok(head?.map(|o| Uploaded {
+                size: o.size() as i64,
+                uploaded_ms: o.uploaded().as_millis() as i64,
+            }))
+        })
+        .collect()
+}
+
+/// Deletes up to `pages` pages of trashed objects; returns how many. Their
+/// rows stay a day as tombstones (`maintenance::forget_tombstones`).
+pub async fn drain_trash(db: &Db, bucket: &Bucket, pages: usize, now_ms: i64) -> ApiResult<usize> {
     let mut total = 0;
     for _ in 0..pages {
         let keys = maintenance::list_trash(db, TRASH_PAGE).await?;
         if keys.is_empty() {
             break;
         }
+        crate::latency::before_storage_call().await;
         bucket
             .delete_multiple(keys.iter().map(String::as_str).collect())
             .await?;
-        maintenance::forget_trash(db, &keys).await?;
+        maintenance::mark_trash_deleted(db, &keys, now_ms).await?;
         total += keys.len();
         if (keys.len() as i64) < TRASH_PAGE {
             break;

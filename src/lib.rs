@@ -27,6 +27,7 @@ pub mod http;
 pub mod hub;
 pub mod ids;
 pub mod jwks;
+pub mod latency;
 pub mod router;
 pub mod s3_receiver;
 pub mod sigv4;
@@ -48,8 +49,20 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     // this request, excluding awaited I/O (src/cputime.rs, docs/PERFORMANCE.md).
     let timing = env.var("BENCH_TIMING").map(|v| v.to_string() == "true");
     if !timing.unwrap_or(false) {
+        latency::set_delay_ms(0);
         return router::handle(req, env, ctx).await;
     }
+    // With the hook only: `x-bench-latency-ms: N` delays every D1/R2 call of
+    // this request by N ms (latency.rs), to count its storage round trips.
+    latency::set_delay_ms(
+        req.headers()
+            .get("x-bench-latency-ms")
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+            .min(1000),
+    );
     let (handled, spent) = cputime::timed(router::handle(req, env, ctx));
     let resp = handled.await?;
     // Immutable headers (a websocket upgrade from the hub) are left alone.
@@ -61,6 +74,8 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    // No bench delay outside a bench request (latency.rs).
+    latency::set_delay_ms(0);
     let retention = router::config(&env)
         .map(|c| c.version_retention_days)
         .unwrap_or(30);

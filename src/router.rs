@@ -264,18 +264,15 @@ async fn dispatch(
                     http::error(&e)?
                 }
             };
-            // D1's own cost figures for this request, for benchmarks and budgets.
-            let h = resp.headers();
-            h.set("x-d1-queries", &trace.queries.to_string())?;
-            h.set("x-d1-rows-read", &trace.rows_read.to_string())?;
-            h.set("x-d1-rows-written", &trace.rows_written.to_string())?;
+            cost_headers(&resp, trace)?;
             Ok(resp)
         }
         (_, p) if p.starts_with("/s3/") => match context(env, &req) {
             Ok(ctx) => {
-                let resp = crate::s3_receiver::handle(&ctx, req).await;
+                let resp = crate::s3_receiver::handle(&ctx, req).await?;
                 trace.take(&ctx);
-                resp
+                cost_headers(&resp, trace)?;
+                Ok(resp)
             }
             Err(e) => {
                 console_error!(
@@ -295,6 +292,15 @@ async fn dispatch(
         },
         _ => http::error(&ApiError::NotFound("not found".to_string())),
     }
+}
+
+/// D1's own cost figures for this request, for benchmarks and budgets.
+fn cost_headers(resp: &Response, trace: &Trace) -> Result<()> {
+    let h = resp.headers();
+    h.set("x-d1-queries", &trace.queries.to_string())?;
+    h.set("x-d1-rows-read", &trace.rows_read.to_string())?;
+    h.set("x-d1-rows-written", &trace.rows_written.to_string())?;
+    Ok(())
 }
 
 /// Authenticates, reads the body and calls the endpoint.

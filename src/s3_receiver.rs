@@ -5,11 +5,10 @@
 //! URLs this Worker signed when R2's S3 endpoint is not configured. Errors
 //! are S3-style XML, which is what rsapi looks into (RS sync.rs:428-441).
 
-use worker::{Headers, Method, Request, Response, Result};
+use worker::{Conditional, Headers, Method, Request, Response, Result};
 
 use crate::api::Ctx;
 use crate::blobs::download_secret;
-use crate::db::files as fq;
 use crate::fault::Fault;
 use crate::sigv4::{temp_credentials, verify_presigned, S3Error, VerifyRequest, ACCESS_DENIED};
 
@@ -73,31 +72,12 @@ async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Re
 
     if method == Method::Put {
         let verified = temp_credentials::verify_upload(&vreq, &ctx.config.s3_credential_secret)?;
-        let user_id = verified.credential.user_id.clone();
         let key = verified.key;
         let size: i64 = header("content-length")
             .and_then(|v| v.trim().parse().ok())
             .ok_or(S3Error::InvalidArgument("Content-Length is required"))?;
         if size < 0 || size > ctx.config.max_object_bytes {
             return Err(S3Error::EntityTooLarge);
-        }
-        // Objects are immutable once committed: a PUT may only (re)write a
-        // key that is new or still pending for the same user.
-        match fq::find_upload(&ctx.db, &key).await.map_err(internal)? {
-            Some(u) if u.user_id != user_id => return Err(S3Error::AccessDenied(ACCESS_DENIED)),
-            Some(_) => {}
-            None => {
-                ctx.count(|c| c.r2_class_b += 1);
-                if ctx
-                    .bucket
-                    .head(key.clone())
-                    .await
-                    .map_err(internal)?
-                    .is_some()
-                {
-                    return Err(S3Error::AccessDenied(ACCESS_DENIED));
-                }
-            }
         }
         let body = match req.inner().body() {
             Some(stream) => worker::Data::ReadableStream(stream),
@@ -107,26 +87,23 @@ async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Re
         if ctx.fault == Some(Fault::R2Put) {
             return Err(internal("fault injected: R2 put"));
         }
+        // The one storage operation of an upload. Ownership is the key prefix
+        // the credential is bound to (checked above, no lookup); objects are
+        // immutable, so the put only creates: `etagDoesNotMatch: "*"` is R2's
+        // `If-None-Match: *`, and an existing key (committed, or an earlier
+        // upload) is refused as S3 refuses a write it does not allow.
+        crate::latency::before_storage_call().await;
         let object = ctx
             .bucket
             .put(key.clone(), body)
+            .only_if(Conditional {
+                etag_does_not_match: Some("*".into()),
+                ..Conditional::default()
+            })
             .execute()
             .await
             .map_err(internal)?
-            .ok_or(S3Error::InternalError)?;
-        if let Err(e) = fq::upsert_upload(
-            &ctx.db,
-            &key,
-            &user_id,
-            Some(object.size() as i64),
-            ctx.now_ms,
-        )
-        .await
-        {
-            // Untracked objects would never be cleaned up: undo.
-            let _ = ctx.bucket.delete(key.clone()).await;
-            return Err(internal(e));
-        }
+            .ok_or(S3Error::AccessDenied(ACCESS_DENIED))?;
         let headers = Headers::new();
         headers.set("ETag", &object.http_etag()).map_err(internal)?;
         // Exactly 200: rsapi accepts nothing else (RS sync.rs:428-441).
@@ -153,6 +130,7 @@ async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Re
     if ctx.fault == Some(Fault::R2Get) {
         return Err(internal("fault injected: R2 get"));
     }
+    crate::latency::before_storage_call().await;
     let object = ctx
         .bucket
         .get(verified.key.clone())

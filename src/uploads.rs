@@ -2,6 +2,21 @@
 //! object, whichever way it arrived, lives at `uploads/<user>/<random>` and
 //! stays there once committed: committing is metadata only.
 
+/// How old an upload may be when a commit names it (ms). The scheduled sweep
+/// only deletes uploads older than [`SWEEP_AGE_MS`], so an object a commit may
+/// still take is never a candidate (the trash check inside the commit batch
+/// closes the remaining race whatever the clocks say).
+pub const COMMIT_GRACE_MS: i64 = 12 * 3600 * 1000;
+/// Age at which an uncommitted upload is an orphan for the sweep (ms).
+pub const SWEEP_AGE_MS: i64 = 24 * 3600 * 1000;
+const _: () = assert!(COMMIT_GRACE_MS < SWEEP_AGE_MS);
+
+/// Whether an object R2 stored at `uploaded_ms` may still be committed at
+/// `now_ms` (a little clock skew between R2 and the Worker is tolerated).
+pub fn is_committable(uploaded_ms: i64, now_ms: i64) -> bool {
+    now_ms - uploaded_ms <= COMMIT_GRACE_MS
+}
+
 /// The key prefix a user may upload under (no trailing `/`).
 pub fn upload_prefix(user_id: &str) -> String {
     format!("uploads/{user_id}")
@@ -51,6 +66,16 @@ mod tests {
             "uploads/u10/abcdefghijkl",
             &upload_prefix("u1")
         ));
+    }
+
+    #[test]
+    fn commits_refuse_uploads_past_the_grace_period() {
+        let now = 1_700_000_000_000;
+        assert!(is_committable(now, now));
+        assert!(is_committable(now + 5_000, now), "R2 clock slightly ahead");
+        assert!(is_committable(now - COMMIT_GRACE_MS, now));
+        assert!(!is_committable(now - COMMIT_GRACE_MS - 1, now));
+        assert!(!is_committable(now - SWEEP_AGE_MS, now));
     }
 
     #[test]

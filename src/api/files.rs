@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{check_encrypted_name, check_file_count, check_graph_uuid, Ctx, User};
+use super::{check_encrypted_name, check_file_count, check_graph_uuid, with_graph, Ctx, User};
 use crate::blobs;
-use crate::db::{files as fq, graphs as gq};
+use crate::db::files as fq;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{file_uuid, is_encrypted_name, remote_key, MAX_ENCRYPTED_NAME_LEN};
 use crate::wire::{
@@ -23,9 +23,13 @@ pub async fn get_all_files(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResu
     if !after.is_empty() && !is_encrypted_name(&after) {
         return Err(ApiError::BadRequest("invalid ContinuationToken".into()));
     }
-    gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
-    let mut rows =
-        fq::list_files_page(&ctx.db, &req.graph_uuid, &after, ALL_FILES_PAGE + 1).await?;
+    let (_, mut rows) = with_graph(
+        ctx,
+        &req.graph_uuid,
+        user,
+        fq::list_files_page(&ctx.db, &req.graph_uuid, &after, ALL_FILES_PAGE + 1),
+    )
+    .await?;
     let more = rows.len() as i64 > ALL_FILES_PAGE;
     rows.truncate(ALL_FILES_PAGE as usize);
     let next = if more {
@@ -53,22 +57,22 @@ pub async fn get_all_files(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResu
 pub async fn get_files_meta(ctx: &Ctx, user: &User, req: FilesRequest) -> ApiResult<Vec<FileMeta>> {
     check_graph_uuid(ctx, &req.graph_uuid)?;
     check_file_count(req.files.len())?;
-    gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
     let valid: Vec<String> = req
         .files
         .iter()
         .filter(|f| is_encrypted_name(f))
         .cloned()
         .collect();
-    let found: HashMap<String, fq::FileRow> = if valid.is_empty() {
-        HashMap::new()
-    } else {
-        fq::find_files(&ctx.db, &req.graph_uuid, &valid)
-            .await?
-            .into_iter()
-            .map(|r| (r.path.clone(), r))
-            .collect()
-    };
+    let (_, rows) = with_graph(ctx, &req.graph_uuid, user, async {
+        if valid.is_empty() {
+            Ok(Vec::new())
+        } else {
+            fq::find_files(&ctx.db, &req.graph_uuid, &valid).await
+        }
+    })
+    .await?;
+    let found: HashMap<String, fq::FileRow> =
+        rows.into_iter().map(|r| (r.path.clone(), r)).collect();
     Ok(req
         .files
         .into_iter()
@@ -103,8 +107,13 @@ pub async fn get_files(ctx: &Ctx, user: &User, req: FilesRequest) -> ApiResult<P
     for f in &req.files {
         check_encrypted_name(f)?;
     }
-    gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
-    let rows = fq::find_files(&ctx.db, &req.graph_uuid, &req.files).await?;
+    let (_, rows) = with_graph(
+        ctx,
+        &req.graph_uuid,
+        user,
+        fq::find_files(&ctx.db, &req.graph_uuid, &req.files),
+    )
+    .await?;
     let mut urls = BTreeMap::new();
     for r in rows {
         urls.insert(r.path, blobs::download_url(ctx, &r.blob_key)?);
@@ -128,8 +137,13 @@ pub async fn get_version_files(
             .ok_or_else(|| ApiError::BadRequest("Files must be <FileUUID>/<VersionUUID>".into()))?;
         ids.push((fu.to_string(), vu.to_string()));
     }
-    gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
-    let rows = fq::find_version_blobs(&ctx.db, &req.graph_uuid, &ids).await?;
+    let (_, rows) = with_graph(
+        ctx,
+        &req.graph_uuid,
+        user,
+        fq::find_version_blobs(&ctx.db, &req.graph_uuid, &ids),
+    )
+    .await?;
     let mut urls = BTreeMap::new();
     for r in rows {
         urls.insert(
@@ -148,11 +162,12 @@ pub async fn get_file_version_list(
 ) -> ApiResult<FileVersionList> {
     check_graph_uuid(ctx, &req.graph_uuid)?;
     check_encrypted_name(&req.file)?;
-    gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
-    let rows = fq::list_versions(
-        &ctx.db,
+    let file = file_uuid(&req.graph_uuid, &req.file);
+    let (_, rows) = with_graph(
+        ctx,
         &req.graph_uuid,
-        &file_uuid(&req.graph_uuid, &req.file),
+        user,
+        fq::list_versions(&ctx.db, &req.graph_uuid, &file),
     )
     .await?;
     Ok(FileVersionList {

@@ -18,8 +18,13 @@ const EXPIRE_AHEAD_SECS: i64 = 10 * 365 * 24 * 3600;
 
 /// §6.1. `beta-tester` turns the client's sync UI on (LS user.cljs:265-277).
 pub async fn user_info(ctx: &Ctx, user: &User) -> ApiResult<UserInfo> {
-    q::ensure_user(&ctx.db, &user.id, user.email.as_deref(), ctx.now_ms).await?;
-    let (usage, _count) = q::user_usage(&ctx.db, &user.id).await?;
+    let (ensured, usage) = futures_util::future::join(
+        q::ensure_user(&ctx.db, &user.id, user.email.as_deref(), ctx.now_ms),
+        q::user_usage(&ctx.db, &user.id),
+    )
+    .await;
+    ensured?;
+    let (usage, _count) = usage?;
     Ok(UserInfo {
         user_groups: vec!["beta-tester"],
         expire_time: ctx.now_secs() + EXPIRE_AHEAD_SECS,
@@ -66,14 +71,18 @@ pub async fn create_graph(
             "GraphName must be 1 to {MAX_GRAPH_NAME} printable characters"
         )));
     }
-    q::ensure_user(&ctx.db, &user.id, user.email.as_deref(), ctx.now_ms).await?;
-    if q::find_graph_by_name(&ctx.db, &name, &user.id)
-        .await?
-        .is_some()
-    {
+    // Independent of each other: one storage round trip.
+    let (ensured, existing, usage) = futures_util::future::join3(
+        q::ensure_user(&ctx.db, &user.id, user.email.as_deref(), ctx.now_ms),
+        q::find_graph_by_name(&ctx.db, &name, &user.id),
+        q::user_usage(&ctx.db, &user.id),
+    )
+    .await;
+    ensured?;
+    if existing?.is_some() {
         return Err(ApiError::GraphExists(name));
     }
-    let (usage, _) = q::user_usage(&ctx.db, &user.id).await?;
+    let (usage, _) = usage?;
     if usage >= ctx.config.storage_limit_bytes {
         return Err(ApiError::StorageLimit);
     }
@@ -106,7 +115,7 @@ pub async fn delete_graph(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResul
     if !maintenance::delete_graph(&ctx.db, &req.graph_uuid, &user.id, ctx.now_ms).await? {
         return Err(ApiError::GraphNotExist);
     }
-    blobs::drain_trash(&ctx.db, &ctx.bucket, 5).await?;
+    blobs::drain_trash(&ctx.db, &ctx.bucket, 5, ctx.now_ms).await?;
     Ok(Empty {})
 }
 

@@ -54,6 +54,23 @@ impl Ctx {
     }
 }
 
+/// The caller's graph and a query about it, in one storage round trip: both
+/// go out at once, and the query's result is used only once the graph is
+/// known to be the caller's (its error, `graph-not-exist`, comes first).
+pub async fn with_graph<T>(
+    ctx: &Ctx,
+    graph_id: &str,
+    user: &User,
+    query: impl std::future::Future<Output = ApiResult<T>>,
+) -> ApiResult<(crate::db::graphs::GraphRow, T)> {
+    let (graph, result) = futures_util::future::join(
+        crate::db::graphs::find_graph(&ctx.db, graph_id, &user.id),
+        query,
+    )
+    .await;
+    Ok((graph?, result?))
+}
+
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub struct User {

@@ -1,18 +1,18 @@
 //! Transactions: get_diff, get_deletion_log_v20221212, update_files,
 //! delete_files, rename_file (PROTOCOL.md §6.13, 6.14, 6.17, 6.18, 6.21, §9).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
-use super::{check_encrypted_name, check_file_count, check_graph_uuid, Ctx, User};
+use super::{check_encrypted_name, check_file_count, check_graph_uuid, with_graph, Ctx, User};
 use crate::db::files::{self as fq, Commit, NewFile, Superseded};
 use crate::db::graphs::{self as gq, GraphRow};
 use crate::error::{ApiError, ApiResult};
 use crate::hub;
 use crate::ids::{file_uuid, new_uuid, remote_key};
 use crate::txid::is_valid_txid;
-use crate::uploads::{is_md5_hex, upload_prefix};
+use crate::uploads::{is_committable, is_md5_hex, upload_prefix};
 use crate::wire::{
     DeleteFiles, DeletionLog, DeletionLogEntry, Diff, FilesRequest, FromTxRequest,
     RenameFileRequest, Transaction, TxContentItem, TxId, UpdateFiles, UpdateFilesRequest,
@@ -32,8 +32,13 @@ pub const MAX_FILES_PER_COMMIT: usize = 100;
 pub async fn get_diff(ctx: &Ctx, user: &User, req: FromTxRequest) -> ApiResult<Diff> {
     check_graph_uuid(ctx, &req.graph_uuid)?;
     check_from_txid(req.from_txid)?;
-    gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
-    let mut rows = fq::list_tx_after(&ctx.db, &req.graph_uuid, req.from_txid, MAX_DIFF + 1).await?;
+    let (_, mut rows) = with_graph(
+        ctx,
+        &req.graph_uuid,
+        user,
+        fq::list_tx_after(&ctx.db, &req.graph_uuid, req.from_txid, MAX_DIFF + 1),
+    )
+    .await?;
     if rows.len() as i64 > MAX_DIFF {
         rows = rows.split_off(rows.len() - 1);
     }
@@ -59,9 +64,13 @@ pub async fn get_deletion_log_v20221212(
 ) -> ApiResult<DeletionLog> {
     check_graph_uuid(ctx, &req.graph_uuid)?;
     check_from_txid(req.from_txid)?;
-    gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
-    let rows =
-        fq::list_deletions_after(&ctx.db, &req.graph_uuid, req.from_txid, MAX_DELETION_LOG).await?;
+    let (_, rows) = with_graph(
+        ctx,
+        &req.graph_uuid,
+        user,
+        fq::list_deletions_after(&ctx.db, &req.graph_uuid, req.from_txid, MAX_DELETION_LOG),
+    )
+    .await?;
     let transactions = rows
         .into_iter()
         .map(|r| {
@@ -78,7 +87,9 @@ pub async fn get_deletion_log_v20221212(
 
 /// §6.17: commits uploaded objects as the new bodies of files, as one
 /// transaction. Fails as a whole (txid unchanged) when any upload is
-/// missing, not the caller's, or outside its prefix. Moves no bytes.
+/// missing, older than the commit grace period, in trash, or outside the
+/// caller's prefix. Moves no bytes; two storage round trips (reads and heads
+/// at once, then the batch).
 pub async fn update_files(
     ctx: &Ctx,
     user: &User,
@@ -108,43 +119,40 @@ pub async fn update_files(
             ));
         }
     }
-    let graph = gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
+    // One storage round trip before the commit: the graph, the user's usage
+    // and the heads of every upload (existence, size, age) at once.
+    let keys: Vec<&str> = req.files.values().map(|(k, _)| k.as_str()).collect();
+    let (graph, usage, heads) = futures_util::future::join3(
+        gq::find_graph(&ctx.db, &req.graph_uuid, &user.id),
+        gq::user_usage(&ctx.db, &user.id),
+        crate::blobs::heads(ctx, &keys),
+    )
+    .await;
+    let graph = graph?;
     check_current(&graph, req.txid)?;
+    let (usage, _) = usage?;
+    let heads = heads?;
 
-    let keys: Vec<String> = req.files.values().map(|(k, _)| k.clone()).collect();
-    let uploads: HashMap<String, fq::UploadRow> = fq::find_uploads(&ctx.db, &keys)
-        .await?
-        .into_iter()
-        .map(|u| (u.key.clone(), u))
-        .collect();
     let mut files = Vec::with_capacity(req.files.len());
     let mut added = 0i64;
-    for (path, (key, checksum)) in &req.files {
-        let upload = uploads
-            .get(key)
-            .filter(|u| u.user_id == user.id)
+    for ((path, (key, checksum)), head) in req.files.iter().zip(heads) {
+        let upload = head
+            .filter(|u| is_committable(u.uploaded_ms, ctx.now_ms))
             .ok_or_else(|| ApiError::BadRequest(format!("upload not found: {key}")))?;
-        let size = match upload.size {
-            Some(size) => size,
-            // Presigned PUT straight to R2: the size is learned now.
-            None => crate::blobs::object_size(ctx, key)
-                .await?
-                .ok_or_else(|| ApiError::BadRequest(format!("upload not found: {key}")))?,
-        };
-        if size > ctx.config.max_object_bytes {
+        if upload.size > ctx.config.max_object_bytes {
             return Err(ApiError::BadRequest(format!("upload too large: {key}")));
         }
-        added += size;
+        added += upload.size;
         files.push(NewFile {
             path: path.clone(),
             blob_key: key.clone(),
+            uploaded_ms: upload.uploaded_ms,
             checksum: checksum.clone(),
-            size,
+            size: upload.size,
             file_uuid: file_uuid(&graph.id, path),
             version_uuid: version_uuid()?,
         });
     }
-    let (usage, _) = gq::user_usage(&ctx.db, &user.id).await?;
     if usage + added > ctx.config.storage_limit_bytes {
         return Err(ApiError::StorageLimit);
     }
@@ -158,7 +166,7 @@ pub async fn update_files(
         expected_txid: req.txid,
         now: ctx.now_ms,
     };
-    let txid = match commit.update_files(&user.id, &files, &content).await {
+    let txid = match commit.update_files(&files, &content).await {
         Ok(txid) => txid,
         Err(e) => return Err(explain_failed_commit(ctx, user, &graph.id, req.txid, e, true).await),
     };
@@ -193,13 +201,15 @@ pub async fn delete_files(ctx: &Ctx, user: &User, req: FilesRequest) -> ApiResul
     for p in &paths {
         check_encrypted_name(p)?;
     }
-    let graph = gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
+    let (graph, rows) = with_graph(
+        ctx,
+        &req.graph_uuid,
+        user,
+        fq::find_files(&ctx.db, &req.graph_uuid, &paths),
+    )
+    .await?;
     check_current(&graph, client_txid)?;
-    let existing: BTreeSet<String> = fq::find_files(&ctx.db, &graph.id, &paths)
-        .await?
-        .into_iter()
-        .map(|r| r.path)
-        .collect();
+    let existing: BTreeSet<String> = rows.into_iter().map(|r| r.path).collect();
     let mut gone = Vec::new();
     let mut failed = BTreeMap::new();
     for p in &paths {
@@ -252,12 +262,19 @@ pub async fn rename_file(ctx: &Ctx, user: &User, req: RenameFileRequest) -> ApiR
             "SrcFile and DstFile are the same".into(),
         ));
     }
-    let graph = gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
+    let (graph, src) = with_graph(
+        ctx,
+        &req.graph_uuid,
+        user,
+        fq::find_files(
+            &ctx.db,
+            &req.graph_uuid,
+            std::slice::from_ref(&req.src_file),
+        ),
+    )
+    .await?;
     check_current(&graph, req.txid)?;
-    if fq::find_files(&ctx.db, &graph.id, std::slice::from_ref(&req.src_file))
-        .await?
-        .is_empty()
-    {
+    if src.is_empty() {
         return Err(ApiError::NotFound(format!(
             "not found {}",
             remote_key(&user.id, &graph.id, &req.src_file)

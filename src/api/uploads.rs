@@ -55,8 +55,14 @@ pub async fn get_upload_urls(
             "Count must be 1 to {MAX_UPLOAD_URLS}"
         )));
     }
-    gq::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
-    check_quota(ctx, user).await?;
+    // Ownership and quota at once: one storage round trip.
+    let (graph, quota) = futures_util::future::join(
+        gq::find_graph(&ctx.db, &req.graph_uuid, &user.id),
+        check_quota(ctx, user),
+    )
+    .await;
+    graph?;
+    quota?;
     let prefix = upload_prefix(&user.id);
     let mut keys = Vec::with_capacity(req.count as usize);
     for _ in 0..req.count {

@@ -46,13 +46,6 @@ pub struct VersionBlobRow {
     pub blob_key: String,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct UploadRow {
-    pub key: String,
-    pub user_id: String,
-    pub size: Option<i64>,
-}
-
 const FILE_COLUMNS: &str = "f.path, f.blob_key, f.checksum, f.size, f.last_modified, f.txid";
 
 /// ?1 graph id, ?2 exclusive start path ('' for the first page), ?3 limit.
@@ -81,15 +74,6 @@ const FIND_VERSION_BLOBS: &str =
     "SELECT v.file_uuid, v.version_uuid, v.blob_key FROM json_each(?2) j \
      CROSS JOIN versions v ON v.graph_id = ?1 AND v.file_uuid = json_extract(j.value, '$.f') \
      AND v.version_uuid = json_extract(j.value, '$.v')";
-/// ?1 JSON array of keys.
-const FIND_UPLOADS: &str =
-    "SELECT u.key, u.user_id, u.size FROM json_each(?1) j CROSS JOIN uploads u ON u.key = j.value";
-/// ?1 key.
-const FIND_UPLOAD: &str = "SELECT key, user_id, size FROM uploads WHERE key = ?1";
-/// ?1 key, ?2 user id, ?3 size or NULL, ?4 now.
-const UPSERT_UPLOAD: &str =
-    "INSERT INTO uploads (key, user_id, size, created_at) VALUES (?1, ?2, ?3, ?4) \
-     ON CONFLICT (key) DO UPDATE SET size = excluded.size WHERE uploads.user_id = excluded.user_id";
 /// ?1 JSON array of {"k": key, "u": user id}, ?2 now.
 const INSERT_PENDING_UPLOADS: &str = "INSERT INTO uploads (key, user_id, size, created_at) \
      SELECT json_extract(j.value, '$.k'), json_extract(j.value, '$.u'), NULL, ?2 FROM json_each(?1) j";
@@ -102,11 +86,29 @@ const INSERT_PENDING_UPLOADS: &str = "INSERT INTO uploads (key, user_id, size, c
 const COMPARE_AND_INCREMENT: &str =
     "UPDATE graphs SET txid = CASE WHEN txid = ?2 THEN ?2 + 1 ELSE NULL END, \
      storage_usage = storage_usage + ?3 WHERE id = ?1";
-/// As above, and ?4 JSON array of upload keys, ?5 user id, ?6 their count:
-/// the commit also aborts unless every upload is still pending for this user
-/// (so the scheduled cleanup can never delete an object a commit refers to).
-const COMPARE_AND_INCREMENT_WITH_UPLOADS: &str = "UPDATE graphs SET txid = CASE WHEN txid = ?2 AND \
-     (SELECT COUNT(*) FROM uploads WHERE key IN (SELECT value FROM json_each(?4)) AND user_id = ?5) = ?6 \
+/// Commits of a graph a new commit looks back through for its upload keys.
+pub const REUSE_WINDOW: i64 = 100;
+/// As above, and ?4 JSON array of upload keys, ?5 the oldest upload's R2 time
+/// minus a clock margin (ms). The commit also aborts when
+/// * any key is in trash (put there by the cleanup, still there as a
+///   tombstone for a day after its object was deleted). The cleanup's own
+///   insert into trash re-reads the commits in the same statement, so the two
+///   are ordered by D1: either the commit is seen and its objects kept, or the
+///   keys are in trash first and the commit aborts;
+/// * any key was committed already: a key can only have been committed after
+///   its upload, so the graph's last [`REUSE_WINDOW`] (100) transactions are
+///   enough when the upload is younger than the oldest of them (else, 100
+///   commits since the upload, the commit is refused: upload again). By
+///   primary key, at most 100 rows read.
+///   Rows from before migration 0004 (no `blob_keys`) made after the upload
+///   refuse too.
+const COMPARE_AND_INCREMENT_FOR_UPLOADS: &str = "UPDATE graphs SET txid = CASE WHEN txid = ?2 \
+     AND NOT EXISTS (SELECT 1 FROM json_each(?4) j CROSS JOIN trash t ON t.key = j.value) \
+     AND NOT EXISTS (SELECT 1 FROM txlog t CROSS JOIN json_each(t.blob_keys) b \
+       WHERE t.graph_id = ?1 AND t.txid > ?2 - 100 AND b.value IN (SELECT value FROM json_each(?4))) \
+     AND NOT EXISTS (SELECT 1 FROM txlog t WHERE t.graph_id = ?1 AND t.txid > ?2 - 100 \
+       AND t.tx_type = 'update_files' AND t.blob_keys IS NULL AND t.created_at >= ?5) \
+     AND ?5 >= COALESCE((SELECT created_at FROM txlog WHERE graph_id = ?1 AND txid = ?2 - 99), 0) \
      THEN ?2 + 1 ELSE NULL END, storage_usage = storage_usage + ?3 WHERE id = ?1";
 /// ?1 graph id, ?2 JSON array of {"p": path, "f": file uuid, "v": new version uuid}, ?3 now.
 /// Keeps the current body of each listed path that exists as a version.
@@ -125,12 +127,15 @@ const DELETE_FILES: &str =
 /// ?1 graph id, ?2 from path, ?3 to path, ?4 now, ?5 new txid.
 const RENAME_FILE: &str =
     "UPDATE files SET path = ?3, last_modified = ?4, txid = ?5 WHERE graph_id = ?1 AND path = ?2";
-/// ?1 JSON array of keys.
+/// ?1 JSON array of keys. Only keys handed out by get_upload_urls have a row
+/// (a stock upload writes none), so for the stock client this writes nothing.
 const DELETE_UPLOADS: &str = "DELETE FROM uploads WHERE key IN (SELECT value FROM json_each(?1))";
-/// ?1 graph id, ?2 txid, ?3 type, ?4 content JSON, ?5 now. Its foreign key
-/// aborts the batch when the graph was deleted meanwhile.
+/// ?1 graph id, ?2 txid, ?3 type, ?4 content JSON, ?5 now, ?6 JSON array of
+/// the upload keys committed (update_files) or NULL. Its foreign key aborts
+/// the batch when the graph was deleted meanwhile.
 const INSERT_TX: &str =
-    "INSERT INTO txlog (graph_id, txid, tx_type, content, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO txlog (graph_id, txid, tx_type, content, created_at, blob_keys) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 pub async fn list_files_page(
     db: &Db,
@@ -203,34 +208,6 @@ pub async fn find_version_blobs(
         .await
 }
 
-pub async fn find_uploads(db: &Db, keys: &[String]) -> Result<Vec<UploadRow>, ApiError> {
-    let list = json!(keys).to_string();
-    db.all(FIND_UPLOADS, &[(&list).into()]).await
-}
-
-pub async fn find_upload(db: &Db, key: &str) -> Result<Option<UploadRow>, ApiError> {
-    db.first(FIND_UPLOAD, &[key.into()]).await
-}
-
-/// Records a received upload; returns false when the key is pending for
-/// another user (nothing written).
-pub async fn upsert_upload(
-    db: &Db,
-    key: &str,
-    user_id: &str,
-    size: Option<i64>,
-    now: i64,
-) -> Result<bool, ApiError> {
-    let size = size.map_or(Arg::Null, Arg::Int);
-    Ok(db
-        .run(
-            UPSERT_UPLOAD,
-            &[key.into(), user_id.into(), size, now.into()],
-        )
-        .await?
-        == 1)
-}
-
 /// Records keys handed out in presigned PUT URLs, so that uploads never
 /// committed can be found and deleted.
 pub async fn insert_pending_uploads(
@@ -249,11 +226,20 @@ pub async fn insert_pending_uploads(
     Ok(())
 }
 
+/// How far R2's clock (an object's upload time) and the Worker's (a
+/// transaction's `created_at`, taken when its request arrived) may differ for
+/// the reuse check. Small on purpose: a commit is refused when the graph had
+/// [`REUSE_WINDOW`] commits since its upload time minus this margin (an
+/// initial upload commits a few times a second).
+const UPLOAD_CLOCK_MARGIN_MS: i64 = 5 * 1000;
+
 /// One file of an update_files commit.
 #[derive(Debug, Clone)]
 pub struct NewFile {
     pub path: String,
     pub blob_key: String,
+    /// When R2 stored the upload (ms).
+    pub uploaded_ms: i64,
     pub checksum: String,
     pub size: i64,
     pub file_uuid: String,
@@ -308,6 +294,7 @@ impl Commit<'_> {
         &self,
         tx_type: &str,
         content: &serde_json::Value,
+        blob_keys: Option<&str>,
     ) -> Result<D1PreparedStatement, ApiError> {
         let content = content.to_string();
         self.db.stmt(
@@ -318,15 +305,16 @@ impl Commit<'_> {
                 tx_type.into(),
                 (&content).into(),
                 self.now.into(),
+                blob_keys.map_or(Arg::Null, Arg::Text),
             ],
         )
     }
 
-    /// update_files: versions of overwritten files, new current rows, pending
-    /// uploads consumed, one transaction. Moves no bytes.
+    /// update_files: versions of overwritten files, new current rows, the
+    /// upload keys recorded in the log, one transaction. Moves no bytes.
+    /// Writes 1 + (files) + (overwritten files) + 1 rows.
     pub async fn update_files(
         &self,
-        user_id: &str,
         files: &[NewFile],
         content: &serde_json::Value,
     ) -> Result<i64, ApiError> {
@@ -345,18 +333,17 @@ impl Commit<'_> {
             .collect::<Vec<_>>())
         .to_string();
         let keys = json!(files.iter().map(|f| &f.blob_key).collect::<Vec<_>>()).to_string();
-        let count = files.len() as i64;
+        let oldest_upload = files.iter().map(|f| f.uploaded_ms).min().unwrap_or(0);
         self.db
             .batch(vec![
                 self.db.stmt(
-                    COMPARE_AND_INCREMENT_WITH_UPLOADS,
+                    COMPARE_AND_INCREMENT_FOR_UPLOADS,
                     &[
                         self.graph_id.into(),
                         self.expected_txid.into(),
                         delta.into(),
                         (&keys).into(),
-                        user_id.into(),
-                        count.into(),
+                        (oldest_upload - UPLOAD_CLOCK_MARGIN_MS).into(),
                     ],
                 )?,
                 self.keep_versions(&superseded)?,
@@ -370,7 +357,7 @@ impl Commit<'_> {
                     ],
                 )?,
                 self.db.stmt(DELETE_UPLOADS, &[(&keys).into()])?,
-                self.insert_tx("update_files", content)?,
+                self.insert_tx("update_files", content, Some(&keys))?,
             ])
             .await?;
         Ok(self.new_txid())
@@ -389,7 +376,7 @@ impl Commit<'_> {
                 self.keep_versions(gone)?,
                 self.db
                     .stmt(DELETE_FILES, &[self.graph_id.into(), (&paths).into()])?,
-                self.insert_tx("delete_files", content)?,
+                self.insert_tx("delete_files", content, None)?,
             ])
             .await?;
         Ok(self.new_txid())
@@ -419,9 +406,21 @@ impl Commit<'_> {
                         self.new_txid().into(),
                     ],
                 )?,
-                self.insert_tx("rename_file", content)?,
+                self.insert_tx("rename_file", content, None)?,
             ])
             .await?;
         Ok(self.new_txid())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reuse_window_in_the_sql_is_the_constant() {
+        let sql = COMPARE_AND_INCREMENT_FOR_UPLOADS;
+        assert_eq!(sql.matches(&format!("?2 - {REUSE_WINDOW} ")).count(), 2);
+        assert!(sql.contains(&format!("txid = ?2 - {}", REUSE_WINDOW - 1)));
     }
 }

@@ -8,14 +8,15 @@ use serde_json::json;
 use super::Db;
 use crate::error::ApiError;
 
-/// ?1 graph id, ?2 now.
+/// ?1 graph id, ?2 now, ?3 user id: only the caller's own graph (another
+/// user's objects must never reach trash, which every drain empties).
 const TRASH_GRAPH_FILES: &str =
     "INSERT INTO trash (key, created_at) SELECT blob_key, ?2 FROM files WHERE graph_id = ?1 \
-     ON CONFLICT (key) DO NOTHING";
-/// ?1 graph id, ?2 now.
+     AND EXISTS (SELECT 1 FROM graphs WHERE id = ?1 AND user_id = ?3) ON CONFLICT (key) DO NOTHING";
+/// ?1 graph id, ?2 now, ?3 user id, as above.
 const TRASH_GRAPH_VERSIONS: &str =
     "INSERT INTO trash (key, created_at) SELECT blob_key, ?2 FROM versions WHERE graph_id = ?1 \
-     ON CONFLICT (key) DO NOTHING";
+     AND EXISTS (SELECT 1 FROM graphs WHERE id = ?1 AND user_id = ?3) ON CONFLICT (key) DO NOTHING";
 /// ?1 graph id, ?2 user id. Cascades to keys, salt, files, versions, txlog.
 const DELETE_GRAPH: &str = "DELETE FROM graphs WHERE id = ?1 AND user_id = ?2";
 
@@ -40,10 +41,46 @@ const DELETE_VERSIONS: &str = "DELETE FROM versions WHERE (graph_id, file_uuid, 
 const SHRINK_USAGE: &str = "UPDATE graphs SET storage_usage = MAX(0, storage_usage - \
      (SELECT COALESCE(SUM(json_extract(value, '$.s')), 0) FROM json_each(?1) WHERE json_extract(value, '$.g') = graphs.id)) \
      WHERE id IN (SELECT json_extract(value, '$.g') FROM json_each(?1))";
-/// ?1 limit.
-const LIST_TRASH: &str = "SELECT key FROM trash ORDER BY created_at LIMIT ?1";
-/// ?1 JSON array of keys.
-const DELETE_TRASH: &str = "DELETE FROM trash WHERE key IN (SELECT value FROM json_each(?1))";
+/// ?1 limit. Keys whose objects are still to be deleted.
+const LIST_TRASH: &str =
+    "SELECT key FROM trash WHERE deleted_at IS NULL ORDER BY created_at LIMIT ?1";
+/// ?1 JSON array of keys, ?2 now: their objects are gone; the rows stay as
+/// tombstones that commits check (db/files.rs).
+const MARK_TRASH_DELETED: &str =
+    "UPDATE trash SET deleted_at = ?2 WHERE key IN (SELECT value FROM json_each(?1))";
+/// ?1 cutoff (ms), ?2 limit: tombstones old enough that no commit can still
+/// be in flight with their key.
+const FORGET_TOMBSTONES: &str = "DELETE FROM trash WHERE key IN \
+     (SELECT key FROM trash WHERE deleted_at < ?1 LIMIT ?2)";
+
+// ---- the sweep of orphaned uploads (cleanup.rs)
+
+/// Every user, and where the last sweep of their objects stopped.
+const LIST_SWEEP_USERS: &str = "SELECT u.id AS user_id, c.after_key FROM users u \
+     LEFT JOIN sweep_cursor c ON c.user_id = u.id";
+/// ?1 user id.
+const LIST_USER_GRAPHS: &str = "SELECT id, txid FROM graphs WHERE user_id = ?1";
+/// ?1 graph id, ?2 below this txid (exclusive), ?3 limit: the log newest first,
+/// read by primary key.
+const LIST_TX_NEWEST: &str = "SELECT txid, tx_type, created_at, blob_keys IS NULL AS legacy \
+     FROM txlog WHERE graph_id = ?1 AND txid < ?2 ORDER BY txid DESC LIMIT ?3";
+/// ?1 JSON array of candidate keys, ?2 now, ?3 user id, ?4 JSON array of
+/// {"g": graph id, "t": lowest txid to look at}. Trashes the candidates that no
+/// update_files transaction from those txids on committed, reading the log in
+/// the same statement (graphs not listed, i.e. created meanwhile, are read
+/// whole): a commit that lands first is seen, one that lands later finds the
+/// key in trash and aborts.
+const TRASH_ORPHANS: &str = "INSERT INTO trash (key, created_at) \
+     SELECT c.value, ?2 FROM json_each(?1) c WHERE c.value NOT IN (\
+       SELECT b.value FROM graphs g CROSS JOIN txlog t ON t.graph_id = g.id AND t.txid >= COALESCE(\
+         (SELECT json_extract(s.value, '$.t') FROM json_each(?4) s WHERE json_extract(s.value, '$.g') = g.id), 0) \
+       CROSS JOIN json_each(t.blob_keys) b WHERE g.user_id = ?3) \
+     ON CONFLICT (key) DO NOTHING";
+/// ?1 user id, ?2 key to continue after.
+const SET_SWEEP_CURSOR: &str = "INSERT INTO sweep_cursor (user_id, after_key) VALUES (?1, ?2) \
+     ON CONFLICT (user_id) DO UPDATE SET after_key = excluded.after_key";
+/// ?1 user id.
+const CLEAR_SWEEP_CURSOR: &str = "DELETE FROM sweep_cursor WHERE user_id = ?1";
 
 #[derive(Debug, Deserialize)]
 struct ExpiredVersion {
@@ -69,8 +106,14 @@ pub async fn delete_graph(
 ) -> Result<bool, ApiError> {
     let results = db
         .batch(vec![
-            db.stmt(TRASH_GRAPH_FILES, &[graph_id.into(), now.into()])?,
-            db.stmt(TRASH_GRAPH_VERSIONS, &[graph_id.into(), now.into()])?,
+            db.stmt(
+                TRASH_GRAPH_FILES,
+                &[graph_id.into(), now.into(), user_id.into()],
+            )?,
+            db.stmt(
+                TRASH_GRAPH_VERSIONS,
+                &[graph_id.into(), now.into(), user_id.into()],
+            )?,
             db.stmt(DELETE_GRAPH, &[graph_id.into(), user_id.into()])?,
         ])
         .await?;
@@ -130,9 +173,98 @@ pub async fn list_trash(db: &Db, limit: i64) -> Result<Vec<String>, ApiError> {
     Ok(rows.into_iter().map(|r| r.key).collect())
 }
 
-/// Forgets trash keys whose objects were deleted.
-pub async fn forget_trash(db: &Db, keys: &[String]) -> Result<(), ApiError> {
+/// Marks trash keys whose objects were deleted (they stay as tombstones).
+pub async fn mark_trash_deleted(db: &Db, keys: &[String], now: i64) -> Result<(), ApiError> {
     let list = json!(keys).to_string();
-    db.run(DELETE_TRASH, &[(&list).into()]).await?;
+    db.run(MARK_TRASH_DELETED, &[(&list).into(), now.into()])
+        .await?;
+    Ok(())
+}
+
+/// Drops up to `limit` tombstones of objects deleted before `cutoff`.
+pub async fn forget_tombstones(db: &Db, cutoff: i64, limit: i64) -> Result<usize, ApiError> {
+    db.run(FORGET_TOMBSTONES, &[cutoff.into(), limit.into()])
+        .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SweepUser {
+    pub user_id: String,
+    pub after_key: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GraphTxid {
+    pub id: String,
+    pub txid: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TxStamp {
+    pub txid: i64,
+    pub tx_type: String,
+    pub created_at: i64,
+    /// 1 when the row has no `blob_keys` (written before migration 0004).
+    pub legacy: i64,
+}
+
+pub async fn list_sweep_users(db: &Db) -> Result<Vec<SweepUser>, ApiError> {
+    db.all(LIST_SWEEP_USERS, &[]).await
+}
+
+pub async fn list_user_graphs(db: &Db, user_id: &str) -> Result<Vec<GraphTxid>, ApiError> {
+    db.all(LIST_USER_GRAPHS, &[user_id.into()]).await
+}
+
+/// Up to `limit` transactions of a graph below `before`, newest first.
+pub async fn list_tx_newest(
+    db: &Db,
+    graph_id: &str,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<TxStamp>, ApiError> {
+    db.all(
+        LIST_TX_NEWEST,
+        &[graph_id.into(), before.into(), limit.into()],
+    )
+    .await
+}
+
+/// Trashes the `candidates` of `user_id` that no update_files transaction
+/// from `from_txids` (graph id, txid) on committed; returns how many.
+pub async fn trash_orphans(
+    db: &Db,
+    candidates: &[String],
+    user_id: &str,
+    from_txids: &[(String, i64)],
+    now: i64,
+) -> Result<usize, ApiError> {
+    let list = json!(candidates).to_string();
+    let from = json!(from_txids
+        .iter()
+        .map(|(g, t)| json!({"g": g, "t": t}))
+        .collect::<Vec<_>>())
+    .to_string();
+    db.run(
+        TRASH_ORPHANS,
+        &[(&list).into(), now.into(), user_id.into(), (&from).into()],
+    )
+    .await
+}
+
+/// Remembers where the next run continues listing `user_id`'s objects, or
+/// forgets it (`None`: the pass is complete).
+pub async fn set_sweep_cursor(
+    db: &Db,
+    user_id: &str,
+    after_key: Option<&str>,
+) -> Result<(), ApiError> {
+    match after_key {
+        Some(key) => {
+            db.run(SET_SWEEP_CURSOR, &[user_id.into(), key.into()])
+                .await?
+        }
+        None => db.run(CLEAR_SWEEP_CURSOR, &[user_id.into()]).await?,
+    };
     Ok(())
 }

@@ -1,5 +1,9 @@
-//! `presign_url` checked live against `aws-sigv4`, the reference signer
-//! (a dev-dependency only; the Worker build never links it).
+//! `presign_url` checked live against `aws-sigv4` driven the way the S3 SDK
+//! drives it. `presign_url` itself signs with `aws-sigv4`; what this pins is
+//! the part around it that is ours (the key's encoding into the path, the
+//! endpoint and query shape), and that our verifier accepts what the SDK
+//! signs. A regression test, kept since the hand-written signer it was
+//! written for is gone.
 //!
 //! For each request, both sides presign the same thing:
 //!

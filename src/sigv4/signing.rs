@@ -1,16 +1,19 @@
-//! The SigV4 core both directions share: HMAC-SHA256, the derived signing
-//! key, the string to sign and the canonical request.
+//! The verifier's SigV4 pieces. `aws-sigv4` derives the signing key and
+//! computes the signature; what stays here is the canonical request and
+//! string to sign of a request *received*, which `aws-sigv4` only builds for
+//! requests it signs itself (and never in rsapi's non-standard form,
+//! PROTOCOL.md §7.2).
 //!
 //! AWS reference: "Create a signed AWS API request" / "Authenticating
 //! Requests: Using Query Parameters (AWS Signature Version 4)".
 
-use hmac::digest::KeyInit;
-use hmac::{Hmac, Mac};
+use std::cell::RefCell;
+use std::time::{Duration, UNIX_EPOCH};
+
+use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
 use sha2::{Digest, Sha256};
 
-use super::encoding::{encode_query_component, hex_lower};
-
-type HmacSha256 = Hmac<Sha256>;
+use super::encoding::{constant_time_eq, encode_query_component, hex_lower};
 
 /// `X-Amz-Algorithm`.
 pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -22,31 +25,73 @@ pub(crate) const SERVICE: &str = "s3";
 /// Last element of the credential scope.
 pub(crate) const TERMINATOR: &str = "aws4_request";
 
-/// SHA-256's block size, the length HMAC pads its key to.
-const BLOCK: usize = 64;
+/// Signing keys kept per isolate. A stock client uploads every file of a
+/// sync with one credential, so one derivation serves them all; the bound
+/// keeps memory flat when many credentials pass through one isolate.
+const CACHE_ENTRIES: usize = 64;
 
-/// A keyed HMAC-SHA256 instance. HMAC zero-pads keys up to the block size
-/// and hashes longer ones (RFC 2104 §2), so building the padded block here
-/// gives the exact HMAC for every key length without the fallible
-/// `new_from_slice`.
-pub(crate) fn hmac_sha256(key: &[u8]) -> HmacSha256 {
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        let digest = Sha256::digest(key);
-        block.iter_mut().zip(digest).for_each(|(d, s)| *d = s);
-    } else {
-        block.iter_mut().zip(key).for_each(|(d, s)| *d = *s);
-    }
-    <HmacSha256 as KeyInit>::new(&block.into())
+/// (SHA-256 of the secret, yyyymmdd, region, service): the secret itself is
+/// not kept as a cache key.
+type CacheKey = ([u8; 32], String, String, &'static str);
+
+thread_local! {
+    static KEYS: RefCell<Vec<(CacheKey, SigningKey)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// HMAC-SHA256 of the concatenation of `parts` under `key`.
-pub(crate) fn hmac_parts(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac = hmac_sha256(key);
-    for part in parts {
-        mac.update(part);
+/// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), "s3"),
+/// "aws4_request")`, derived by `aws-sigv4` and cached in the isolate per
+/// (secret, day, region, service).
+#[derive(Clone)]
+pub(crate) struct SigningKey(Vec<u8>);
+
+impl SigningKey {
+    /// `date` is the `yyyymmdd` of the credential scope; `None` when it is
+    /// not a date.
+    pub(crate) fn derive(secret_access_key: &str, date: &str, region: &str) -> Option<Self> {
+        let midnight = super::encoding::parse_amz_date(&format!("{date}T000000Z"))?;
+        let cache_key: CacheKey = (
+            Sha256::digest(secret_access_key.as_bytes()).into(),
+            date.to_owned(),
+            region.to_owned(),
+            SERVICE,
+        );
+        if let Some(hit) = KEYS.with_borrow(|keys| {
+            keys.iter()
+                .find(|(k, _)| *k == cache_key)
+                .map(|(_, v)| v.clone())
+        }) {
+            return Some(hit);
+        }
+        let time = UNIX_EPOCH + Duration::from_secs(u64::try_from(midnight).ok()?);
+        let key = Self(
+            generate_signing_key(secret_access_key, time, region, SERVICE)
+                .as_ref()
+                .to_vec(),
+        );
+        KEYS.with_borrow_mut(|keys| {
+            if keys.len() >= CACHE_ENTRIES {
+                keys.remove(0);
+            }
+            keys.push((cache_key, key.clone()));
+        });
+        Some(key)
     }
-    mac.finalize().into_bytes().into()
+
+    /// The signature, lower-case hex.
+    pub(crate) fn sign(&self, string_to_sign: &str) -> String {
+        calculate_signature(&self.0, string_to_sign.as_bytes())
+    }
+
+    /// Checks `signature` (lower-case hex, as sent) in constant time.
+    pub(crate) fn verify(&self, string_to_sign: &str, signature: &str) -> bool {
+        constant_time_eq(self.sign(string_to_sign).as_bytes(), signature.as_bytes())
+    }
+}
+
+/// How many signing keys the isolate holds (tests).
+#[cfg(test)]
+pub(crate) fn cached_keys() -> usize {
+    KEYS.with_borrow(Vec::len)
 }
 
 /// Lower-case hex SHA-256.
@@ -54,43 +99,13 @@ pub(crate) fn sha256_hex(data: &[u8]) -> String {
     hex_lower(&Sha256::digest(data))
 }
 
-/// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), "s3"),
-/// "aws4_request")`. It depends on the day only, so a caller signing many
-/// URLs may keep one per (secret, day, region); deriving it costs four
-/// HMACs, a few microseconds, which is why nothing here caches it.
-pub(crate) struct SigningKey([u8; 32]);
-
-impl SigningKey {
-    /// `date` is the `yyyymmdd` of the credential scope.
-    pub(crate) fn derive(secret_access_key: &str, date: &str, region: &str) -> Self {
-        let k_date = hmac_parts(
-            &[b"AWS4".as_slice(), secret_access_key.as_bytes()].concat(),
-            &[date.as_bytes()],
-        );
-        let k_region = hmac_parts(&k_date, &[region.as_bytes()]);
-        let k_service = hmac_parts(&k_region, &[SERVICE.as_bytes()]);
-        Self(hmac_parts(&k_service, &[TERMINATOR.as_bytes()]))
-    }
-
-    /// The signature, lower-case hex.
-    pub(crate) fn sign(&self, string_to_sign: &str) -> String {
-        hex_lower(&hmac_parts(&self.0, &[string_to_sign.as_bytes()]))
-    }
-
-    /// Checks `signature` (raw bytes) in constant time.
-    pub(crate) fn verify(&self, string_to_sign: &str, signature: &[u8]) -> bool {
-        let mut mac = hmac_sha256(&self.0);
-        mac.update(string_to_sign.as_bytes());
-        mac.verify_slice(signature).is_ok()
-    }
-}
-
 /// `<yyyymmdd>/<region>/s3/aws4_request`.
 pub(crate) fn scope(date: &str, region: &str) -> String {
     format!("{date}/{region}/{SERVICE}/{TERMINATOR}")
 }
 
-/// The string to sign for `amz_date` (`yyyymmddThhmmssZ`).
+/// The string to sign for `amz_date` (`yyyymmddThhmmssZ`); `aws-sigv4`
+/// keeps its own `StringToSign` private.
 pub(crate) fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
     format!(
         "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
@@ -98,8 +113,8 @@ pub(crate) fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &st
     )
 }
 
-/// The canonical request. `canonical_headers` is one `name:value\n` line per
-/// signed header, in the order of `signed_headers`.
+/// The canonical request of a received request. `canonical_headers` is one
+/// `name:value\n` line per signed header, in the order of `signed_headers`.
 pub(crate) fn canonical_request(
     method: &str,
     canonical_uri: &str,
@@ -112,9 +127,9 @@ pub(crate) fn canonical_request(
     )
 }
 
-/// The standard canonical query string: every name and value encoded with
-/// SigV4's `UriEncode`, pairs sorted by encoded name then encoded value,
-/// joined with `&`.
+/// The standard canonical query string of a received query: every name and
+/// value encoded with SigV4's `UriEncode`, pairs sorted by encoded name then
+/// encoded value, joined with `&`.
 pub(crate) fn canonical_query<'a>(pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> String {
     let mut encoded: Vec<(String, String)> = pairs
         .into_iter()
@@ -132,31 +147,10 @@ pub(crate) fn canonical_query<'a>(pairs: impl IntoIterator<Item = (&'a [u8], &'a
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use hmac::digest::KeyInit;
+    use hmac::{Hmac, Mac};
 
-    #[test]
-    fn padded_key_hmac_equals_hmac_for_every_key_length() {
-        for len in [0usize, 1, 20, 32, 63, 64, 65, 100, 131, 200] {
-            let key: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
-            let mut reference = <HmacSha256 as KeyInit>::new_from_slice(&key).unwrap();
-            reference.update(b"message");
-            let expected: [u8; 32] = reference.finalize().into_bytes().into();
-            assert_eq!(hmac_parts(&key, &[b"mes", b"sage"]), expected, "len {len}");
-        }
-    }
-
-    #[test]
-    fn rfc4231_case_6_long_key() {
-        // RFC 4231 §4.7: 131-byte key 0xaa, "Test Using Larger Than Block-Size Key - Hash Key First".
-        let key = [0xaau8; 131];
-        let mac = hmac_parts(
-            &key,
-            &[b"Test Using Larger Than Block-Size Key - Hash Key First"],
-        );
-        assert_eq!(
-            hex_lower(&mac),
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
-        );
-    }
+    type HmacSha256 = Hmac<Sha256>;
 
     #[test]
     fn aws_documentation_signing_key() {
@@ -175,23 +169,47 @@ mod tests {
         }
         assert_eq!(
             SigningKey::derive(secret, "20130524", "us-east-1")
-                .0
-                .to_vec(),
+                .unwrap()
+                .0,
             chain
         );
+        assert!(SigningKey::derive(secret, "20130532", "us-east-1").is_none());
+    }
+
+    #[test]
+    fn keys_are_cached_per_secret_day_and_region() {
+        let a = SigningKey::derive("cache-test-secret-a", "20240101", "auto").unwrap();
+        let before = cached_keys();
+        let again = SigningKey::derive("cache-test-secret-a", "20240101", "auto").unwrap();
+        assert_eq!(cached_keys(), before, "a hit adds nothing");
+        assert_eq!(a.0, again.0);
+        for (secret, date, region) in [
+            ("cache-test-secret-b", "20240101", "auto"),
+            ("cache-test-secret-a", "20240102", "auto"),
+            ("cache-test-secret-a", "20240101", "us-east-1"),
+        ] {
+            let other = SigningKey::derive(secret, date, region).unwrap();
+            assert_ne!(other.0, a.0, "{secret} {date} {region}");
+        }
+        for i in 0..2 * CACHE_ENTRIES {
+            SigningKey::derive(&format!("cache-fill-{i}"), "20240101", "auto").unwrap();
+        }
+        assert!(cached_keys() <= CACHE_ENTRIES);
+        // Evicted or not, the key is the same.
+        let later = SigningKey::derive("cache-test-secret-a", "20240101", "auto").unwrap();
+        assert_eq!(later.0, a.0);
     }
 
     #[test]
     fn verify_accepts_only_the_exact_signature() {
-        let key = SigningKey::derive("secret", "20240101", "auto");
+        let key = SigningKey::derive("secret", "20240101", "auto").unwrap();
         let sig = key.sign("string");
-        let raw = crate::sigv4::encoding::hex_decode_lower(&sig).unwrap();
-        assert!(key.verify("string", &raw));
-        assert!(!key.verify("strinG", &raw));
-        let mut flipped = raw.clone();
-        flipped[31] ^= 1;
-        assert!(!key.verify("string", &flipped));
-        assert!(!key.verify("string", &raw[..31]));
+        assert!(key.verify("string", &sig));
+        assert!(!key.verify("strinG", &sig));
+        let mut flipped = sig.clone().into_bytes();
+        flipped[63] = if flipped[63] == b'0' { b'1' } else { b'0' };
+        assert!(!key.verify("string", std::str::from_utf8(&flipped).unwrap()));
+        assert!(!key.verify("string", &sig[..62]));
     }
 
     #[test]

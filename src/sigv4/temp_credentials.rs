@@ -31,9 +31,12 @@ use std::fmt;
 use super::encoding::{constant_time_eq, format_rfc3339, hex_decode_lower, hex_lower};
 use super::error::{S3Error, ACCESS_DENIED};
 use super::key::is_key_under_prefix;
-use super::signing::{hmac_parts, hmac_sha256};
 use super::verify::{verify_presigned, SigningSecret, Verified, VerifyRequest};
-use hmac::Mac;
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+type HmacSha256 = Hmac<Sha256>;
 
 const VERSION_TAG: &str = "LSQ1";
 const ACCESS_KEY_TAG: &str = "LSQT";
@@ -94,6 +97,33 @@ impl SigningSecret for CredentialClaims {
     fn secret_access_key(&self) -> &str {
         &self.secret_key
     }
+}
+
+/// SHA-256's block size, the length HMAC pads its key to.
+const BLOCK: usize = 64;
+
+/// A keyed HMAC-SHA256 instance for our own token MACs (not SigV4, so not
+/// `aws-sigv4`'s job). HMAC zero-pads keys up to the block size and hashes
+/// longer ones (RFC 2104 §2), so building the padded block here gives the
+/// exact HMAC for every key length without the fallible `new_from_slice`.
+fn hmac_sha256(key: &[u8]) -> HmacSha256 {
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        let digest = Sha256::digest(key);
+        block.iter_mut().zip(digest).for_each(|(d, s)| *d = s);
+    } else {
+        block.iter_mut().zip(key).for_each(|(d, s)| *d = *s);
+    }
+    <HmacSha256 as KeyInit>::new(&block.into())
+}
+
+/// HMAC-SHA256 of the concatenation of `parts` under `key`.
+fn hmac_parts(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = hmac_sha256(key);
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
 }
 
 fn derived_key(server_secret: &[u8]) -> [u8; 32] {
@@ -213,6 +243,31 @@ mod tests {
     const USER: &str = "5e4ed04f-1d37-4cef-8210-eea624f2aef5";
     const PREFIX: &str = "temp/us-east-1:5e4ed04f-1d37-4cef-8210-eea624f2aef5";
     const NOW: i64 = 1_700_000_000;
+
+    #[test]
+    fn padded_key_hmac_equals_hmac_for_every_key_length() {
+        for len in [0usize, 1, 20, 32, 63, 64, 65, 100, 131, 200] {
+            let key: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let mut reference = <HmacSha256 as KeyInit>::new_from_slice(&key).unwrap();
+            reference.update(b"message");
+            let expected: [u8; 32] = reference.finalize().into_bytes().into();
+            assert_eq!(hmac_parts(&key, &[b"mes", b"sage"]), expected, "len {len}");
+        }
+    }
+
+    #[test]
+    fn rfc4231_case_6_long_key() {
+        // RFC 4231 §4.7: 131-byte key 0xaa, "Test Using Larger Than Block-Size Key - Hash Key First".
+        let key = [0xaau8; 131];
+        let mac = hmac_parts(
+            &key,
+            &[b"Test Using Larger Than Block-Size Key - Hash Key First"],
+        );
+        assert_eq!(
+            hex_lower(&mac),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
 
     #[test]
     fn minted_credentials_open_to_their_claims() {

@@ -951,6 +951,7 @@ fn other_signed_headers_are_checked() {
         "content-type;host",
     );
     let sig = SigningKey::derive(SERVER_SECRET, "20260101", "auto")
+        .unwrap()
         .sign(&string_to_sign(amz_date, &scope_str, &canonical));
     assert_eq!(sig.len(), 64);
     let query = format!("{query}&X-Amz-Signature={sig}");

@@ -20,6 +20,10 @@
 //! 3. The raw path with the standard query, for a standard signer whose
 //!    path spelling is not canonical (e.g. `%7E` for `~`).
 //!
+//! Hand-written because `aws-sigv4` only signs: it has no parser for a
+//! presigned URL that arrives and cannot express form 1. The signing key
+//! and the signature over each form come from `aws-sigv4` (`signing.rs`).
+//!
 //! Accepting several forms does not loosen what a signature binds: each
 //! form is a function of the request, and in each the object key (decoded
 //! from the path) and every `X-Amz-*` parameter we act on are covered.
@@ -309,9 +313,10 @@ pub fn verify_presigned<C: SigningSecret>(
 
     let headers = canonical_headers(req, signed_headers)?;
     let key = object_key(req.path)?;
-    let provided = hex_decode_lower(signature)
-        .filter(|raw| raw.len() == 32)
-        .ok_or(S3Error::SignatureDoesNotMatch)?;
+    // 64 lower-case hex digits, the one spelling a signer produces.
+    if hex_decode_lower(signature).is_none_or(|raw| raw.len() != 32) {
+        return Err(S3Error::SignatureDoesNotMatch);
+    }
 
     let found = lookup(access_key_id, session_token)?;
 
@@ -341,10 +346,12 @@ pub fn verify_presigned<C: SigningSecret>(
     }
 
     let scope = scope(scope_date, region);
-    let signing_key = SigningKey::derive(found.secret_access_key(), scope_date, region);
+    // The scope date already passed as part of a valid X-Amz-Date.
+    let signing_key = SigningKey::derive(found.secret_access_key(), scope_date, region)
+        .ok_or(S3Error::SignatureDoesNotMatch)?;
     let matched = forms.iter().any(|(uri, query)| {
         let request = canonical_request(req.method, uri, query, &headers, signed_headers);
-        signing_key.verify(&string_to_sign(amz_date, &scope, &request), &provided)
+        signing_key.verify(&string_to_sign(amz_date, &scope, &request), signature)
     });
     if !matched {
         return Err(S3Error::SignatureDoesNotMatch);

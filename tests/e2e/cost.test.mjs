@@ -3,13 +3,16 @@
 // get_upload_urls against wrangler's emulated R2 S3 endpoint.
 //
 // Figures are printed (they go into the notes and docs/PERFORMANCE.md); the
-// assertions are the budgets: ≤ 4 rows written per committed file, reads
-// proportional to what an answer returns, get_txid a constant handful.
+// assertions are the budgets: a stock-client edit of one file ≤ 4 rows written
+// in all (the /s3/ receiver writes none), a 20-file commit of new files ≤ 2.5
+// rows per file, reads proportional to what an answer returns, get_txid a
+// constant handful.
 
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { appCall, rsapiCall } from "../harness/client.mjs";
+import { appCall, rsapiCall, raw } from "../harness/client.mjs";
+import { presign } from "../harness/s3sign.mjs";
 import { mintToken } from "../../scripts/lib/jwt.mjs";
 
 const BASE = process.env.WORKER_URL;
@@ -43,6 +46,27 @@ async function commit(token, graph, txid, files) {
   return res;
 }
 
+/** Uploads `files` through the /s3/ receiver as the stock client does; the receiver's D1 cost. */
+async function stockUploads(token, files) {
+  const cred = await rsapiCall(BASE, "get_temp_credential", undefined, token);
+  assert.equal(cred.status, 200, cred.text);
+  const c = cred.json.Credentials;
+  const prefix = cred.json.S3Prefix.replace(/^logseq-file-sync-bucket-prod\//, "");
+  const Files = {};
+  let written = 0;
+  let queries = 0;
+  for (const f of files) {
+    const key = `${prefix}/${randomBytes(9).toString("base64url").replace(/[^a-z]/gi, "x").toLowerCase().slice(0, 12)}`;
+    const { path } = presign({ method: "PUT", origin: BASE, pathPrefix: "/s3", key, accessKeyId: c.AccessKeyId, secretKey: c.SecretKey, sessionToken: c.SessionToken });
+    const put = await raw(BASE, path, { method: "PUT", body: f.bytes, headers: { "Content-Type": "application/octet-stream" } });
+    assert.equal(put.status, 200, put.text);
+    written += Number(put.headers["x-d1-rows-written"] ?? 0);
+    queries += Number(put.headers["x-d1-queries"] ?? 0);
+    Files[f.name] = [key, md5(f.plain)];
+  }
+  return { Files, written, queries };
+}
+
 const fileSet = (n, size = 64) =>
   Array.from({ length: n }, () => {
     const plain = randomBytes(size);
@@ -61,12 +85,39 @@ describe("D1 cost per request (D1's own metadata)", () => {
     graph = res.json.GraphUUID;
   });
 
-  test("update_files of 20 new files writes at most 4 rows per file", async () => {
+  test("update_files of 20 new files writes at most 2.5 rows per file", async () => {
     const res = await commit(token, graph, txid++, fileSet(20));
     const c = cost(res);
     figures.update_20_new = c;
     assert.ok(c.written > 0, "the worker reports rows written");
-    assert.ok(c.written <= 4 * 20, `rows written ${c.written} for 20 files`);
+    assert.ok(c.written <= 2.5 * 20, `rows written ${c.written} for 20 files`);
+  });
+
+  test("stock client: the /s3/ receiver makes no D1 query; 20 new files ≤ 2.5 rows per file; a 1-file edit ≤ 4 rows", async () => {
+    // A graph of its own: the listing test below counts this graph's files.
+    const g = await appCall(BASE, "create_graph", { GraphName: `cost stock ${Date.now()}` }, token);
+    assert.equal(g.status, 200, g.text);
+    const graph = g.json.GraphUUID;
+    let txid = 0;
+    const fresh = fileSet(20);
+    const up = await stockUploads(token, fresh);
+    assert.equal(up.queries, 0, "the receiver's critical path is the R2 put only");
+    assert.equal(up.written, 0);
+    const res = await rsapiCall(BASE, "update_files", { GraphUUID: graph, TXId: txid, Files: up.Files }, token);
+    assert.equal(res.status, 200, res.text);
+    txid = res.json.TXId;
+    const c = cost(res);
+    figures.stock_update_20_new = c;
+    assert.ok(c.written <= 2.5 * 20, `rows written ${c.written} for 20 new files`);
+    // One edit of one existing file: upload + commit, versions kept.
+    const [edit] = fileSet(1);
+    edit.name = fresh[0].name;
+    const one = await stockUploads(token, [edit]);
+    const r1 = await rsapiCall(BASE, "update_files", { GraphUUID: graph, TXId: txid, Files: one.Files }, token);
+    assert.equal(r1.status, 200, r1.text);
+    txid = r1.json.TXId;
+    figures.stock_edit_1 = { ...cost(r1), receiver: one.written };
+    assert.ok(one.written + cost(r1).written <= 4, `a 1-file edit wrote ${one.written} + ${cost(r1).written} rows`);
   });
 
   test("update_files overwriting 20 files (versions kept) writes at most 4 rows per file", async () => {

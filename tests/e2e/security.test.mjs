@@ -619,6 +619,18 @@ describe('the /s3/ object endpoint: path-like keys, other users, methods, keys a
 
 // ---------------------------------------------------------------- 3. tokens
 
+describe('delete_graph of another user\'s graph', { timeout: 60_000 }, () => {
+  test('bob deleting alice\'s graph → 404; a trash drain right after (bob deletes a graph of his own) leaves every object of hers', async () => {
+    const before = await aliceState();
+    inputs++;
+    refused(await api('delete_graph', { GraphUUID: GA }, B.token), 'bob deletes alice\'s graph', 404);
+    // delete_graph drains trash (all of it) before answering.
+    const spare = await createGraph(B, `bob-spare-${RUN}`);
+    ok(await api('delete_graph', { GraphUUID: spare }, B.token));
+    await assertAliceUnchanged(before, 'bob\'s delete_graph of her graph, then a trash drain');
+  });
+});
+
 describe('bearer tokens: forged, replayed after expiry, alg none, wrong key, revoked', { timeout: 60_000 }, () => {
   test('every kind of bad token → 401 {"message":"Unauthorized"}; the good one works', async () => {
     const now = nowSecs();
