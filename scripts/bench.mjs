@@ -4,54 +4,58 @@
 //
 //   npm run bench                       the full bench (2,000 and 20,000 files)
 //   npm run bench -- --files 200 --scale-files 0 --seconds 5    a quick look while developing
-//
-// Options (defaults in brackets): --files [2000] --runs [3] --edits [9] --samples [30]
-// --scale-files [20000] (0 skips) --scale-size [0.125] --scale-runs [1] --clients [20]
-// --seconds [30] --cold-runs [3] --only <sections> (upload,download,propagation,compute,
-// roundtrips,concurrency,scale,size,cold) --endpoints <regex> (compute: only these endpoints)
-// --worker-build <dir> (bench that build/ output instead of building this checkout)
-// --json <file> (raw results) --markdown <file> (the table as Markdown).
+// Options and defaults: USAGE below (`npm run bench -- --help`).
 
-import { parseArgs } from 'node:util';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { parseCli, numberOption, usageError } from './lib/cli.mjs';
 import { setup, log } from './lib/tools.mjs';
-import { prepareWorker, startWorker } from '../bench/server.mjs';
-import { BenchContext, rsapi } from '../bench/context.mjs';
-import { generateGraph, writeGraph, describeGraph } from '../bench/workload.mjs';
-import { uploadRun, downloadRun } from '../bench/transfer.mjs';
-import { propagationRuns } from '../bench/propagation.mjs';
-import { computeFigures, endpointSpecs, prioritise, roundTrips } from '../bench/compute.mjs';
-import { concurrencyRun } from '../bench/concurrency.mjs';
-import { sizes, coldStarts } from '../bench/coldstart.mjs';
-import { Table, fmt } from '../bench/report.mjs';
-import { median, now } from '../bench/stats.mjs';
 
-const { values: opt } = parseArgs({
+const USAGE = `usage: npm run bench [-- options]
+Builds the worker, starts it locally (wrangler dev, fresh state in a temp directory, its own
+ports) and measures docs/PERFORMANCE.md's figures on a synthetic graph with the official client.
+Options (default in brackets):
+  --files N          files in the main graph [2000] (at least 100)
+  --runs N           upload and download runs [3]
+  --edits N          edit-propagation samples [9]
+  --samples N        compute samples per endpoint [30]
+  --scale-files N    files in the scale graph [20000] (0 skips the scale section)
+  --scale-size X     body-size factor of the scale graph [0.125]
+  --scale-runs N     scale upload/download runs [1]
+  --clients N        concurrent clients [20]
+  --seconds N        concurrency duration, at most 600 [30]
+  --cold-runs N      cold-start samples [3]
+  --only LIST        comma-separated sections [all]: upload,download,propagation,compute,
+                     roundtrips,concurrency,scale,size,cold
+  --endpoints REGEX  compute: only the endpoints whose name matches [all]
+  --worker-build DIR bench that build/ output instead of building this checkout
+  --json FILE        also write the raw results as JSON [none]
+  --markdown FILE    also write the table as Markdown [none]
+Output: progress on stderr, the table on stdout. Quick look: --files 200 --scale-files 0 --seconds 5 --clients 4`;
+
+const str = { type: 'string' };
+const { values: opt } = parseCli(process.argv.slice(2), {
+  usage: USAGE,
   options: {
-    files: { type: 'string', default: '2000' },
-    runs: { type: 'string', default: '3' },
-    edits: { type: 'string', default: '9' },
-    samples: { type: 'string', default: '30' },
-    'scale-files': { type: 'string', default: '20000' },
-    'scale-size': { type: 'string', default: '0.125' },
-    'scale-runs': { type: 'string', default: '1' },
-    clients: { type: 'string', default: '20' },
-    seconds: { type: 'string', default: '30' },
-    'cold-runs': { type: 'string', default: '3' },
-    only: { type: 'string' },
-    endpoints: { type: 'string' },
-    'worker-build': { type: 'string' },
-    json: { type: 'string' },
-    markdown: { type: 'string' },
+    files: { ...str, default: '2000' },
+    runs: { ...str, default: '3' },
+    edits: { ...str, default: '9' },
+    samples: { ...str, default: '30' },
+    'scale-files': { ...str, default: '20000' },
+    'scale-size': { ...str, default: '0.125' },
+    'scale-runs': { ...str, default: '1' },
+    clients: { ...str, default: '20' },
+    seconds: { ...str, default: '30' },
+    'cold-runs': { ...str, default: '3' },
+    only: str,
+    endpoints: str,
+    'worker-build': str,
+    json: str,
+    markdown: str,
   },
 });
-const num = (k) => {
-  const v = Number(opt[k]);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`--${k} must be a non-negative number`);
-  return v;
-};
+const num = (k) => numberOption(USAGE, opt, k);
 const N = {
   files: num('files'), runs: Math.max(1, num('runs')), edits: Math.max(1, num('edits')), samples: Math.max(3, num('samples')),
   scaleFiles: num('scale-files'), scaleSize: num('scale-size'), scaleRuns: Math.max(1, num('scale-runs')),
@@ -59,8 +63,30 @@ const N = {
 };
 const SECTIONS = ['upload', 'download', 'propagation', 'compute', 'roundtrips', 'concurrency', 'scale', 'size', 'cold'];
 const only = new Set(opt.only ? opt.only.split(',').map((s) => s.trim()) : SECTIONS);
-for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
-if (N.files < 100) throw new Error('--files must be at least 100 (the compute figures need 100 files)');
+for (const s of only) if (!SECTIONS.includes(s)) usageError(USAGE, `--only: unknown section ${s} (${SECTIONS.join(', ')})`);
+if (N.files < 100) usageError(USAGE, '--files must be at least 100 (the compute figures need 100 files)');
+if (opt.endpoints) {
+  try {
+    new RegExp(opt.endpoints);
+  } catch (e) {
+    usageError(USAGE, `--endpoints: ${e.message}`);
+  }
+}
+
+// Installs npm dependencies and the Rust tools first: the bench modules load the official
+// client library (node_modules) when they are imported, so they are imported only after.
+const { node } = setup();
+const { prepareWorker, startWorker } = await import('../bench/server.mjs');
+const { BenchContext, rsapi } = await import('../bench/context.mjs');
+const { generateGraph, writeGraph, describeGraph } = await import('../bench/workload.mjs');
+const { uploadRun, downloadRun } = await import('../bench/transfer.mjs');
+const { propagationRuns } = await import('../bench/propagation.mjs');
+const { computeFigures, endpointSpecs, prioritise, roundTrips } = await import('../bench/compute.mjs');
+const { concurrencyRun } = await import('../bench/concurrency.mjs');
+const { sizes, coldStarts } = await import('../bench/coldstart.mjs');
+const { Table, fmt } = await import('../bench/report.mjs');
+const { median, now } = await import('../bench/stats.mjs');
+
 const CLIENT_BUCKET = 'logseq-file-sync-bucket-prod';
 
 const benchStart = now();
@@ -69,7 +95,6 @@ const results = {
   startedAt: new Date().toISOString(), node: process.version, cpus: cpus().length, loadavgAtStart: loadavg(), options: N,
 };
 
-const { node } = setup();
 say('building the worker and preparing fresh local state');
 const prepared = prepareWorker(node, { workerBuild: opt['worker-build'] });
 const dirs = [];

@@ -2,10 +2,18 @@
 // locally installed wasm-bindgen CLI and npm's esbuild instead of downloads.
 // wrangler runs this as its [build] command.
 
-import { ensureRustTools, buildEnv, run, WORKER_BUILD_VERSION } from "./lib/tools.mjs";
 import { join } from "node:path";
 import { homedir } from "node:os";
+import { parseCli } from "./lib/cli.mjs";
+import { ensureNpmDeps, ensureRustTools, buildEnv, run, WORKER_BUILD_VERSION } from "./lib/tools.mjs";
 
+parseCli(process.argv.slice(2), {
+  usage: `usage: npm run build
+Builds the Worker (release wasm + JS shim) into build/ with worker-build; installs the wasm32
+target, worker-build and wasm-bindgen (crates.io) and esbuild (npm) first when missing.
+No options. Output: build/index.js, build/index_bg.wasm; progress on stderr.`,
+});
+ensureNpmDeps();
 ensureRustTools();
 const workerBuild = join(process.env.CARGO_HOME ?? join(homedir(), ".cargo"), "bin", "worker-build");
 // --no-opt: wasm-opt would be downloaded from GitHub (DESIGN.md §6); size is

@@ -5,12 +5,12 @@
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, openSync, closeSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { parseCli } from "./lib/cli.mjs";
 import { setup, log, ROOT, ensureChromium } from "./lib/tools.mjs";
-import { applyMigrations, snapshotWorker, startDevServer, stopDevServer } from "./lib/devserver.mjs";
+import { applyMigrations, freePort, snapshotWorker, startDevServer, stopDevServer } from "./lib/devserver.mjs";
 
 const counts = { passed: 0, failed: 0 };
 const failures = [];
@@ -49,17 +49,14 @@ function e2eFiles() {
     .map((f) => join("tests", "e2e", f));
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
-
+parseCli(process.argv.slice(2), {
+  usage: `usage: npm test
+Runs cargo fmt --check, clippy (host and wasm32), the Rust unit tests, then builds the Worker,
+starts it on a free 127.0.0.1 port with fresh state in a temp directory and runs tests/e2e
+(node:test) against it. Installs what is missing first (npm deps, Rust tools, and Debian's
+chromium when root). No options.
+Output: every step's output; the last line is "total: N passed, M failed"; exit 1 on any failure.`,
+});
 const { node } = setup();
 const chromium = ensureChromium();
 

@@ -4,14 +4,17 @@
 
 import { join } from "node:path";
 import { existsSync } from "node:fs";
+import { parseCli, usageError } from "./lib/cli.mjs";
 import { ROOT, readVarsFile, ensureDevVars } from "./lib/tools.mjs";
 import { mintToken } from "./lib/jwt.mjs";
 
-const email = process.argv[2];
-if (!email || !/^[^\s@]+@[^\s@]+$/.test(email)) {
-  process.stderr.write("usage: npm run --silent token -- <email>\n");
-  process.exit(2);
-}
+const USAGE = `usage: npm run --silent token -- <email>
+Prints a bearer token (HS256 ID token) for <email>'s user on the local server, signed with
+JWT_SECRET from .dev.vars (created from .dev.vars.example when missing). No options.
+Output: the token and a newline on stdout.`;
+const { positionals } = parseCli(process.argv.slice(2), { usage: USAGE, positionals: [1, 1] });
+const email = positionals[0];
+if (!/^[^\s@]+@[^\s@]+$/.test(email)) usageError(USAGE, `not an email address: ${JSON.stringify(email)}`);
 ensureDevVars();
 const vars = readVarsFile(join(ROOT, ".dev.vars"));
 if (!vars.JWT_SECRET || !existsSync(join(ROOT, ".dev.vars"))) {

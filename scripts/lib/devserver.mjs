@@ -2,6 +2,7 @@
 // endpoint), Durable Objects; migrations applied first.
 
 import { cpSync, existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { runWrangler, spawnWrangler, log, run, ROOT } from "./tools.mjs";
 
@@ -11,6 +12,18 @@ export const LOCAL_R2_S3 = {
   secretAccessKey: "localdevsecretaccesskey",
   bucket: "logseq-sync",
 };
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
 
 /** Vars that point the Worker at itself and at the local R2 S3 endpoint. */
 export function localVars(port) {
@@ -31,7 +44,7 @@ export function localVars(port) {
  * Returns the configuration's path.
  */
 export function snapshotWorker(dir) {
-  run(process.execPath, [join(ROOT, "scripts", "build.mjs")]);
+  run(process.execPath, [join(ROOT, "scripts", "build.mjs")], { stdio: ["ignore", 2, 2] });
   const worker = join(dir, "worker");
   mkdirSync(worker, { recursive: true });
   // index.js imports index_bg.wasm; wasm-bindgen may also emit snippets/.
@@ -56,7 +69,8 @@ export function applyMigrations(node, persistTo, config) {
   const args = ["d1", "migrations", "apply", "DB", "--local"];
   if (persistTo) args.push("--persist-to", persistTo);
   if (config) args.push("--config", config);
-  runWrangler(node, args, { env: { CI: "true" } });
+  // wrangler's report goes to stderr: stdout is reserved for what a script prints as its result.
+  runWrangler(node, args, { env: { CI: "true" }, stdio: ["ignore", 2, 2] });
 }
 
 /**

@@ -138,6 +138,9 @@ function sendText(res, status, text) {
  * @param {number} [opts.captureLimit=262144] for `api` requests (not uploads/downloads) keep
  *   up to this many bytes of the request and response bodies in the log entry
  *   (`requestBody`, `responseBody`, UTF-8 strings, set once the body ended); 0 = off.
+ * @param {(entry: object) => (Record<string,string>|null|undefined)} [opts.extraHeaders] called
+ *   once per forwarded request with its log entry (`kind`, `method`, `path`); the headers it
+ *   returns are added to what reaches the worker (and kept in `entry.addedHeaders`).
  * @returns {Promise<{url: string, port: number, log: Array<{method: string, host: string,
  *   path: string, status: number|null, target: string|null, kind: string}>,
  *   tunnels: Array<{authority: string, at: number}>, clearLog(): void,
@@ -152,7 +155,7 @@ function sendText(res, status, text) {
  *   `requestBody` / `responseBody` (see captureLimit; decoded, the Content-Encoding if any is
  *   in `responseBodyEncoding`) and `responseHeaders` (lower-case).
  */
-export async function startInterceptProxy({ workerUrl, port = 0, upstreamTimeoutMs = 120_000, captureLimit = 256 * 1024 } = {}) {
+export async function startInterceptProxy({ workerUrl, port = 0, upstreamTimeoutMs = 120_000, captureLimit = 256 * 1024, extraHeaders } = {}) {
   if (!workerUrl) throw new Error('startInterceptProxy: workerUrl is required');
   const worker = new URL(workerUrl);
   if (!/^https?:$/.test(worker.protocol) || !isLoopback(worker.hostname)) {
@@ -228,6 +231,12 @@ export async function startInterceptProxy({ workerUrl, port = 0, upstreamTimeout
       grouped.get(k).values.push(rawHeaders[i + 1]);
     }
     for (const { name, values } of grouped.values()) upstream.setHeader(name, values.length === 1 ? values[0] : values);
+    // Test hook: headers added to one forwarded request (e.g. x-fault-inject), recorded in the log.
+    const added = extraHeaders?.(entry);
+    if (added) {
+      entry.addedHeaders = added;
+      for (const [k, v] of Object.entries(added)) upstream.setHeader(k, v);
+    }
     upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
     const releaseUpstream = hold(entry);
     upstream.once('close', () => setImmediate(releaseUpstream));

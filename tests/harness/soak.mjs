@@ -1,0 +1,247 @@
+// The convergence soak (issue 12, item 6): several devices of one user edit one encrypted graph
+// at the same time with the official client library, each running the app's sync loop
+// (harness/device.mjs), while faults are injected: failed D1 commit batches, failed R2 puts and
+// hub (websocket push) failures through the test-only `x-fault-inject` header (src/fault.rs),
+// dropped websockets, and restarts of the worker on the same state. At the end every device
+// and the server must agree file by file, and every write the server acknowledged (200 with a
+// new TXId) must be either the current body of its path or one of its kept versions.
+//
+// It runs a worker of its own (the build in build/, its own D1/R2 state, FAULT_INJECTION on,
+// a free 127.0.0.1 port), since it restarts it. Every loop is bounded; nothing leaves 127.0.0.1.
+// Downloads are not faulted: rsapi fetches the worker's http:// presigned URLs directly, not
+// through the proxy (tests/e2e/faults.test.mjs covers R2 read failures).
+
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { appCall } from './client.mjs';
+import { startInterceptProxy } from './proxy.mjs';
+import * as rsapi from './rsapi.mjs';
+import { Device } from './device.mjs';
+import { md5, stripUserGraphPrefix } from './graph.mjs';
+import { Prng } from '../../bench/prng.mjs';
+import { prepareWorker } from '../../bench/server.mjs';
+import { freePort, startDevServer, stopDevServer } from '../../scripts/lib/devserver.mjs';
+import { mintToken } from '../../scripts/lib/jwt.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * @param {object} o
+ * @param {string} o.node a Node for wrangler (tools.mjs ensureWranglerNode)
+ * @param {number} o.seed
+ * @param {number} o.rounds sync rounds per device (each: 1–3 local edits, then a sync)
+ * @param {number} [o.devices=3]
+ * @param {number} [o.faultRate=0.08] probability of a fault on each commit and upload
+ * @param {number} [o.restarts=1] worker restarts, spread over the run
+ * @param {number} [o.wsDropRate=0.05] probability per round that a device's websocket drops
+ * @param {(line: string) => void} [o.log]
+ * @returns {Promise<object>} the report: seed, operation and fault counts, agreement, lost writes
+ */
+export async function runSoak({ node, seed, rounds, devices: deviceCount = 3, faultRate = 0.08, restarts = 1, wsDropRate = 0.05, log = () => {} }) {
+  const startedAt = Date.now();
+  const rng = new Prng(seed, 1000);
+  const faults = { 'd1-batch': 0, hub: 0, 'r2-put': 0, 'ws-drop': 0, restart: 0 };
+  let faultsOn = true;
+
+  const prepared = prepareWorker(node);
+  const vars = { ...prepared.secrets, FAULT_INJECTION: 'true' };
+  const port = await freePort();
+  const logFile = path.join(prepared.dir, 'worker.log');
+  let worker = null;
+  const start = async () => {
+    const fd = openSync(logFile, 'a');
+    try {
+      worker = await startDevServer({ node, port, persistTo: prepared.state, config: prepared.config, vars, stdio: ['ignore', fd, fd], timeoutMs: 120_000 });
+    } finally {
+      closeSync(fd);
+    }
+  };
+  let proxy = null;
+  const dirs = [];
+  const devices = [];
+  try {
+    await start();
+    const url = worker.url;
+    proxy = await startInterceptProxy({
+      workerUrl: url,
+      captureLimit: 0,
+      extraHeaders: (entry) => {
+        if (!faultsOn || !rng.chance(faultRate)) return null;
+        const api = entry.kind === 'api' ? entry.path.split('?')[0].split('/').pop() : null;
+        let name = null;
+        if (api === 'update_files' || api === 'delete_files') name = rng.chance(0.7) ? 'd1-batch' : 'hub';
+        else if (entry.kind === 's3' && entry.method === 'PUT') name = 'r2-put';
+        if (!name) return null;
+        faults[name]++;
+        return { 'x-fault-inject': name };
+      },
+    });
+    await rsapi.setProxy(proxy.url);
+
+    const email = `soak-${seed}-${Date.now()}@example.com`;
+    const token = mintToken(prepared.secrets.JWT_SECRET, email);
+    const api = async (name, body) => {
+      try {
+        return await appCall(url, name, body, token, { timeoutMs: 20_000 });
+      } catch (e) {
+        return { status: 0, text: e.message, json: null }; // worker restarting
+      }
+    };
+    const created = await api('create_graph', { GraphName: `soak ${seed}` });
+    if (created.status !== 200) throw new Error(`create_graph: ${created.status} ${created.text}`);
+    const graph = created.json.GraphUUID;
+    const keys = await rsapi.keygen();
+    await rsapi.setEnv(graph, 'prod', keys.secretKey, keys.publicKey);
+
+    for (let i = 0; i < deviceCount; i++) {
+      const dir = await mkdtemp(path.join(tmpdir(), `logseq-sync-soak-${i}-`));
+      dirs.push(dir);
+      devices.push(new Device({
+        name: String.fromCharCode(65 + i), api, wsUrl: `${url}/file-sync?graphuuid=${graph}`, graph, token, dir,
+        rng: new Prng(seed, i), log,
+      }));
+    }
+
+    // ---- the run: every device edits and syncs concurrently; restarts spread over it
+    let done = 0;
+    const total = rounds * deviceCount;
+    const restartAt = Array.from({ length: restarts }, (_, k) => Math.floor(((k + 1) * total) / (restarts + 1)));
+    let restarting = null;
+    const restartIfDue = async () => {
+      if (!restartAt.length || done < restartAt[0] || restarting) return;
+      restartAt.shift();
+      faults.restart++;
+      log(`restarting the worker after ${done} rounds`);
+      restarting = (async () => {
+        await stopDevServer(worker.child);
+        await start();
+      })();
+      await restarting;
+      restarting = null;
+    };
+    await Promise.all(devices.map(async (d) => {
+      for (let r = 0; r < rounds; r++) {
+        const edits = d.rng.int(1, 3);
+        for (let e = 0; e < edits; e++) await d.localEdit();
+        if (d.rng.chance(wsDropRate)) {
+          faults['ws-drop']++;
+          d.dropSocket();
+        }
+        if (restarting) await restarting;
+        await d.syncRound({ poll: r % 4 === 3 });
+        done++;
+        await restartIfDue();
+        await sleep(d.rng.int(0, 20));
+      }
+    }));
+
+    // ---- settle: no more faults; every device syncs until none has pending changes and all
+    // are at the server's txid (bounded)
+    faultsOn = false;
+    let serverTxid = -1;
+    let settled = false;
+    for (let pass = 0; pass < 30 && !settled; pass++) {
+      for (const d of devices) await d.syncRound({ poll: true });
+      const t = await api('get_txid', { GraphUUID: graph });
+      serverTxid = t.json?.TXId ?? -1;
+      settled = devices.every((d) => d.pending.size === 0 && d.txid === serverTxid);
+    }
+
+    // ---- agreement: server listing vs every device, file by file
+    const server = await serverFiles(api, graph);
+    const agreement = [];
+    for (const d of devices) {
+      const local = await d.files();
+      const diff = [];
+      for (const [p, sum] of server.files) if (local.get(p) !== sum) diff.push(`${p}: server ${sum}, ${d.name} ${local.get(p) ?? 'missing'}`);
+      for (const p of local.keys()) if (!server.files.has(p)) diff.push(`${p}: only on ${d.name}`);
+      agreement.push({ device: d.name, files: local.size, differences: diff.slice(0, 20), differing: diff.length });
+    }
+
+    // ---- nothing acknowledged is lost: current, or one of the path's kept versions
+    const acked = devices.flatMap((d) => d.acked).filter((w) => w.md5 !== null);
+    const needHistory = [...new Set(acked.filter((w) => server.files.get(w.path) !== w.md5).map((w) => w.path))];
+    const history = await versionSums(api, graph, token, needHistory, server.names);
+    const lost = acked.filter((w) => server.files.get(w.path) !== w.md5 && !history.get(w.path)?.has(w.md5));
+
+    const sum = (k) => devices.reduce((a, d) => a + d.counts[k], 0);
+    return {
+      seed,
+      rounds,
+      devices: deviceCount,
+      seconds: Math.round((Date.now() - startedAt) / 1000),
+      operations: { create: sum('create'), edit: sum('edit'), delete: sum('delete'), rename: sum('rename'), asset: sum('asset') },
+      sync: { commits: sum('pushes'), pulls: sum('pulls'), conflicts: sum('conflicts'), failedCalls: sum('failures'), wsReconnects: sum('wsReconnects') },
+      faults,
+      serverTxid,
+      settled,
+      serverFiles: server.files.size,
+      agreement,
+      acknowledgedWrites: acked.length,
+      checkedInHistory: needHistory.length,
+      lost: lost.map((w) => `${w.path} ${w.md5} (txid ${w.txid}, device ${w.device})`),
+      sampleErrors: devices.flatMap((d) => d.errors.slice(0, 5).map((e) => `${d.name}: ${e}`)),
+    };
+  } finally {
+    for (const d of devices) await d.close();
+    await rsapi.setProxy(null).catch(() => {});
+    await proxy?.close().catch(() => {});
+    if (worker) await stopDevServer(worker.child).catch(() => {});
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true }).catch(() => {});
+    prepared.cleanup();
+  }
+}
+
+/** get_all_files (every page): plain path -> checksum, and plain path -> encrypted name. */
+async function serverFiles(api, graph) {
+  const files = new Map();
+  const names = new Map();
+  let next;
+  for (let page = 0; page < 100; page++) {
+    const r = await api('get_all_files', next ? { GraphUUID: graph, ContinuationToken: next } : { GraphUUID: graph });
+    if (r.status !== 200) throw new Error(`get_all_files: ${r.status} ${r.text}`);
+    const objects = r.json.Objects ?? [];
+    const enc = objects.map((o) => stripUserGraphPrefix(o.Key));
+    const plain = enc.length ? rsapi.decryptFnames(graph, enc) : [];
+    objects.forEach((o, i) => {
+      files.set(plain[i], o.checksum);
+      names.set(plain[i], enc[i]);
+    });
+    next = r.json.NextContinuationToken;
+    if (!next) break;
+  }
+  return { files, names };
+}
+
+/** For each path: the md5s of the plaintexts of all its kept versions (downloaded with rsapi). */
+async function versionSums(api, graph, token, paths, names) {
+  const out = new Map();
+  if (!paths.length) return out;
+  const scratch = await mkdtemp(path.join(tmpdir(), 'logseq-sync-soak-versions-'));
+  try {
+    for (const p of paths) {
+      const file = names.get(p) ?? rsapi.encryptFnames(graph, [p])[0];
+      const r = await api('get_file_version_list', { GraphUUID: graph, File: file });
+      const ids = (r.json?.VersionList ?? []).map((v) => `${v.FileUUID}/${v.VersionUUID}`);
+      const sums = new Set();
+      for (let i = 0; i < ids.length; i += 100) {
+        const part = ids.slice(i, i + 100);
+        await rsapi.updateLocalVersionFiles(graph, scratch, part, token);
+        for (const id of part) {
+          try {
+            sums.add(md5(await readFile(path.join(scratch, 'logseq', 'version-files', id))));
+          } catch {
+            // not downloaded: counts as missing
+          }
+        }
+      }
+      out.set(p, sums);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return out;
+}
