@@ -11,6 +11,7 @@
 //   export <graph-id> <dir>      write the graph's ciphertexts + encrypted keys to a new
 //                                directory, in the layout rsapi's decrypt-cli reads (docs/BACKUP.md)
 //   import <dir> <email> [name]  restore such an export into a NEW graph of that user
+//   deleted / undelete / restore  getting notes back (docs/RESTORE.md; see --help)
 //
 // Defaults: --url http://127.0.0.1:8787 (or $LOGSEQ_SYNC_URL), --token from
 // $ADMIN_TOKEN, else from .dev.vars (the local server's).
@@ -22,14 +23,43 @@ import { exportGraph, importGraph } from "./lib/backup.mjs";
 
 const USAGE = `usage: npm run admin -- [--url URL] [--token ADMIN_TOKEN] <command> [args]
 commands: create-user <email> | users | graphs | usage | mint <email> [label] | tokens <email> | revoke <id>
-          | export <graph-id> <dir> | import <dir> <email> [graph name]`;
+          | export <graph-id> <dir> | import <dir> <email> [graph name]
+          | deleted | undelete <graph-id> [--name NAME] | restore <graph-id> (--to-txid N | --to-time T) [--dry-run]
+options: --url URL (default $LOGSEQ_SYNC_URL, else http://127.0.0.1:8787), --token TOKEN (default
+  $ADMIN_TOKEN, else ADMIN_TOKEN of ./.dev.vars), -h/--help (this text).
+getting notes back (docs/RESTORE.md):
+  deleted                       list deleted graphs still recoverable, with the time each stays so
+  undelete <graph-id>           bring a deleted graph back under its name; --name NAME: under
+                                another name (when the user has reused the old one)
+  restore <graph-id>            make the current files what they were after a transaction: one
+                                new transaction every device pulls; prints how to undo it
+    --to-txid N                 after transaction N
+    --to-time T                 after the last transaction at or before T (RFC 3339, e.g.
+                                2026-12-01T18:00:00Z)
+    --dry-run                   print what would change (files and bytes per kind), change nothing
+Output: the server's JSON answer on stdout; errors (one line) and progress on stderr.`;
+
+// Options of the commands that get notes back (deleted, undelete, restore).
+const HISTORY_OPTIONS = { "--name": "name", "--to-txid": "toTxid", "--to-time": "toTime" };
+
+function usageError(message) {
+  process.stderr.write(`error: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
 
 function parseArgs(argv) {
   const opts = { url: process.env.LOGSEQ_SYNC_URL ?? "http://127.0.0.1:8787", token: process.env.ADMIN_TOKEN };
   const rest = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--url") opts.url = argv[++i];
-    else if (argv[i] === "--token") opts.token = argv[++i];
+    if (argv[i] === "-h" || argv[i] === "--help") {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else if (argv[i] === "--url" || argv[i] === "--token" || argv[i] in HISTORY_OPTIONS) {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) usageError(`${argv[i - 1]} needs a value`);
+      opts[HISTORY_OPTIONS[argv[i - 1]] ?? argv[i - 1].slice(2)] = v;
+    } else if (argv[i] === "--dry-run") opts.dryRun = true;
+    else if (argv[i].startsWith("--")) usageError(`unknown option ${argv[i]}`);
     else rest.push(argv[i]);
   }
   if (!opts.token) {
@@ -76,15 +106,50 @@ const commands = {
     importGraph({ url: o.url, token: o.token, dir: need(dir, "<dir>"), email: need(email, "<email>"), name, log: progress }),
 };
 
+// ---- getting notes back (docs/RESTORE.md)
+
+/** The restore request from --to-txid / --to-time, or a usage error. */
+function restoreTarget(o) {
+  if ((o.toTxid === undefined) === (o.toTime === undefined)) usageError("restore: give exactly one of --to-txid N and --to-time T");
+  if (o.toTxid !== undefined) {
+    if (!/^\d+$/.test(o.toTxid)) usageError(`--to-txid must be a non-negative integer, got ${JSON.stringify(o.toTxid)}`);
+    return { to_txid: Number(o.toTxid) };
+  }
+  const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+  const ms = Date.parse(o.toTime);
+  if (!rfc3339.test(o.toTime) || !Number.isFinite(ms)) usageError(`--to-time must be an RFC 3339 time such as 2026-12-01T18:00:00Z, got ${JSON.stringify(o.toTime)}`);
+  return { to_time_ms: ms };
+}
+
+function onlyFor(o, command, allowed) {
+  for (const [flag, key] of [["--name", "name"], ["--to-txid", "toTxid"], ["--to-time", "toTime"], ["--dry-run", "dryRun"]]) {
+    if (o[key] !== undefined && !allowed.includes(flag)) usageError(`${command} takes no ${flag}`);
+  }
+}
+
+Object.assign(commands, {
+  deleted: (o) => (onlyFor(o, "deleted", []), call(o, "GET", "/admin/deleted")),
+  undelete: (o, [graph]) => {
+    onlyFor(o, "undelete", ["--name"]);
+    return call(o, "POST", "/admin/undelete", { graph: need(graph, "<graph-id>"), name: o.name });
+  },
+  restore: (o, [graph]) => {
+    onlyFor(o, "restore", ["--to-txid", "--to-time", "--dry-run"]);
+    return call(o, "POST", "/admin/restore", { graph: need(graph, "<graph-id>"), ...restoreTarget(o), dry_run: Boolean(o.dryRun) });
+  },
+});
+
 function progress(line) {
   process.stderr.write(`admin: ${line}\n`);
 }
 
 const opts = parseArgs(process.argv.slice(2));
 const run = commands[opts.command];
-if (!run) {
-  process.stderr.write(`${USAGE}\n`);
-  process.exit(2);
+if (!run) usageError(opts.command ? `unknown command ${opts.command}` : "missing <command>");
+if (["deleted", "undelete", "restore"].includes(opts.command)) {
+  const max = opts.command === "deleted" ? 0 : 1;
+  if (opts.args.length < max) usageError(`${opts.command}: missing argument`);
+  if (opts.args.length > max) usageError(`${opts.command}: unexpected argument ${JSON.stringify(opts.args[max])}`);
 }
 if (!opts.token) {
   process.stderr.write("no admin token: pass --token, set ADMIN_TOKEN, or run from a checkout with .dev.vars\n");

@@ -126,7 +126,11 @@ async fn route(
                 .trim_end_matches("/export");
             export_page(ctx, graph_id, req).await
         }
-        _ => Err(ApiError::NotFound("not found".into())),
+        // Getting notes back: deleted graphs, undelete, restore (admin_history.rs).
+        _ => match crate::admin_history::route(ctx, method, path, body).await {
+            Some(answer) => answer,
+            None => Err(ApiError::NotFound("not found".into())),
+        },
     }
 }
 

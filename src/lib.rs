@@ -12,6 +12,7 @@
 )]
 
 pub mod admin;
+pub mod admin_history;
 pub mod api;
 pub mod auth;
 pub mod blobs;
@@ -25,6 +26,7 @@ pub mod http;
 pub mod hub;
 pub mod ids;
 pub mod latency;
+pub mod restore;
 pub mod router;
 pub mod s3_receiver;
 pub mod sigv4;
@@ -72,8 +74,11 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let retention = router::config(&env)
-        .map(|c| c.version_retention_days)
-        .unwrap_or(30);
+        .map(|c| cleanup::Retention {
+            version_days: c.version_retention_days,
+            undelete_days: c.undelete_retention_days,
+        })
+        .unwrap_or_default();
     let result = async {
         let db = db::Db::new(env.d1("DB")?);
         let bucket = env.bucket("BUCKET")?;

@@ -7,6 +7,7 @@
 
 pub mod files;
 pub mod graphs;
+pub mod history;
 pub mod maintenance;
 pub mod tokens;
 pub mod usage;
