@@ -23,3 +23,8 @@ UPDATE graphs SET restorable_from = txid;
 -- deleted it. NULL in rows written before this migration.
 ALTER TABLE versions ADD COLUMN from_txid INTEGER;
 ALTER TABLE versions ADD COLUMN to_txid INTEGER;
+
+-- txlog.bytes: bytes an update_files transaction (or a restore) made current,
+-- for the admin page's list of recent transactions. NULL for deletions and
+-- for rows written before this migration.
+ALTER TABLE txlog ADD COLUMN bytes INTEGER;

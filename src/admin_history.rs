@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use worker::Method;
+use worker::{Method, Request};
 
 use crate::api::Ctx;
 use crate::db::history as hq;
@@ -43,9 +43,21 @@ pub async fn route(
     method: &Method,
     path: &str,
     body: &[u8],
+    req: &Request,
 ) -> Option<ApiResult<serde_json::Value>> {
     Some(match (method, path) {
         (Method::Get, "/admin/deleted") => deleted(ctx).await,
+        (Method::Get, p) if p.starts_with("/admin/graphs/") && p.ends_with("/history") => {
+            let graph = p
+                .trim_start_matches("/admin/graphs/")
+                .trim_end_matches("/history");
+            let before = req.url().ok().and_then(|u| {
+                u.query_pairs()
+                    .find(|(k, _)| k == "before")
+                    .map(|(_, v)| v.to_string())
+            });
+            history(ctx, graph, before.as_deref()).await
+        }
         (Method::Post, "/admin/undelete") => match crate::api::parse(body) {
             Ok(r) => undelete(ctx, r).await,
             Err(e) => Err(e),
@@ -56,6 +68,32 @@ pub async fn route(
         },
         _ => return None,
     })
+}
+
+/// Transactions per page of a graph's history.
+const HISTORY_PAGE: i64 = 20;
+
+/// A graph's recent transactions, newest first (`?before=<txid>` pages back),
+/// with how far back a restore can go: what the admin page lists.
+async fn history(ctx: &Ctx, graph_id: &str, before: Option<&str>) -> ApiResult<serde_json::Value> {
+    crate::api::check_graph_uuid(ctx, graph_id)?;
+    let graph = hq::find_restore_graph(&ctx.db, graph_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no graph {graph_id}")))?;
+    let before = match before {
+        None => graph.txid + 1,
+        Some(b) => b
+            .parse::<i64>()
+            .map_err(|_| ApiError::BadRequest("before must be a txid".into()))?,
+    };
+    let txs = hq::recent_tx(&ctx.db, graph_id, before, HISTORY_PAGE).await?;
+    let next = (txs.len() as i64 == HISTORY_PAGE)
+        .then(|| txs.last().map(|t| t.txid))
+        .flatten();
+    Ok(json!({
+        "graph": graph.id, "txid": graph.txid, "restorable_from": graph.restorable_from,
+        "transactions": txs, "next_before": next,
+    }))
 }
 
 fn recoverable_until(ctx: &Ctx, deleted_at: i64) -> i64 {

@@ -131,11 +131,12 @@ const RENAME_FILE: &str =
 /// (a stock upload writes none), so for the stock client this writes nothing.
 const DELETE_UPLOADS: &str = "DELETE FROM uploads WHERE key IN (SELECT value FROM json_each(?1))";
 /// ?1 graph id, ?2 txid, ?3 type, ?4 content JSON, ?5 now, ?6 JSON array of
-/// the upload keys committed (update_files) or NULL. Its foreign key aborts
-/// the batch when the graph was purged meanwhile.
+/// the upload keys committed (update_files) or NULL, ?7 bytes made current
+/// (update_files) or NULL (migration 0006). Its foreign key aborts the batch
+/// when the graph was purged meanwhile.
 pub(crate) const INSERT_TX: &str =
-    "INSERT INTO txlog (graph_id, txid, tx_type, content, created_at, blob_keys) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO txlog (graph_id, txid, tx_type, content, created_at, blob_keys, bytes) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 pub async fn list_files_page(
     db: &Db,
@@ -297,6 +298,7 @@ impl Commit<'_> {
         tx_type: &str,
         content: &serde_json::Value,
         blob_keys: Option<&str>,
+        bytes: Option<i64>,
     ) -> Result<D1PreparedStatement, ApiError> {
         let content = content.to_string();
         self.db.stmt(
@@ -308,6 +310,7 @@ impl Commit<'_> {
                 (&content).into(),
                 self.now.into(),
                 blob_keys.map_or(Arg::Null, Arg::Text),
+                bytes.map_or(Arg::Null, Arg::Int),
             ],
         )
     }
@@ -359,7 +362,7 @@ impl Commit<'_> {
                     ],
                 )?,
                 self.db.stmt(DELETE_UPLOADS, &[(&keys).into()])?,
-                self.insert_tx("update_files", content, Some(&keys))?,
+                self.insert_tx("update_files", content, Some(&keys), Some(delta))?,
             ])
             .await?;
         Ok(self.new_txid())
@@ -378,7 +381,7 @@ impl Commit<'_> {
                 self.keep_versions(gone)?,
                 self.db
                     .stmt(DELETE_FILES, &[self.graph_id.into(), (&paths).into()])?,
-                self.insert_tx("delete_files", content, None)?,
+                self.insert_tx("delete_files", content, None, None)?,
             ])
             .await?;
         Ok(self.new_txid())
@@ -408,7 +411,7 @@ impl Commit<'_> {
                         self.new_txid().into(),
                     ],
                 )?,
-                self.insert_tx("rename_file", content, None)?,
+                self.insert_tx("rename_file", content, None, None)?,
             ])
             .await?;
         Ok(self.new_txid())

@@ -114,12 +114,38 @@ const TXID_AT_TIME: &str =
 /// ?1 graph id, ?2 JSON array of txids.
 const TX_TIMES: &str = "SELECT t.txid, t.created_at FROM json_each(?2) j \
      CROSS JOIN txlog t ON t.graph_id = ?1 AND t.txid = j.value";
+/// ?1 graph id, ?2 below this txid, ?3 limit: recent transactions, newest
+/// first, by primary key.
+const RECENT_TX: &str =
+    "SELECT txid, tx_type, created_at, json_array_length(content) AS files, bytes \
+     FROM txlog WHERE graph_id = ?1 AND txid < ?2 ORDER BY txid DESC LIMIT ?3";
+
 /// ?1 graph id, ?2 txid before the restore, ?3 transactions it takes, ?4 N,
 /// ?5 storage delta. Aborts the batch (NOT NULL) when the graph moved on, was
 /// deleted, or the version expiry dropped history the plan relies on
 /// (it raises `restorable_from` in the batch that drops versions).
 const RESTORE_CAS: &str = "UPDATE graphs SET txid = CASE WHEN txid = ?2 AND deleted_at IS NULL \
      AND restorable_from <= ?4 THEN ?2 + ?3 ELSE NULL END, storage_usage = storage_usage + ?5 WHERE id = ?1";
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct RecentTx {
+    pub txid: i64,
+    pub tx_type: String,
+    pub created_at: i64,
+    pub files: i64,
+    pub bytes: Option<i64>,
+}
+
+/// Up to `limit` transactions of a graph below `before`, newest first.
+pub async fn recent_tx(
+    db: &Db,
+    graph_id: &str,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<RecentTx>, ApiError> {
+    db.all(RECENT_TX, &[graph_id.into(), before.into(), limit.into()])
+        .await
+}
 
 pub async fn list_deleted(db: &Db) -> Result<Vec<DeletedGraph>, ApiError> {
     db.all(&list_deleted_sql(), &[]).await
@@ -288,6 +314,7 @@ pub async fn commit_restore(
                 (&content).into(),
                 now.into(),
                 (&keys).into(),
+                delta.into(),
             ],
         )?);
     }
@@ -314,6 +341,7 @@ pub async fn commit_restore(
                 "delete_files".into(),
                 (&content).into(),
                 now.into(),
+                super::Arg::Null,
                 super::Arg::Null,
             ],
         )?);

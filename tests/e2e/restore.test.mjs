@@ -307,8 +307,14 @@ describe('undelete a graph deleted from the app', { timeout: 300_000 }, () => {
     D.objects = await listObjects(W, `uploads/${D.u.id}/`);
     assert.ok(D.objects.length >= 4);
 
+    D.usage = (await ok(D.u, 'user_info', {})).StorageUsage;
+    assert.ok(D.usage > 20_000, `usage ${D.usage}`);
     await ok(D.u, 'delete_graph', { GraphUUID: D.graph });
     assert.ok(!(await ok(D.u, 'list_graphs', null)).Graphs.some((g) => g.GraphUUID === D.graph));
+    // Its objects are still stored, so they still count in the usage the app shows.
+    assert.equal((await ok(D.u, 'user_info', {})).StorageUsage, D.usage);
+    const usage = await admin('usage');
+    assert.ok(usage.deleted_graphs >= 1 && usage.deleted_graphs_bytes >= D.usage && usage.storage_bytes >= usage.deleted_graphs_bytes, JSON.stringify(usage));
     for (const [name, body] of [
       ['get_txid', { GraphUUID: D.graph }], ['get_all_files', { GraphUUID: D.graph }],
       ['get_diff', { GraphUUID: D.graph, FromTXId: 0 }], ['get_graph_salt', { GraphUUID: D.graph }],
@@ -362,6 +368,7 @@ describe('after the retention periods (the cleanup run 31 days ahead)', { timeou
     const reports = await runCleanup(Date.now() + 31 * DAY_MS);
     assert.ok(reports.reduce((a, r) => a + r.graphs_purged, 0) >= 2, JSON.stringify(reports));
     assert.deepEqual(await listObjects(W, `uploads/${D.u.id}/`), [], 'objects of purged graphs left in R2');
+    assert.equal((await ok(D.u, 'user_info', {})).StorageUsage, 0, 'usage after the purge');
     assert.match(await adminFails('undelete', D.graph), /no deleted graph/);
     assert.ok(!(await admin('deleted')).graphs.some((x) => x.id === D.graph));
   });
