@@ -133,9 +133,21 @@ Object.assign(commands, {
     onlyFor(o, "undelete", ["--name"]);
     return call(o, "POST", "/admin/undelete", { graph: need(graph, "<graph-id>"), name: o.name });
   },
-  restore: (o, [graph]) => {
+  restore: async (o, [graph]) => {
     onlyFor(o, "restore", ["--to-txid", "--to-time", "--dry-run"]);
-    return call(o, "POST", "/admin/restore", { graph: need(graph, "<graph-id>"), ...restoreTarget(o), dry_run: Boolean(o.dryRun) });
+    const first = await call(o, "POST", "/admin/restore", { graph: need(graph, "<graph-id>"), ...restoreTarget(o), dry_run: Boolean(o.dryRun) });
+    if (first.dry_run || first.complete) return first;
+    // A big restore is committed in pages of 500 files, one request each (docs/RESTORE.md).
+    let last = first;
+    let committed = first.committed_files;
+    let pages = 1;
+    for (let i = 0; i < 100_000 && !last.complete; i++) {
+      progress(`restore: ${committed} files committed, ${last.remaining_files} to go`);
+      last = await call(o, "POST", "/admin/restore", { graph, to_txid: first.to_txid });
+      committed += last.committed_files;
+      pages++;
+    }
+    return { ...first, txid: last.txid, committed_files: committed, remaining_files: last.remaining_files, complete: last.complete, pages };
   },
 });
 

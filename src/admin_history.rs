@@ -10,7 +10,7 @@ use worker::{Method, Request};
 use crate::api::Ctx;
 use crate::db::history as hq;
 use crate::error::{ApiError, ApiResult};
-use crate::restore::{self, MAX_RESTORE_FILES};
+use crate::restore::{self, RESTORE_PAGE};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Longest graph name (as create_graph).
@@ -192,20 +192,23 @@ async fn restore(ctx: &Ctx, r: RestoreRequest) -> ApiResult<serde_json::Value> {
         }));
     }
     let plan = restore::plan(changed, at_n);
-    if plan.files() > MAX_RESTORE_FILES {
-        return Err(ApiError::BadRequest(format!(
-            "the restore would change {} files; one restore changes at most {MAX_RESTORE_FILES} (restore to a later txid first, then further back)",
-            plan.files()
-        )));
-    }
+    let page = plan.page(RESTORE_PAGE);
+    let remaining = plan.files() - page.files();
+    // Counts are of the whole restore still to do; a paged restore commits
+    // `committed_files` now and is complete when `remaining_files` is 0.
     let summary = json!({
         "graph": graph.id, "from_txid": graph.txid, "to_txid": target, "dry_run": r.dry_run,
         "reverted": plan.reverted, "revived": plan.revived, "removed": plan.removed,
-        "transactions": plan.transactions(),
+        "transactions": if r.dry_run { plan.transactions() } else { page.transactions() },
+        "pages": plan.files().div_ceil(RESTORE_PAGE),
+        "committed_files": if r.dry_run { 0 } else { page.files() },
+        "remaining_files": if r.dry_run { plan.files() } else { remaining },
+        "complete": !r.dry_run && remaining == 0,
     });
     if r.dry_run || plan.is_empty() {
         let mut s = summary;
         s["txid"] = json!(graph.txid);
+        s["complete"] = json!(plan.is_empty());
         if plan.is_empty() {
             s["message"] = json!(format!(
                 "nothing to change: the files are as they were after txid {target}"
@@ -213,7 +216,7 @@ async fn restore(ctx: &Ctx, r: RestoreRequest) -> ApiResult<serde_json::Value> {
         }
         return Ok(s);
     }
-    let txid = hq::commit_restore(&ctx.db, &graph, target, &plan, ctx.now_ms)
+    let txid = hq::commit_restore(&ctx.db, &graph, target, &page, ctx.now_ms)
         .await
         .map_err(|e| match e {
             ApiError::Internal(ref d) if d.contains("NOT NULL") => ApiError::BadRequest(

@@ -154,7 +154,12 @@ async function preview(graph, txid) {
   if (d.transactions > 0) {
     const go = el('button', 'Restore to txid ' + txid, { id: 'restore-go' });
     go.onclick = async () => {
-      try { const r = await admin('restore', { graph, to_txid: txid }); say('Restored: the graph is at txid ' + r.txid + '. Undo: restore to txid ' + r.from_txid + ' (' + r.undo + ')'); box.replaceChildren(); await showHistory(graph); } catch (e) { say('Failed: ' + e.message); }
+      try {
+        const first = await admin('restore', { graph, to_txid: txid });
+        let r = first;
+        for (let i = 0; i < 100000 && !r.complete; i++) { say('Restoring: ' + r.remaining_files + ' files to go'); r = await admin('restore', { graph, to_txid: txid }); }
+        say('Restored: the graph is at txid ' + r.txid + '. Undo: restore to txid ' + first.from_txid + ' (' + first.undo + ')'); box.replaceChildren(); await showHistory(graph);
+      } catch (e) { say('Failed: ' + e.message); }
     };
     box.append(go);
   }

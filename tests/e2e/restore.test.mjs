@@ -3,7 +3,8 @@
 //     transactions; `npm run admin -- restore <graph> --to-txid N` (after a --dry-run that
 //     changes nothing); device B (already synced, pulling with the app's get_diff loop) and
 //     device C (fresh, full download) both end byte-identical to A's files at N; undoing the
-//     restore brings both to the newest state; bad targets are refused and change nothing;
+//     restore brings both to the newest state; bad targets are refused and change nothing; a
+//     restore of 520 files is committed by the CLI in 2 pages of at most 500 and ends exact;
 //   * undelete: a graph deleted from the app is gone for the client at once (not listed, its
 //     name reusable, every call `graph-not-exist`), listed by `admin deleted`, refused back under
 //     its reused name, brought back under a new one, and a fresh device downloads it
@@ -284,6 +285,47 @@ describe('restore a graph to a transaction, with the official client library', {
     expected.set('pages/after.md', Buffer.from('after the undo\n'));
     await assertTree(R.C.dir, expected, 'C after B edited');
     R.final = expected;
+  });
+});
+
+// ---------------------------------------------------------------- a restore bigger than a page
+
+describe('a restore of more than 500 files is committed in pages', { timeout: 300_000 }, () => {
+  test('520 files overwritten; the CLI commits the restore in 2 pages and every checksum is back', async () => {
+    const u = user('paged');
+    const graph = (await ok(u, 'create_graph', { GraphName: 'big' })).GraphUUID;
+    const names = Array.from({ length: 520 }, () => `e.${randomBytes(24).toString('hex')}`);
+    let txid = 0;
+    const round = async (tag) => {
+      const sums = new Map();
+      for (const part of chunk(names, 100)) {
+        const up = await ok(u, 'get_upload_urls', { GraphUUID: graph, Count: part.length });
+        await Promise.all(up.Uploads.map(async (x) => {
+          const r = await raw(W, new URL(x.URL).pathname + new URL(x.URL).search, { method: 'PUT', body: Buffer.from(`age-encryption.org/v1\n${tag}`), headers: { 'content-type': 'application/octet-stream' }, timeoutMs: 30_000 });
+          assert.equal(r.status, 200, r.text);
+        }));
+        const files = {};
+        part.forEach((n, i) => { const c = randomBytes(16).toString('hex'); sums.set(n, c); files[n] = [up.Uploads[i].Key, c]; });
+        txid = (await ok(u, 'update_files', { GraphUUID: graph, TXId: txid, Files: files })).TXId;
+      }
+      return sums;
+    };
+    const before = await round('v1');
+    const mid = txid;
+    await round('v2');
+    const done = await admin('restore', graph, '--to-txid', String(mid));
+    assert.deepEqual([done.pages, done.committed_files, done.remaining_files, done.complete], [2, 520, 0, true], JSON.stringify(done));
+    assert.equal(done.txid, txid + 2);
+    assert.match(done.undo, new RegExp(`--to-txid ${txid}$`));
+    const now = new Map();
+    let next;
+    for (let page = 0; page < 10; page++) {
+      const r = await ok(u, 'get_all_files', next ? { GraphUUID: graph, ContinuationToken: next } : { GraphUUID: graph });
+      for (const o of r.Objects) now.set(stripUserGraphPrefix(o.Key), o.checksum);
+      next = r.NextContinuationToken;
+      if (!next) break;
+    }
+    assert.deepEqual(new Map([...now].sort()), new Map([...before].sort()));
   });
 });
 
