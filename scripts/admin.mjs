@@ -32,7 +32,8 @@ getting notes back (docs/RESTORE.md):
   undelete <graph-id>           bring a deleted graph back under its name; --name NAME: under
                                 another name (when the user has reused the old one)
   restore <graph-id>            make the current files what they were after a transaction: one
-                                new transaction every device pulls; prints how to undo it
+                                new transaction every device pulls (more than 500 files: in pages
+                                of 500, progress on stderr); prints how to undo it
     --to-txid N                 after transaction N
     --to-time T                 after the last transaction at or before T (RFC 3339, e.g.
                                 2026-12-01T18:00:00Z)

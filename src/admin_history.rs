@@ -124,12 +124,13 @@ async fn undelete(ctx: &Ctx, r: UndeleteRequest) -> ApiResult<serde_json::Value>
             r.graph
         ))
     })?;
-    let until = recoverable_until(ctx, g.deleted_at);
-    if until <= ctx.now_ms {
-        return Err(ApiError::BadRequest(format!(
-            "graph {} was deleted at {} ms; its undelete period ({} days) ended at {} ms",
-            g.id, g.deleted_at, ctx.config.undelete_retention_days, until
-        )));
+    if let Some(why) = restore::undelete_refusal(
+        &g.id,
+        g.deleted_at,
+        ctx.now_ms,
+        ctx.config.undelete_retention_days,
+    ) {
+        return Err(ApiError::BadRequest(why));
     }
     let name = r.name.unwrap_or_else(|| g.name.clone());
     if name.trim().is_empty()

@@ -153,6 +153,17 @@ pub fn refusal(
     None
 }
 
+/// Why a graph deleted at `deleted_at` can no longer be undeleted at `now`
+/// with an undelete period of `days`, or None.
+pub fn undelete_refusal(graph_id: &str, deleted_at: i64, now: i64, days: i64) -> Option<String> {
+    let until = deleted_at + days * 24 * 3600 * 1000;
+    (until <= now).then(|| {
+        format!(
+            "graph {graph_id} was deleted at {deleted_at} ms; its undelete period ({days} days) ended at {until} ms"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +237,16 @@ mod tests {
         assert_eq!((small.bring_back.len(), small.remove.len()), (2, 0));
         assert_eq!(small.transactions(), 1);
         assert_eq!(p.page(100).files(), p.files());
+    }
+
+    #[test]
+    fn undelete_is_refused_once_the_period_ended() {
+        let day = 24 * 3600 * 1000;
+        assert_eq!(undelete_refusal("g", 0, 30 * day - 1, 30), None);
+        assert!(
+            undelete_refusal("g", 0, 30 * day, 30).is_some_and(|m| m.contains("(30 days) ended"))
+        );
+        assert!(undelete_refusal("g", 0, 1, 0).is_some());
     }
 
     #[test]
