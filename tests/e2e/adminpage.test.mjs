@@ -73,8 +73,13 @@ async function openBrowser() {
   const close = async () => {
     await ws.close().catch(() => {});
     child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    rmSync(profile, { recursive: true, force: true });
+    if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+    // Chromium's helper processes may still write to the profile for a moment after it exits.
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+    } catch {
+      // a leftover temp directory is not a failure of the page
+    }
   };
   return { send, evaluate, until, close };
 }
