@@ -82,10 +82,18 @@ async fn route(
         (Method::Get, "/admin/usage") => {
             let users = tq::list_users(&ctx.db).await?;
             let graphs = tq::list_all_graphs(&ctx.db).await?;
+            // Deleted graphs still kept for undelete (admin_history.rs) use storage too.
+            let deleted = crate::db::history::list_deleted(&ctx.db).await?;
+            let live: i64 = graphs.iter().map(|g| g.storage_usage).sum();
+            let kept: i64 = deleted.iter().map(|g| g.storage_usage).sum();
             Ok(json!({
                 "users": users.len(),
                 "graphs": graphs.len(),
-                "storage_bytes": graphs.iter().map(|g| g.storage_usage).sum::<i64>(),
+                "storage_bytes": live + kept,
+                "deleted_graphs": deleted.len(),
+                "deleted_graphs_bytes": kept,
+                "version_retention_days": ctx.config.version_retention_days,
+                "undelete_retention_days": ctx.config.undelete_retention_days,
             }))
         }
         (Method::Post, "/admin/tokens") => {
@@ -165,7 +173,11 @@ async fn route(
                 .trim_end_matches("/export");
             export_page(ctx, graph_id, req).await
         }
-        _ => Err(ApiError::NotFound("not found".into())),
+        // Getting notes back: deleted graphs, undelete, restore (admin_history.rs).
+        _ => match crate::admin_history::route(ctx, method, path, body, req).await {
+            Some(answer) => answer,
+            None => Err(ApiError::NotFound("not found".into())),
+        },
     }
 }
 

@@ -19,7 +19,7 @@
 use worker::Bucket;
 
 use crate::blobs;
-use crate::db::{maintenance, Db};
+use crate::db::{history, maintenance, Db};
 use crate::error::ApiResult;
 use crate::uploads::{upload_prefix, SWEEP_AGE_MS};
 
@@ -44,6 +44,29 @@ const TX_PAGES: usize = 4;
 /// the look-back tolerates.
 const CLOCK_MARGIN_MS: i64 = HOUR_MS;
 
+/// Rows per table per page of the purge of a deleted graph (one batch of
+/// six statements), and pages per run.
+const PURGE_PAGE: i64 = 500;
+const PURGE_PAGES: usize = 4;
+
+/// How long the cleanup keeps things (configuration, src/config.rs).
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Versions (page history, and how far back a restore reaches).
+    pub version_days: i64,
+    /// Deleted graphs, for undelete.
+    pub undelete_days: i64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            version_days: 30,
+            undelete_days: 30,
+        }
+    }
+}
+
 /// What one run did.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Report {
@@ -52,10 +75,25 @@ pub struct Report {
     pub objects_deleted: usize,
     /// Users whose candidates could not be decided this run (kept).
     pub sweep_skipped: usize,
+    /// Rows of deleted graphs past the undelete period removed (their
+    /// objects went to trash), and graphs removed entirely.
+    pub purged_rows: usize,
+    pub graphs_purged: usize,
 }
 
-pub async fn run(db: &Db, bucket: &Bucket, now_ms: i64, retention_days: i64) -> ApiResult<Report> {
+pub async fn run(db: &Db, bucket: &Bucket, now_ms: i64, retention: Retention) -> ApiResult<Report> {
+    let retention_days = retention.version_days;
     let mut report = Report::default();
+    for _ in 0..PURGE_PAGES {
+        let cutoff = now_ms - retention.undelete_days * DAY_MS;
+        match history::purge_page(db, cutoff, now_ms, PURGE_PAGE).await? {
+            None => break,
+            Some((rows, gone)) => {
+                report.purged_rows += rows;
+                report.graphs_purged += usize::from(gone);
+            }
+        }
+    }
     for _ in 0..PAGES {
         let n = maintenance::trash_stale_uploads(db, now_ms - DAY_MS, now_ms, PAGE).await?;
         report.stale_uploads += n;

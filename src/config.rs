@@ -43,6 +43,8 @@ pub struct Config {
     pub storage_limit_bytes: i64,
     pub graph_count_limit: i64,
     pub version_retention_days: i64,
+    /// How long a deleted graph can be brought back (`npm run admin -- undelete`).
+    pub undelete_retention_days: i64,
     pub salt_lifetime_days: i64,
     /// Lifetime of upload credentials and presigned PUT URLs.
     pub upload_ttl_secs: i64,
@@ -81,6 +83,7 @@ impl fmt::Debug for Config {
             .field("storage_limit_bytes", &self.storage_limit_bytes)
             .field("graph_count_limit", &self.graph_count_limit)
             .field("version_retention_days", &self.version_retention_days)
+            .field("undelete_retention_days", &self.undelete_retention_days)
             .field("salt_lifetime_days", &self.salt_lifetime_days)
             .field("upload_ttl_secs", &self.upload_ttl_secs)
             .field("download_ttl_secs", &self.download_ttl_secs)
@@ -169,7 +172,8 @@ impl Config {
             r2_s3,
             storage_limit_bytes: int("STORAGE_LIMIT_BYTES", 5 * GIB)?,
             graph_count_limit: int("GRAPH_COUNT_LIMIT", 10)?,
-            version_retention_days: int("VERSION_RETENTION_DAYS", 30)?,
+            version_retention_days: int("VERSION_RETENTION_DAYS", 30)?.max(0),
+            undelete_retention_days: int("UNDELETE_RETENTION_DAYS", 30)?.max(0),
             salt_lifetime_days: int("SALT_LIFETIME_DAYS", 60)?,
             upload_ttl_secs: int("UPLOAD_TTL_SECS", 3600)?.clamp(300, 7 * 24 * 3600),
             download_ttl_secs: int("DOWNLOAD_TTL_SECS", 3600)?.clamp(60, 7 * 24 * 3600),

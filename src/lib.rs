@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod admin_history;
 pub mod api;
 pub mod auth;
 pub mod blobs;
@@ -28,6 +29,7 @@ pub mod hub;
 pub mod ids;
 pub mod jwks;
 pub mod latency;
+pub mod restore;
 pub mod router;
 pub mod s3_receiver;
 pub mod sigv4;
@@ -77,8 +79,11 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     // No bench delay outside a bench request (latency.rs).
     latency::set_delay_ms(0);
     let retention = router::config(&env)
-        .map(|c| c.version_retention_days)
-        .unwrap_or(30);
+        .map(|c| cleanup::Retention {
+            version_days: c.version_retention_days,
+            undelete_days: c.undelete_retention_days,
+        })
+        .unwrap_or_default();
     let result = async {
         let db = db::Db::new(env.d1("DB")?);
         let bucket = env.bucket("BUCKET")?;

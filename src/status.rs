@@ -108,7 +108,11 @@ pub async fn page(ctx: &Ctx, env: &Env) -> Result<Response> {
     } else {
         503
     };
-    let html = render(&checks, BytePath::of(&ctx.config), &today, &day);
+    let retention = crate::cleanup::Retention {
+        version_days: ctx.config.version_retention_days,
+        undelete_days: ctx.config.undelete_retention_days,
+    };
+    let html = render(&checks, BytePath::of(&ctx.config), &today, &day, &retention);
     Ok(Response::ok(html)?
         .with_status(status)
         .with_headers(headers))
@@ -138,8 +142,103 @@ fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// The admin section's script: with the admin token typed in, it lists usage,
+/// users, graphs and deleted graphs, each graph's recent transactions with a
+/// restore preview (`dry_run`) and restore, and an undelete per deleted graph,
+/// all through the same `/admin/*` routes as `npm run admin`. Data from the
+/// server only ever goes into the page as text (`textContent`), never as HTML.
+const ADMIN_SCRIPT: &str = r#"
+const $ = (id) => document.getElementById(id);
+const el = (tag, text, attrs = {}) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = String(text); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
+async function admin(path, body) {
+  const r = await fetch('/admin/' + path, { method: body ? 'POST' : 'GET', headers: { authorization: 'Bearer ' + $('token').value, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  const j = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(path.split('?')[0] + ': ' + r.status + ' ' + (j.message || ''));
+  return j;
+}
+function table(id, head, rows) {
+  const t = el('table', undefined, { id });
+  const h = el('tr'); for (const c of head) h.append(el('th', c)); t.append(h);
+  for (const r of rows) t.append(r);
+  return t;
+}
+function say(text) { $('action').textContent = text; }
+async function showHistory(graph) {
+  const h = await admin('graphs/' + graph + '/history');
+  const rows = h.transactions.map((t) => {
+    const tr = el('tr', undefined, { 'data-txid': t.txid });
+    for (const c of [t.txid, new Date(t.created_at).toISOString(), t.tx_type, t.files, t.bytes ?? '']) tr.append(el('td', c));
+    const td = el('td');
+    if (t.txid >= h.restorable_from && t.txid < h.txid) {
+      const b = el('button', 'Preview restore to here', { 'data-preview': t.txid });
+      b.onclick = () => preview(graph, t.txid).catch((e) => say('Failed: ' + e.message));
+      td.append(b);
+    }
+    tr.append(td);
+    return tr;
+  });
+  const box = $('history-box'); box.replaceChildren(el('h3', 'Recent transactions of ' + graph + ' (now at txid ' + h.txid + '; restorable back to txid ' + h.restorable_from + ')'), table('history', ['txid', 'time (UTC)', 'type', 'files', 'bytes', ''], rows));
+}
+async function preview(graph, txid) {
+  const d = await admin('restore', { graph, to_txid: txid, dry_run: true });
+  const box = $('restore-box');
+  box.replaceChildren(el('p', 'Restore to txid ' + txid + ': ' + d.reverted.files + ' files go back (' + d.reverted.bytes + ' bytes), ' + d.revived.files + ' deleted files come back (' + d.revived.bytes + ' bytes), ' + d.removed.files + ' files created since go (' + d.removed.bytes + ' bytes).', { id: 'preview' }));
+  if (d.transactions > 0) {
+    const go = el('button', 'Restore to txid ' + txid, { id: 'restore-go' });
+    go.onclick = async () => {
+      try {
+        const first = await admin('restore', { graph, to_txid: txid });
+        let r = first;
+        for (let i = 0; i < 100000 && !r.complete; i++) { say('Restoring: ' + r.remaining_files + ' files to go'); r = await admin('restore', { graph, to_txid: txid }); }
+        say('Restored: the graph is at txid ' + r.txid + '. Undo: restore to txid ' + first.from_txid + ' (' + first.undo + ')'); box.replaceChildren(); await showHistory(graph);
+      } catch (e) { say('Failed: ' + e.message); }
+    };
+    box.append(go);
+  }
+}
+async function load() {
+  const [usage, users, graphs, deleted] = await Promise.all(['usage', 'users', 'graphs', 'deleted'].map((p) => admin(p)));
+  const g = graphs.graphs.map((x) => {
+    const tr = el('tr', undefined, { 'data-graph': x.id });
+    for (const c of [x.name, x.id, x.txid, x.storage_usage]) tr.append(el('td', c));
+    const b = el('button', 'History', { 'data-history': x.id });
+    b.onclick = () => showHistory(x.id).catch((e) => say('Failed: ' + e.message));
+    const td = el('td'); td.append(b); tr.append(td);
+    return tr;
+  });
+  const d = deleted.graphs.map((x) => {
+    const tr = el('tr', undefined, { 'data-deleted': x.id });
+    for (const c of [x.name, x.id, x.email ?? x.user_id, new Date(x.deleted_at).toISOString(), new Date(x.recoverable_until).toISOString()]) tr.append(el('td', c));
+    const td = el('td');
+    if (x.recoverable) {
+      const name = el('input', undefined, { placeholder: 'new name (optional)', 'data-undelete-name': x.id });
+      const b = el('button', 'Undelete', { 'data-undelete': x.id });
+      b.onclick = async () => {
+        try { const r = await admin('undelete', { graph: x.id, name: name.value || undefined }); await load(); say('Undeleted ' + r.undeleted + ' as ' + r.name); } catch (e) { say('Failed: ' + e.message); }
+      };
+      td.append(name, b);
+    }
+    tr.append(td);
+    return tr;
+  });
+  $('manage').replaceChildren(
+    el('p', '', { id: 'action' }),
+    el('h3', 'Graphs'), table('graphs', ['name', 'id', 'txid', 'bytes', ''], g),
+    el('div', undefined, { id: 'history-box' }), el('div', undefined, { id: 'restore-box' }),
+    el('h3', 'Deleted graphs (kept ' + deleted.undelete_retention_days + ' days)'), table('deleted', ['name', 'id', 'owner', 'deleted (UTC)', 'recoverable until', ''], d));
+  $('admin').textContent = [['usage', usage], ['users', users], ['graphs', graphs], ['deleted', deleted]].map(([p, v]) => p + ':\n' + JSON.stringify(v, null, 2)).join('\n\n');
+}
+$('load').addEventListener('click', () => load().catch((e) => { $('admin').textContent = 'Failed: ' + e.message; }));
+"#;
+
 /// The page itself (pure; unit-tested).
-pub fn render(checks: &[Check], bytes: BytePath, today: &Counts, day: &str) -> String {
+pub fn render(
+    checks: &[Check],
+    bytes: BytePath,
+    today: &Counts,
+    day: &str,
+    retention: &crate::cleanup::Retention,
+) -> String {
     let health: String = checks
         .iter()
         .map(|c| {
@@ -203,27 +302,23 @@ pre {{ background: #f6f6f6; padding: .6em; overflow: auto; }}
 <p id="bytes">File bodies: {bytes}</p>
 <h2>Today's budget <small>({day}, UTC; as far as the Worker can count: presigned URLs count as the R2 operations they allow)</small></h2>
 <table id="budget"><tr><th>What</th><th class="num">Used</th><th class="num">Free plan / day</th><th>Share</th></tr>{budget}</table>
+<h2>Retention</h2>
+<table id="retention"><tr><th>What is kept</th><th class="num">Days</th><th>What for</th></tr>
+<tr><td>Overwritten and deleted file bodies (versions)</td><td class="num">{version_days}</td><td>page history; how far back <code>npm run admin -- restore</code> reaches</td></tr>
+<tr><td>Deleted graphs</td><td class="num">{undelete_days}</td><td><code>npm run admin -- undelete</code></td></tr></table>
+<p><small>Both count in the storage usage the app shows (kept versions in their graph's, deleted graphs in their owner's). The admin section below shows the bytes they use.</small></p>
 <h2>Admin</h2>
 <p><input id="token" type="password" placeholder="admin token" autocomplete="off"> <button id="load">Show users and graphs</button></p>
+<div id="manage"></div>
 <pre id="admin">Users, graphs and usage appear here with the admin token.</pre>
-<script>
-document.getElementById('load').addEventListener('click', async () => {{
-  const out = document.getElementById('admin');
-  const headers = {{ authorization: 'Bearer ' + document.getElementById('token').value }};
-  try {{
-    const parts = await Promise.all(['usage', 'users', 'graphs'].map(async (p) => {{
-      const r = await fetch('/admin/' + p, {{ headers }});
-      if (!r.ok) throw new Error(p + ': ' + r.status);
-      return [p, await r.json()];
-    }}));
-    out.textContent = parts.map(([p, v]) => p + ':\n' + JSON.stringify(v, null, 2)).join('\n\n');
-  }} catch (e) {{ out.textContent = 'Failed: ' + e.message; }}
-}});
-</script>
+<script>{admin_script}</script>
 </body></html>
 "#,
         version = env!("CARGO_PKG_VERSION"),
         bytes = bytes.html(),
+        admin_script = ADMIN_SCRIPT,
+        version_days = retention.version_days,
+        undelete_days = retention.undelete_days,
     )
 }
 
@@ -249,14 +344,32 @@ mod tests {
             requests: 50_000,
             ..Counts::default()
         };
-        let html = render(&checks, BytePath::Worker, &today, "2026-11-26");
+        let retention = crate::cleanup::Retention {
+            version_days: 14,
+            undelete_days: 45,
+        };
+        let html = render(&checks, BytePath::Worker, &today, "2026-11-26", &retention);
         assert!(html.contains("FAILING"));
         assert!(!html.contains("<script>alert(1)</script>"));
         assert!(html.contains("&lt;script&gt;"));
         assert!(html.contains("50.0%"), "half the daily requests");
         assert!(html.contains("2026-11-26"));
         assert!(html.contains("<b>through this Worker</b>"));
-        let html = render(&checks, BytePath::PresignedR2, &today, "2026-11-26");
+        assert!(
+            html.contains(r#"<td class="num">14</td>"#),
+            "version retention shown"
+        );
+        assert!(
+            html.contains(r#"<td class="num">45</td>"#),
+            "undelete period shown"
+        );
+        let html = render(
+            &checks,
+            BytePath::PresignedR2,
+            &today,
+            "2026-11-26",
+            &retention,
+        );
         assert!(html.contains("<b>presigned URLs straight to R2</b>"));
     }
 }

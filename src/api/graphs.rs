@@ -2,7 +2,6 @@
 //! (PROTOCOL.md §6.1-6.6).
 
 use super::{check_graph_uuid, Ctx, Empty, User};
-use crate::blobs;
 use crate::db::{self, graphs as q, maintenance};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_uuid;
@@ -108,14 +107,15 @@ pub async fn create_graph(
     }
 }
 
-/// §6.4. Removes the graph's rows in one transaction and its objects from R2
-/// (what does not fit in this request is left to the scheduled cleanup).
+/// §6.4. The graph is gone for the client at once (not listed, its name free,
+/// every call on it `graph-not-exist`) and kept, rows and objects, for
+/// `UNDELETE_RETENTION_DAYS`: `npm run admin -- undelete` brings it back, the
+/// scheduled cleanup removes it after that (docs/RESTORE.md).
 pub async fn delete_graph(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResult<Empty> {
     check_graph_uuid(ctx, &req.graph_uuid)?;
     if !maintenance::delete_graph(&ctx.db, &req.graph_uuid, &user.id, ctx.now_ms).await? {
         return Err(ApiError::GraphNotExist);
     }
-    blobs::drain_trash(&ctx.db, &ctx.bucket, 5, ctx.now_ms).await?;
     Ok(Empty {})
 }
 

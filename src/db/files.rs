@@ -81,10 +81,10 @@ const INSERT_PENDING_UPLOADS: &str = "INSERT INTO uploads (key, user_id, size, c
 // ---- commit statements (always inside one batch, after COMPARE_AND_INCREMENT)
 
 /// ?1 graph id, ?2 expected txid, ?3 storage delta. Sets txid to NULL on a
-/// stale txid, which the NOT NULL constraint turns into an abort of the whole
-/// batch (DESIGN.md §3).
+/// stale txid or a deleted graph (kept for undelete, migration 0006), which the
+/// NOT NULL constraint turns into an abort of the whole batch (DESIGN.md §3).
 const COMPARE_AND_INCREMENT: &str =
-    "UPDATE graphs SET txid = CASE WHEN txid = ?2 THEN ?2 + 1 ELSE NULL END, \
+    "UPDATE graphs SET txid = CASE WHEN txid = ?2 AND deleted_at IS NULL THEN ?2 + 1 ELSE NULL END, \
      storage_usage = storage_usage + ?3 WHERE id = ?1";
 /// Commits of a graph a new commit looks back through for its upload keys.
 pub const REUSE_WINDOW: i64 = 100;
@@ -102,7 +102,7 @@ pub const REUSE_WINDOW: i64 = 100;
 ///   primary key, at most 100 rows read.
 ///   Rows from before migration 0004 (no `blob_keys`) made after the upload
 ///   refuse too.
-const COMPARE_AND_INCREMENT_FOR_UPLOADS: &str = "UPDATE graphs SET txid = CASE WHEN txid = ?2 \
+const COMPARE_AND_INCREMENT_FOR_UPLOADS: &str = "UPDATE graphs SET txid = CASE WHEN txid = ?2 AND deleted_at IS NULL \
      AND NOT EXISTS (SELECT 1 FROM json_each(?4) j CROSS JOIN trash t ON t.key = j.value) \
      AND NOT EXISTS (SELECT 1 FROM txlog t CROSS JOIN json_each(t.blob_keys) b \
        WHERE t.graph_id = ?1 AND t.txid > ?2 - 100 AND b.value IN (SELECT value FROM json_each(?4))) \
@@ -110,19 +110,20 @@ const COMPARE_AND_INCREMENT_FOR_UPLOADS: &str = "UPDATE graphs SET txid = CASE W
        AND t.tx_type = 'update_files' AND t.blob_keys IS NULL AND t.created_at >= ?5) \
      AND ?5 >= COALESCE((SELECT created_at FROM txlog WHERE graph_id = ?1 AND txid = ?2 - 99), 0) \
      THEN ?2 + 1 ELSE NULL END, storage_usage = storage_usage + ?3 WHERE id = ?1";
-/// ?1 graph id, ?2 JSON array of {"p": path, "f": file uuid, "v": new version uuid}, ?3 now.
-/// Keeps the current body of each listed path that exists as a version.
-const KEEP_VERSIONS: &str = "INSERT INTO versions (graph_id, file_uuid, version_uuid, path, blob_key, checksum, size, created_at) \
-     SELECT f.graph_id, json_extract(j.value, '$.f'), json_extract(j.value, '$.v'), f.path, f.blob_key, f.checksum, f.size, ?3 \
+/// ?1 graph id, ?2 JSON array of {"p": path, "f": file uuid, "v": new version uuid}, ?3 now,
+/// ?4 the new txid. Keeps the current body of each listed path that exists as a
+/// version, with the range of transactions it was current in (migration 0006).
+pub(crate) const KEEP_VERSIONS: &str = "INSERT INTO versions (graph_id, file_uuid, version_uuid, path, blob_key, checksum, size, created_at, from_txid, to_txid) \
+     SELECT f.graph_id, json_extract(j.value, '$.f'), json_extract(j.value, '$.v'), f.path, f.blob_key, f.checksum, f.size, ?3, f.txid, ?4 \
      FROM json_each(?2) j CROSS JOIN files f ON f.graph_id = ?1 AND f.path = json_extract(j.value, '$.p')";
 /// ?1 graph id, ?2 JSON array of {"p","k","c","s"}, ?3 now, ?4 new txid.
-const UPSERT_FILES: &str = "INSERT INTO files (graph_id, path, blob_key, checksum, size, last_modified, txid) \
+pub(crate) const UPSERT_FILES: &str = "INSERT INTO files (graph_id, path, blob_key, checksum, size, last_modified, txid) \
      SELECT ?1, json_extract(j.value, '$.p'), json_extract(j.value, '$.k'), json_extract(j.value, '$.c'), \
      json_extract(j.value, '$.s'), ?3, ?4 FROM json_each(?2) j WHERE true \
      ON CONFLICT (graph_id, path) DO UPDATE SET blob_key = excluded.blob_key, checksum = excluded.checksum, \
      size = excluded.size, last_modified = excluded.last_modified, txid = excluded.txid";
 /// ?1 graph id, ?2 JSON array of paths.
-const DELETE_FILES: &str =
+pub(crate) const DELETE_FILES: &str =
     "DELETE FROM files WHERE graph_id = ?1 AND path IN (SELECT value FROM json_each(?2))";
 /// ?1 graph id, ?2 from path, ?3 to path, ?4 now, ?5 new txid.
 const RENAME_FILE: &str =
@@ -131,11 +132,12 @@ const RENAME_FILE: &str =
 /// (a stock upload writes none), so for the stock client this writes nothing.
 const DELETE_UPLOADS: &str = "DELETE FROM uploads WHERE key IN (SELECT value FROM json_each(?1))";
 /// ?1 graph id, ?2 txid, ?3 type, ?4 content JSON, ?5 now, ?6 JSON array of
-/// the upload keys committed (update_files) or NULL. Its foreign key aborts
-/// the batch when the graph was deleted meanwhile.
-const INSERT_TX: &str =
-    "INSERT INTO txlog (graph_id, txid, tx_type, content, created_at, blob_keys) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+/// the upload keys committed (update_files) or NULL, ?7 bytes made current
+/// (update_files) or NULL (migration 0006). Its foreign key aborts the batch
+/// when the graph was purged meanwhile.
+pub(crate) const INSERT_TX: &str =
+    "INSERT INTO txlog (graph_id, txid, tx_type, content, created_at, blob_keys, bytes) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 pub async fn list_files_page(
     db: &Db,
@@ -286,7 +288,12 @@ impl Commit<'_> {
         .to_string();
         self.db.stmt(
             KEEP_VERSIONS,
-            &[self.graph_id.into(), (&list).into(), self.now.into()],
+            &[
+                self.graph_id.into(),
+                (&list).into(),
+                self.now.into(),
+                self.new_txid().into(),
+            ],
         )
     }
 
@@ -295,6 +302,7 @@ impl Commit<'_> {
         tx_type: &str,
         content: &serde_json::Value,
         blob_keys: Option<&str>,
+        bytes: Option<i64>,
     ) -> Result<D1PreparedStatement, ApiError> {
         let content = content.to_string();
         self.db.stmt(
@@ -306,6 +314,7 @@ impl Commit<'_> {
                 (&content).into(),
                 self.now.into(),
                 blob_keys.map_or(Arg::Null, Arg::Text),
+                bytes.map_or(Arg::Null, Arg::Int),
             ],
         )
     }
@@ -357,7 +366,7 @@ impl Commit<'_> {
                     ],
                 )?,
                 self.db.stmt(DELETE_UPLOADS, &[(&keys).into()])?,
-                self.insert_tx("update_files", content, Some(&keys))?,
+                self.insert_tx("update_files", content, Some(&keys), Some(delta))?,
             ])
             .await?;
         Ok(self.new_txid())
@@ -376,7 +385,7 @@ impl Commit<'_> {
                 self.keep_versions(gone)?,
                 self.db
                     .stmt(DELETE_FILES, &[self.graph_id.into(), (&paths).into()])?,
-                self.insert_tx("delete_files", content, None)?,
+                self.insert_tx("delete_files", content, None, None)?,
             ])
             .await?;
         Ok(self.new_txid())
@@ -406,7 +415,7 @@ impl Commit<'_> {
                         self.new_txid().into(),
                     ],
                 )?,
-                self.insert_tx("rename_file", content, None)?,
+                self.insert_tx("rename_file", content, None, None)?,
             ])
             .await?;
         Ok(self.new_txid())

@@ -37,21 +37,23 @@ const INSERT_USER: &str =
     "INSERT INTO users (id, email, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING";
 /// ?1 user id.
 const LIST_GRAPHS: &str =
-    "SELECT id, user_id, name, txid, storage_usage FROM graphs WHERE user_id = ?1 ORDER BY created_at, id";
+    "SELECT id, user_id, name, txid, storage_usage FROM graphs WHERE user_id = ?1 AND deleted_at IS NULL ORDER BY created_at, id";
 /// ?1 graph id, ?2 user id.
 const FIND_GRAPH: &str =
-    "SELECT id, user_id, name, txid, storage_usage FROM graphs WHERE id = ?1 AND user_id = ?2";
+    "SELECT id, user_id, name, txid, storage_usage FROM graphs WHERE id = ?1 AND user_id = ?2 AND deleted_at IS NULL";
 /// ?1 name, ?2 user id.
 const FIND_GRAPH_BY_NAME: &str =
-    "SELECT id, user_id, name, txid, storage_usage FROM graphs WHERE name = ?1 AND user_id = ?2";
-/// ?1 user id.
+    "SELECT id, user_id, name, txid, storage_usage FROM graphs WHERE name = ?1 AND user_id = ?2 AND deleted_at IS NULL";
+/// ?1 user id. The storage of deleted graphs still kept for undelete counts
+/// (their objects are still stored); the count is of live graphs.
 const USER_USAGE: &str =
-    "SELECT SUM(storage_usage) AS total, COUNT(*) AS count FROM graphs WHERE user_id = ?1";
+    "SELECT SUM(storage_usage) AS total, COALESCE(SUM(deleted_at IS NULL), 0) AS count \
+     FROM graphs WHERE user_id = ?1";
 /// ?1 id, ?2 user id, ?3 name, ?4 now, ?5 graph-count limit. Inserts nothing
 /// when the user already has the limit's number of graphs.
 const INSERT_GRAPH: &str =
     "INSERT INTO graphs (id, user_id, name, txid, storage_usage, created_at) \
-     SELECT ?1, ?2, ?3, 0, 0, ?4 WHERE (SELECT COUNT(*) FROM graphs WHERE user_id = ?2) < ?5";
+     SELECT ?1, ?2, ?3, 0, 0, ?4 WHERE (SELECT COUNT(*) FROM graphs WHERE user_id = ?2 AND deleted_at IS NULL) < ?5";
 /// ?1 graph id.
 const FIND_KEYS: &str =
     "SELECT public_key, encrypted_private_key FROM graph_keys WHERE graph_id = ?1";

@@ -8,17 +8,13 @@ use serde_json::json;
 use super::Db;
 use crate::error::ApiError;
 
-/// ?1 graph id, ?2 now, ?3 user id: only the caller's own graph (another
-/// user's objects must never reach trash, which every drain empties).
-const TRASH_GRAPH_FILES: &str =
-    "INSERT INTO trash (key, created_at) SELECT blob_key, ?2 FROM files WHERE graph_id = ?1 \
-     AND EXISTS (SELECT 1 FROM graphs WHERE id = ?1 AND user_id = ?3) ON CONFLICT (key) DO NOTHING";
-/// ?1 graph id, ?2 now, ?3 user id, as above.
-const TRASH_GRAPH_VERSIONS: &str =
-    "INSERT INTO trash (key, created_at) SELECT blob_key, ?2 FROM versions WHERE graph_id = ?1 \
-     AND EXISTS (SELECT 1 FROM graphs WHERE id = ?1 AND user_id = ?3) ON CONFLICT (key) DO NOTHING";
-/// ?1 graph id, ?2 user id. Cascades to keys, salt, files, versions, txlog.
-const DELETE_GRAPH: &str = "DELETE FROM graphs WHERE id = ?1 AND user_id = ?2";
+/// ?1 graph id, ?2 user id, ?3 now. The graph leaves the client's view at once
+/// (every API query asks for `deleted_at IS NULL`) and frees its name: `name`
+/// becomes a placeholder starting with a control character, which
+/// create_graph never accepts (migration 0006). Rows and objects stay until
+/// the undelete period ends.
+const DELETE_GRAPH: &str = "UPDATE graphs SET deleted_at = ?3, deleted_name = name, \
+     name = char(1) || 'deleted ' || id WHERE id = ?1 AND user_id = ?2 AND deleted_at IS NULL";
 
 /// ?1 cutoff (ms), ?2 now, ?3 limit. Uploads never committed.
 const TRASH_STALE_UPLOADS: &str = "INSERT INTO trash (key, created_at) \
@@ -28,12 +24,27 @@ const TRASH_STALE_UPLOADS: &str = "INSERT INTO trash (key, created_at) \
 const DELETE_TRASHED_UPLOADS: &str = "DELETE FROM uploads WHERE key IN (SELECT key FROM trash)";
 /// ?1 cutoff (ms), ?2 limit.
 const LIST_EXPIRED_VERSIONS: &str =
-    "SELECT graph_id, file_uuid, version_uuid, blob_key, size FROM versions \
+    "SELECT graph_id, file_uuid, version_uuid, path, blob_key, size, to_txid FROM versions \
      WHERE created_at < ?1 LIMIT ?2";
-/// ?1 JSON array of {"g","f","v","k","s"}, ?2 now.
+/// ?1 JSON array of {"g","f","v","p","k","s","t"}, ?2 now, ?3 cutoff (ms).
+/// Reference-aware: a restore points a current file at the object of one of
+/// its versions, so an object is trashed only when neither the current file
+/// at that path nor a version of the same file younger than the cutoff still
+/// names it (both primary-key lookups; files and versions of one path are the
+/// only rows that can share an object).
 const TRASH_VERSIONS: &str =
-    "INSERT INTO trash (key, created_at) SELECT json_extract(value, '$.k'), ?2 FROM json_each(?1) \
-     WHERE true ON CONFLICT (key) DO NOTHING";
+    "INSERT INTO trash (key, created_at) SELECT json_extract(j.value, '$.k'), ?2 FROM json_each(?1) j \
+     WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.graph_id = json_extract(j.value, '$.g') \
+       AND f.path = json_extract(j.value, '$.p') AND f.blob_key = json_extract(j.value, '$.k')) \
+     AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.graph_id = json_extract(j.value, '$.g') \
+       AND v.file_uuid = json_extract(j.value, '$.f') AND v.blob_key = json_extract(j.value, '$.k') \
+       AND v.created_at >= ?3) \
+     ON CONFLICT (key) DO NOTHING";
+/// ?1 as above: a restore can no longer go back before the transaction that
+/// superseded a dropped version.
+const RAISE_RESTORABLE_FROM: &str = "UPDATE graphs SET restorable_from = MAX(restorable_from, COALESCE(\
+     (SELECT MAX(json_extract(value, '$.t')) FROM json_each(?1) WHERE json_extract(value, '$.g') = graphs.id), 0)) \
+     WHERE id IN (SELECT json_extract(value, '$.g') FROM json_each(?1))";
 /// ?1 as above.
 const DELETE_VERSIONS: &str = "DELETE FROM versions WHERE (graph_id, file_uuid, version_uuid) IN \
      (SELECT json_extract(value, '$.g'), json_extract(value, '$.f'), json_extract(value, '$.v') FROM json_each(?1))";
@@ -87,8 +98,10 @@ struct ExpiredVersion {
     graph_id: String,
     file_uuid: String,
     version_uuid: String,
+    path: String,
     blob_key: String,
     size: i64,
+    to_txid: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,8 +109,10 @@ struct KeyRow {
     key: String,
 }
 
-/// Deletes a graph and everything under it in one transaction; its objects
-/// go to trash. Returns false when there was no such graph of this user.
+/// Deletes a graph for its owner: gone for the client at once, kept for
+/// undelete (`db/history.rs`). Returns false when there was no such live graph
+/// of this user. A batch of one, so that a failing D1 batch (fault
+/// injection) fails it like every other write.
 pub async fn delete_graph(
     db: &Db,
     graph_id: &str,
@@ -105,20 +120,12 @@ pub async fn delete_graph(
     now: i64,
 ) -> Result<bool, ApiError> {
     let results = db
-        .batch(vec![
-            db.stmt(
-                TRASH_GRAPH_FILES,
-                &[graph_id.into(), now.into(), user_id.into()],
-            )?,
-            db.stmt(
-                TRASH_GRAPH_VERSIONS,
-                &[graph_id.into(), now.into(), user_id.into()],
-            )?,
-            db.stmt(DELETE_GRAPH, &[graph_id.into(), user_id.into()])?,
-        ])
+        .batch(vec![db.stmt(
+            DELETE_GRAPH,
+            &[graph_id.into(), user_id.into(), now.into()],
+        )?])
         .await?;
-    // D1 counts the rows ON DELETE CASCADE removed too: any change means deleted.
-    Ok(results.get(2).map(super::changes).unwrap_or(0) >= 1)
+    Ok(results.first().map(super::changes).unwrap_or(0) == 1)
 }
 
 /// Moves up to `limit` uploads older than `cutoff` to trash; returns how many.
@@ -155,13 +162,14 @@ pub async fn trash_expired_versions(
     }
     let list = json!(expired
         .iter()
-        .map(|v| json!({"g": v.graph_id, "f": v.file_uuid, "v": v.version_uuid, "k": v.blob_key, "s": v.size}))
+        .map(|v| json!({"g": v.graph_id, "f": v.file_uuid, "v": v.version_uuid, "p": v.path, "k": v.blob_key, "s": v.size, "t": v.to_txid}))
         .collect::<Vec<_>>())
     .to_string();
     db.batch(vec![
-        db.stmt(TRASH_VERSIONS, &[(&list).into(), now.into()])?,
+        db.stmt(TRASH_VERSIONS, &[(&list).into(), now.into(), cutoff.into()])?,
         db.stmt(DELETE_VERSIONS, &[(&list).into()])?,
         db.stmt(SHRINK_USAGE, &[(&list).into()])?,
+        db.stmt(RAISE_RESTORABLE_FROM, &[(&list).into()])?,
     ])
     .await?;
     Ok(expired.len())

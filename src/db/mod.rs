@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod files;
 pub mod graphs;
+pub mod history;
 pub mod maintenance;
 pub mod tokens;
 pub mod usage;

@@ -54,14 +54,14 @@ const REVOKE_TOKEN: &str = "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND 
 const LIST_TOKENS: &str =
     "SELECT id, user_id, secret_hash, label, created_at, expires_at, revoked_at FROM tokens \
      WHERE user_id = ?1 ORDER BY created_at";
-const LIST_USERS: &str = "SELECT u.id, u.email, u.created_at, COUNT(g.id) AS graphs, \
+const LIST_USERS: &str = "SELECT u.id, u.email, u.created_at, COUNT(g.id) - COALESCE(SUM(g.deleted_at IS NOT NULL), 0) AS graphs, \
      COALESCE(SUM(g.storage_usage), 0) AS storage_usage FROM users u LEFT JOIN graphs g ON g.user_id = u.id \
      GROUP BY u.id ORDER BY u.created_at";
 const LIST_ALL_GRAPHS: &str =
-    "SELECT id, user_id, name, txid, storage_usage, created_at FROM graphs ORDER BY user_id, created_at";
+    "SELECT id, user_id, name, txid, storage_usage, created_at FROM graphs WHERE deleted_at IS NULL ORDER BY user_id, created_at";
 /// ?1 graph id (any owner: admin only).
 const FIND_ANY_GRAPH: &str =
-    "SELECT id, user_id, name, txid, storage_usage, created_at FROM graphs WHERE id = ?1";
+    "SELECT id, user_id, name, txid, storage_usage, created_at FROM graphs WHERE id = ?1 AND deleted_at IS NULL";
 /// ?1 id.
 const FIND_USER: &str = "SELECT id, email FROM users WHERE id = ?1";
 /// ?1 email.
