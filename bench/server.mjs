@@ -9,26 +9,14 @@
 // the first request a fresh isolate serves is itself a figure (cold start): readiness here is
 // wrangler's "Ready on" line.
 
-import { createServer } from 'node:net';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { spawnWrangler } from '../scripts/lib/tools.mjs';
-import { applyMigrations, localVars, snapshotWorker, stopDevServer } from '../scripts/lib/devserver.mjs';
+import { applyMigrations, freePort, localVars, snapshotWorker, stopDevServer } from '../scripts/lib/devserver.mjs';
 import { cognitoVars } from './cognito.mjs';
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 /**
  * Builds once, snapshots the worker and prepares fresh state. Call `cleanup()` at the end.

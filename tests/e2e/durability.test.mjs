@@ -27,7 +27,6 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { readFileSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -37,7 +36,7 @@ import { listObjects } from '../harness/r2list.mjs';
 import { presign } from '../harness/s3sign.mjs';
 import { mintToken, userIdForEmail } from '../../scripts/lib/jwt.mjs';
 import { ensureWranglerNode } from '../../scripts/lib/tools.mjs';
-import { applyMigrations, snapshotWorker, startDevServer, stopDevServer } from '../../scripts/lib/devserver.mjs';
+import { applyMigrations, freePort, snapshotWorker, startDevServer, stopDevServer } from '../../scripts/lib/devserver.mjs';
 
 let W; // the private worker's URL
 let SECRET; // its JWT_SECRET
@@ -54,17 +53,6 @@ const CLEANUP_OBJECTS_PER_RUN = 2500;
 // ---------------------------------------------------------------- a worker of its own
 
 let worker; // { child, dir }
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A private `wrangler dev`: a snapshot of the built Worker (scripts/lib/devserver.mjs, the

@@ -7,27 +7,15 @@ import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { mkdtempSync, openSync, closeSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { appCall } from "../harness/client.mjs";
 import { cognitoUser, idToken, makeSigningKey, startJwksServer } from "../harness/cognito.mjs";
 import { mintToken } from "../../scripts/lib/jwt.mjs";
 import { ensureWranglerNode } from "../../scripts/lib/tools.mjs";
-import { applyMigrations, snapshotWorker, startDevServer, stopDevServer } from "../../scripts/lib/devserver.mjs";
+import { applyMigrations, freePort, snapshotWorker, startDevServer, stopDevServer } from "../../scripts/lib/devserver.mjs";
 
 const STEP = { timeout: 180_000 };
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const dir = mkdtempSync(join(tmpdir(), "logseq-sync-jwks-"));
 const state = join(dir, "state");
