@@ -17,8 +17,8 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// Tokens longer than this are rejected before any work.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
-/// Clock skew tolerated for `nbf`/`iat` in the future.
-const LEEWAY_SECS: i64 = 60;
+/// Clock skew tolerated for `nbf`/`iat` in the future (own and Logseq-account tokens).
+pub(crate) const LEEWAY_SECS: i64 = 60;
 
 /// The claims the server uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,15 +60,10 @@ pub fn bearer_token(header: Option<&str>) -> Result<&str, ApiError> {
 /// Verifies an HS256 JWT and returns its claims. Every failure is
 /// `Unauthorized`: the client only distinguishes that (PROTOCOL.md §3.6).
 pub fn verify(token: &str, secret: &[u8], now_secs: i64) -> Result<Claims, ApiError> {
-    if token.len() > MAX_TOKEN_LEN || secret.is_empty() {
+    if secret.is_empty() {
         return Err(ApiError::Unauthorized);
     }
-    let mut parts = token.split('.');
-    let (Some(h64), Some(p64), Some(s64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(ApiError::Unauthorized);
-    };
+    let (h64, p64, s64) = jwt_parts(token)?;
     let header: Header = decode_json(h64)?;
     // Only HS256: `none`, RS256 with our secret as "public key" etc. are refused.
     if header.alg != "HS256" {
@@ -114,7 +109,24 @@ pub fn sign(claims: &Claims, secret: &[u8]) -> Result<String, ApiError> {
     Ok(format!("{header}.{payload}.{sig}"))
 }
 
-fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, ApiError> {
+/// The three base64url segments of a compact JWT (header, payload, signature),
+/// refusing oversize tokens and any other number of segments. Nothing in them
+/// is trusted until the caller has verified the signature.
+pub(crate) fn jwt_parts(token: &str) -> Result<(&str, &str, &str), ApiError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(ApiError::Unauthorized);
+    }
+    let mut parts = token.split('.');
+    let (Some(h64), Some(p64), Some(s64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ApiError::Unauthorized);
+    };
+    Ok((h64, p64, s64))
+}
+
+/// One JWT segment decoded as JSON; any failure is `Unauthorized`.
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, ApiError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(part)
         .map_err(|_| ApiError::Unauthorized)?;

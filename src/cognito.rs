@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Deserialize;
 
+use crate::auth::{decode_json, jwt_parts, LEEWAY_SECS};
 use crate::error::ApiError;
 use crate::ids::is_client_uuid;
 
@@ -22,10 +23,6 @@ pub const JWKS_URL: &str =
 /// client of `LOGIN-URL` (PROTOCOL.md §3.5).
 pub const CLIENT_IDS: &[&str] = &["69cs1lgme7p8kbgld8n5kseii6", "3c7np6bjtb4r1k1bi9i049ops5"];
 
-/// Tokens longer than this are rejected before any work.
-const MAX_TOKEN_LEN: usize = 8 * 1024;
-/// Clock skew tolerated for `iat` in the future.
-const LEEWAY_SECS: i64 = 60;
 /// A JWKS larger than this, or with more keys, is garbage.
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
 const MAX_KEYS: usize = 32;
@@ -60,15 +57,7 @@ pub fn is_rs256(token: &str) -> bool {
 /// Splits an RS256 JWT. Nothing in it is trusted until `jwks` has verified
 /// the signature over `signing_input`.
 pub fn split(token: &str) -> Result<SignedToken<'_>, ApiError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(ApiError::Unauthorized);
-    }
-    let mut parts = token.split('.');
-    let (Some(h64), Some(p64), Some(s64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(ApiError::Unauthorized);
-    };
+    let (h64, p64, s64) = jwt_parts(token)?;
     let header: Header = decode_json(h64)?;
     if header.alg != "RS256" {
         return Err(ApiError::Unauthorized);
@@ -263,13 +252,6 @@ pub fn should_fetch(s: KeyState, now_ms: i64, min_interval_ms: i64) -> bool {
 /// Whether keys fetched at `fetched_at_ms` may still be used.
 pub fn usable(fetched_at_ms: i64, now_ms: i64) -> bool {
     now_ms - fetched_at_ms < MAX_STALE_MS
-}
-
-fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, ApiError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| ApiError::Unauthorized)?;
-    serde_json::from_slice(&bytes).map_err(|_| ApiError::Unauthorized)
 }
 
 #[cfg(test)]
