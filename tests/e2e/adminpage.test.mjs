@@ -13,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { CHROMIUM_FLAGS } from '../harness/chromium.mjs';
 import { appCall, raw } from '../harness/client.mjs';
 import { startInterceptProxy } from '../harness/proxy.mjs';
 import * as rsapi from '../harness/rsapi.mjs';
@@ -31,8 +32,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function openBrowser() {
   const profile = mkdtempSync(path.join(tmpdir(), 'chromium-admin-'));
   const child = spawn(CHROMIUM, [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ...CHROMIUM_FLAGS,
     `--user-data-dir=${profile}`, '--window-size=1000,1400',
     '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0', 'about:blank',
   ], { stdio: 'ignore' });

@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
+import { CHROMIUM_FLAGS } from "../harness/chromium.mjs";
 import { appCall, raw } from "../harness/client.mjs";
 import { cognitoUser, idToken } from "../harness/cognito.mjs";
 import * as rsapi from "../harness/rsapi.mjs";
@@ -76,14 +77,7 @@ async function launch(home) {
     acceptInsecureCerts: false,
     env: { ...process.env, HOME: home },
     args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
+      ...CHROMIUM_FLAGS,
       `--user-data-dir=${profile}`,
       `--proxy-server=${proxyUrl}`,
     ],

@@ -22,6 +22,7 @@ import vm from 'node:vm';
 
 import { makeCa, INTERCEPTED_HOSTS, HOSTS } from '../../scripts/lib/connect-proxy.mjs';
 import { startLanConnect, isPrivateAddress, checkListenAddress, LAN_HOSTS } from '../../scripts/lib/connect-lan.mjs';
+import { CHROMIUM_FLAGS } from '../harness/chromium.mjs';
 import { appCall } from '../harness/client.mjs';
 import { jwtSecret, newUser } from '../harness/auth.mjs';
 import * as rsapi from '../harness/rsapi.mjs';
@@ -315,8 +316,7 @@ describe('connect on the LAN: Chromium (the desktop app\'s renderer) through bot
         });
         server.listen(0, '127.0.0.1', () => {
           child = spawn(CHROMIUM, [
-            '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-            '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, ...flags, `http://127.0.0.1:${server.address().port}/`,
+            ...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, ...flags, `http://127.0.0.1:${server.address().port}/`,
           ], { env: { ...process.env, HOME: home }, stdio: 'ignore' });
           child.on('error', reject);
         });

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync, copyFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { CHROMIUM_FLAGS } from "../harness/chromium.mjs";
 import { appCall, raw } from "../harness/client.mjs";
 import { mintToken } from "../../scripts/lib/jwt.mjs";
 
@@ -22,14 +23,7 @@ async function chromium(args) {
     const { stdout } = await run(
       CHROMIUM,
       [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        ...CHROMIUM_FLAGS,
         `--user-data-dir=${profile}`,
         "--window-size=1000,1100",
         ...args,
