@@ -113,7 +113,7 @@ const COMPARE_AND_INCREMENT_FOR_UPLOADS: &str = "UPDATE graphs SET txid = CASE W
 /// ?1 graph id, ?2 JSON array of {"p": path, "f": file uuid, "v": new version uuid}, ?3 now,
 /// ?4 the new txid. Keeps the current body of each listed path that exists as a
 /// version, with the range of transactions it was current in (migration 0006).
-pub(crate) const KEEP_VERSIONS: &str = "INSERT INTO versions (graph_id, file_uuid, version_uuid, path, blob_key, checksum, size, created_at, from_txid, to_txid) \
+const KEEP_VERSIONS: &str = "INSERT INTO versions (graph_id, file_uuid, version_uuid, path, blob_key, checksum, size, created_at, from_txid, to_txid) \
      SELECT f.graph_id, json_extract(j.value, '$.f'), json_extract(j.value, '$.v'), f.path, f.blob_key, f.checksum, f.size, ?3, f.txid, ?4 \
      FROM json_each(?2) j CROSS JOIN files f ON f.graph_id = ?1 AND f.path = json_extract(j.value, '$.p')";
 /// ?1 graph id, ?2 JSON array of {"p","k","c","s"}, ?3 now, ?4 new txid.
@@ -135,7 +135,7 @@ const DELETE_UPLOADS: &str = "DELETE FROM uploads WHERE key IN (SELECT value FRO
 /// the upload keys committed (update_files) or NULL, ?7 bytes made current
 /// (update_files) or NULL (migration 0006). Its foreign key aborts the batch
 /// when the graph was purged meanwhile.
-pub(crate) const INSERT_TX: &str =
+const INSERT_TX: &str =
     "INSERT INTO txlog (graph_id, txid, tx_type, content, created_at, blob_keys, bytes) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
@@ -280,7 +280,10 @@ impl Commit<'_> {
         )
     }
 
-    fn keep_versions(&self, items: &[Superseded]) -> Result<D1PreparedStatement, ApiError> {
+    pub(crate) fn keep_versions(
+        &self,
+        items: &[Superseded],
+    ) -> Result<D1PreparedStatement, ApiError> {
         let list = json!(items
             .iter()
             .map(|s| json!({"p": s.path, "f": s.file_uuid, "v": s.version_uuid}))
@@ -297,7 +300,7 @@ impl Commit<'_> {
         )
     }
 
-    fn insert_tx(
+    pub(crate) fn insert_tx(
         &self,
         tx_type: &str,
         content: &serde_json::Value,

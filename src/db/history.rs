@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::files::{DELETE_FILES, INSERT_TX, KEEP_VERSIONS, UPSERT_FILES};
+use super::files::{Commit, Superseded, DELETE_FILES, UPSERT_FILES};
 use super::Db;
 use crate::error::ApiError;
 use crate::restore::{Body, Plan};
@@ -265,18 +265,30 @@ pub async fn commit_restore(
         ],
     )?];
     let mut txid = t;
-    let superseded = |bodies: &[Body]| -> Result<String, ApiError> {
-        let mut out = Vec::with_capacity(bodies.len());
-        for b in bodies {
-            let v =
-                crate::ids::new_uuid().map_err(|e| ApiError::Internal(format!("random: {e}")))?;
-            out.push(json!({"p": b.path, "f": crate::ids::file_uuid(&graph.id, &b.path), "v": v}));
-        }
-        Ok(serde_json::Value::Array(out).to_string())
+    // Each of the two transactions is an ordinary commit's statements at its txid
+    // (db/files.rs `Commit`), after the one compare-and-increment above.
+    let commit_at = |txid: i64| Commit {
+        db,
+        graph_id: &graph.id,
+        expected_txid: txid - 1,
+        now,
+    };
+    let superseded = |bodies: &[Body]| -> Result<Vec<Superseded>, ApiError> {
+        bodies
+            .iter()
+            .map(|b| {
+                Ok(Superseded {
+                    path: b.path.clone(),
+                    file_uuid: crate::ids::file_uuid(&graph.id, &b.path),
+                    version_uuid: crate::ids::new_uuid()
+                        .map_err(|e| ApiError::Internal(format!("random: {e}")))?,
+                })
+            })
+            .collect()
     };
     if !plan.bring_back.is_empty() {
         txid += 1;
-        let keep = superseded(&plan.bring_back)?;
+        let commit = commit_at(txid);
         let rows = json!(plan
             .bring_back
             .iter()
@@ -287,8 +299,7 @@ pub async fn commit_restore(
             .bring_back
             .iter()
             .map(|b| json!([remote_key(&b.path), null, b.checksum]))
-            .collect::<Vec<_>>())
-        .to_string();
+            .collect::<Vec<_>>());
         // The objects it points at, as every update_files records them: the
         // orphan sweep and the reuse check read them (db/files.rs).
         let keys = json!(plan
@@ -297,54 +308,25 @@ pub async fn commit_restore(
             .map(|b| &b.blob_key)
             .collect::<Vec<_>>())
         .to_string();
-        stmts.push(db.stmt(
-            KEEP_VERSIONS,
-            &[(&graph.id).into(), (&keep).into(), now.into(), txid.into()],
-        )?);
+        stmts.push(commit.keep_versions(&superseded(&plan.bring_back)?)?);
         stmts.push(db.stmt(
             UPSERT_FILES,
             &[(&graph.id).into(), (&rows).into(), now.into(), txid.into()],
         )?);
-        stmts.push(db.stmt(
-            INSERT_TX,
-            &[
-                (&graph.id).into(),
-                txid.into(),
-                "update_files".into(),
-                (&content).into(),
-                now.into(),
-                (&keys).into(),
-                delta.into(),
-            ],
-        )?);
+        stmts.push(commit.insert_tx("update_files", &content, Some(&keys), Some(delta))?);
     }
     if !plan.remove.is_empty() {
         txid += 1;
-        let keep = superseded(&plan.remove)?;
+        let commit = commit_at(txid);
         let paths = json!(plan.remove.iter().map(|b| &b.path).collect::<Vec<_>>()).to_string();
         let content = json!(plan
             .remove
             .iter()
             .map(|b| json!([remote_key(&b.path), null, null]))
-            .collect::<Vec<_>>())
-        .to_string();
-        stmts.push(db.stmt(
-            KEEP_VERSIONS,
-            &[(&graph.id).into(), (&keep).into(), now.into(), txid.into()],
-        )?);
+            .collect::<Vec<_>>());
+        stmts.push(commit.keep_versions(&superseded(&plan.remove)?)?);
         stmts.push(db.stmt(DELETE_FILES, &[(&graph.id).into(), (&paths).into()])?);
-        stmts.push(db.stmt(
-            INSERT_TX,
-            &[
-                (&graph.id).into(),
-                txid.into(),
-                "delete_files".into(),
-                (&content).into(),
-                now.into(),
-                super::Arg::Null,
-                super::Arg::Null,
-            ],
-        )?);
+        stmts.push(commit.insert_tx("delete_files", &content, None, None)?);
     }
     db.batch(stmts).await?;
     Ok(txid)
