@@ -203,10 +203,10 @@ export class Device {
   /** Uploads pending puts (20 per transaction) and deletes; conflicts pull and retry. */
   async push() {
     for (let attempt = 0; attempt < 5 && this.pending.size; attempt++) {
-      const puts = [...this.pending].filter(([p, op]) => op === 'put' && existsSync(this.abs(p))).map(([p]) => p);
-      const dels = [...this.pending].filter(([p, op]) => op === 'delete').map(([p]) => p);
       // a put whose file is gone (deleted again before it was pushed) is a delete
-      for (const [p, op] of this.pending) if (op === 'put' && !existsSync(this.abs(p))) { this.pending.set(p, 'delete'); dels.push(p); }
+      for (const [p, op] of this.pending) if (op === 'put' && !existsSync(this.abs(p))) this.pending.set(p, 'delete');
+      const puts = [...this.pending].filter(([, op]) => op === 'put').map(([p]) => p);
+      const dels = [...this.pending].filter(([, op]) => op === 'delete').map(([p]) => p);
       let conflict = false;
       for (const part of chunk(puts, UPLOAD_BATCH)) {
         const sums = new Map();
