@@ -4,12 +4,12 @@
 // token next to `user_info` with the worker's own HS256 token: the difference is the warm RS256
 // verification plus the allow-list lookup.
 
-import { cognitoUser, idToken, makeSigningKey, startJwksServer } from '../tests/harness/cognito.mjs';
+import { cognitoUser, idToken, makeSigningKey, startJwksServer } from "../tests/harness/cognito.mjs";
 
 const key = makeSigningKey();
 const jwks = await startJwksServer([key.jwk]);
 jwks.server.unref();
-const account = cognitoUser('bench');
+const account = cognitoUser("bench");
 
 /** Worker vars: where the JWKS is, and the account allowed (as `deploy --allow-logseq-account`). */
 export const cognitoVars = { TEST_COGNITO_JWKS_URL: jwks.jwksUrl, ALLOWED_LOGSEQ_ACCOUNTS: account.email };

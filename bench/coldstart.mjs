@@ -13,12 +13,12 @@
 // The wasm is also compiled with this Node's V8 (same engine family as workerd): compile time
 // of the module alone.
 
-import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { gzipSync } from 'node:zlib';
-import { appCall } from '../tests/harness/client.mjs';
-import { startWorker } from './server.mjs';
-import { median, now, sleep } from './stats.mjs';
+import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { gzipSync } from "node:zlib";
+import { appCall } from "../tests/harness/client.mjs";
+import { startWorker } from "./server.mjs";
+import { median, now, sleep } from "./stats.mjs";
 
 /**
  * Sizes of the built worker, and the median time `node` (wrangler's Node 22: Node 20's V8
@@ -30,10 +30,10 @@ export function sizes(wasmPath, jsPath, node) {
   const script = `const b = require('fs').readFileSync(${JSON.stringify(wasmPath)}); const t = [];
     for (let i = 0; i < 5; i++) { const t0 = performance.now(); new WebAssembly.Module(b); t.push(performance.now() - t0); }
     t.sort((a, b) => a - b); console.log(JSON.stringify({ median: t[2], v8: process.versions.v8 }));`;
-  const r = spawnSync(node, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
-  let compile = { median: NaN, v8: '?' };
+  const r = spawnSync(node, ["-e", script], { encoding: "utf8", timeout: 60_000 });
+  let compile = { median: NaN, v8: "?" };
   try {
-    compile = JSON.parse(r.stdout.trim().split('\n').pop());
+    compile = JSON.parse(r.stdout.trim().split("\n").pop());
   } catch {
     // reported as n/a
   }
@@ -56,7 +56,7 @@ async function timedCall(server, name, body, token) {
   await sleep(5);
   const ns1 = server.threadNs();
   if (reply.status !== 200) throw new Error(`${name}: ${reply.status} ${reply.text.slice(0, 200)}`);
-  const hook = reply.headers['x-worker-time-ms'];
+  const hook = reply.headers["x-worker-time-ms"];
   return { wall, threadMs: (ns1 - ns0) / 1e6, hookMs: hook === undefined ? NaN : Number(hook) };
 }
 
@@ -68,9 +68,9 @@ export async function coldStarts(node, prepared, { runs = 3, user, graph, warm =
     try {
       const readyMs = server.readyAt - server.startedAt;
       const startupCpuMs = server.threadNs() / 1e6;
-      const first = await timedCall(server, 'get_txid', { GraphUUID: graph }, user.token);
+      const first = await timedCall(server, "get_txid", { GraphUUID: graph }, user.token);
       const again = [];
-      for (let i = 0; i < warm; i++) again.push(await timedCall(server, 'get_txid', { GraphUUID: graph }, user.token));
+      for (let i = 0; i < warm; i++) again.push(await timedCall(server, "get_txid", { GraphUUID: graph }, user.token));
       const row = {
         readyMs,
         startupCpuMs,
@@ -82,7 +82,9 @@ export async function coldStarts(node, prepared, { runs = 3, user, graph, warm =
         },
       };
       out.push(row);
-      log(`cold start ${k + 1}: ready ${(readyMs / 1000).toFixed(1)} s, first get_txid ${first.wall.toFixed(0)} ms (warm ${row.warm.wall.toFixed(1)} ms)`);
+      log(
+        `cold start ${k + 1}: ready ${(readyMs / 1000).toFixed(1)} s, first get_txid ${first.wall.toFixed(0)} ms (warm ${row.warm.wall.toFixed(1)} ms)`,
+      );
     } finally {
       await server.stop();
     }

@@ -16,16 +16,16 @@
 //   GET /logseq/version (no I/O, a few µs of our code); the table shows the median minus that
 //   floor, an upper bound of the worker's own CPU.
 
-import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
-import { raw } from '../tests/harness/client.mjs';
-import { presign } from '../tests/harness/s3sign.mjs';
-import { d1Cost, putUrl, ageLike, md5 } from './context.mjs';
-import { accountToken } from './cognito.mjs';
-import { mean, median, stderr, sleep, now, sum as sumOf } from './stats.mjs';
+import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { getPriority, setPriority } from "node:os";
+import { raw } from "../tests/harness/client.mjs";
+import { presign } from "../tests/harness/s3sign.mjs";
+import { d1Cost, putUrl, ageLike, md5 } from "./context.mjs";
+import { accountToken } from "./cognito.mjs";
+import { mean, median, stderr, sleep, now, sum as sumOf } from "./stats.mjs";
 
-const HOOK_HEADER = 'x-worker-time-ms';
+const HOOK_HEADER = "x-worker-time-ms";
 
 /** One measured request: thread CPU, hook time, wall time, D1 cost. */
 async function measureOne(ctx, send, settleMs) {
@@ -78,7 +78,7 @@ export function prioritise(pid, nice = -15) {
   let groupBefore = null;
   const groupFile = `/proc/${pid}/autogroup`;
   try {
-    const m = readFileSync(groupFile, 'utf8').match(/nice (-?\d+)/);
+    const m = readFileSync(groupFile, "utf8").match(/nice (-?\d+)/);
     if (m) {
       groupBefore = Number(m[1]);
       writeFileSync(groupFile, String(nice));
@@ -120,7 +120,9 @@ export async function computeFigures(ctx, specs, { warmup = 5, samples = 30, log
     }
     const r = summarize(spec, rows);
     results.push(r);
-    log(`${spec.name}: thread ${r.threadMedian.toFixed(2)} ms, worker ${Number.isNaN(r.hookMean) ? 'n/a' : r.cpuEstimate.toFixed(2) + ' ms'} (on-CPU ${(r.onCpuShare * 100).toFixed(0)}%)`);
+    log(
+      `${spec.name}: thread ${r.threadMedian.toFixed(2)} ms, worker ${Number.isNaN(r.hookMean) ? "n/a" : r.cpuEstimate.toFixed(2) + " ms"} (on-CPU ${(r.onCpuShare * 100).toFixed(0)}%)`,
+    );
   }
   const floor = results.find((r) => r.floor);
   for (const r of results) {
@@ -164,13 +166,13 @@ function summarize(spec, rows) {
 
 /** Sequential storage round trips each endpoint should need at most (issue 11, item 5). */
 const ROUND_TRIP_TARGETS = {
-  'PUT /s3/<key> (4 KiB, stock rsapi flow)': 1,
-  'get_files (1 file)': 1,
-  'get_files (100 files)': 1,
-  'get_all_files (page of 1,000)': 1,
-  'update_files (1 file, overwrite)': 3,
-  'update_files (20 files, overwrites)': 3,
-  'update_files (20 files, overwrites, presigned uploads: + 20 R2 heads)': 3,
+  "PUT /s3/<key> (4 KiB, stock rsapi flow)": 1,
+  "get_files (1 file)": 1,
+  "get_files (100 files)": 1,
+  "get_all_files (page of 1,000)": 1,
+  "update_files (1 file, overwrite)": 3,
+  "update_files (20 files, overwrites)": 3,
+  "update_files (20 files, overwrites, presigned uploads: + 20 R2 heads)": 3,
 };
 
 /**
@@ -188,7 +190,7 @@ export async function roundTrips(ctx, specs, { latencyMs = 50, samples = 5, log 
     for (let i = 0; i < 2 * samples; i++) {
       const delayed = i % 2 === 1;
       const send = await spec.request(i);
-      ctx.extraHeaders = delayed ? { 'x-bench-latency-ms': String(latencyMs) } : {};
+      ctx.extraHeaders = delayed ? { "x-bench-latency-ms": String(latencyMs) } : {};
       const t0 = now();
       let reply;
       try {
@@ -197,7 +199,7 @@ export async function roundTrips(ctx, specs, { latencyMs = 50, samples = 5, log 
         ctx.extraHeaders = {};
       }
       if (reply.status !== (spec.status ?? 200)) throw new Error(`${spec.name}: status ${reply.status}`);
-      walls[delayed ? 'delayed' : 'plain'].push(now() - t0);
+      walls[delayed ? "delayed" : "plain"].push(now() - t0);
       await sleep(spec.settleMs ?? 5);
     }
     const plain = median(walls.plain);
@@ -205,7 +207,9 @@ export async function roundTrips(ctx, specs, { latencyMs = 50, samples = 5, log 
     const trips = (delayed - plain) / latencyMs;
     const target = ROUND_TRIP_TARGETS[spec.name] ?? 2;
     results.push({ name: spec.name, plainMs: plain, delayedMs: delayed, trips, target });
-    log(`${spec.name}: ${plain.toFixed(1)} ms → ${delayed.toFixed(1)} ms with ${latencyMs} ms per storage call: ${trips.toFixed(2)} round trips`);
+    log(
+      `${spec.name}: ${plain.toFixed(1)} ms → ${delayed.toFixed(1)} ms with ${latencyMs} ms per storage call: ${trips.toFixed(2)} round trips`,
+    );
   }
   return results;
 }
@@ -218,7 +222,7 @@ function slice(names, i, n) {
 
 /** A key under the caller's upload prefix, like rsapi's (12 random lower-case letters). */
 function uploadKey(prefix) {
-  const letters = [...randomBytes(12)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
+  const letters = [...randomBytes(12)].map((b) => String.fromCharCode(97 + (b % 26))).join("");
   return `${prefix}/${letters}`;
 }
 
@@ -228,14 +232,20 @@ function uploadKey(prefix) {
  */
 export function endpointSpecs(ctx, { user, graph, names, state, bucketPrefix }) {
   const token = user.token;
-  const app = (name, body, tok = token) => () => ctx.app(name, body, tok, { expect: null });
-  const rs = (name, body, tok = token) => () => ctx.rs(name, body, tok, { expect: null });
+  const app =
+    (name, body, tok = token) =>
+    () =>
+      ctx.app(name, body, tok, { expect: null });
+  const rs =
+    (name, body, tok = token) =>
+    () =>
+      ctx.rs(name, body, tok, { expect: null });
   let credential;
-  const fresh = () => `e.${randomBytes(40).toString('hex')}`;
+  const fresh = () => `e.${randomBytes(40).toString("hex")}`;
 
   async function tempCredential() {
     if (!credential) {
-      const c = await ctx.rs('get_temp_credential', undefined, token);
+      const c = await ctx.rs("get_temp_credential", undefined, token);
       credential = { ...c.json.Credentials, prefix: c.json.S3Prefix.slice(bucketPrefix.length + 1) };
     }
     return credential;
@@ -245,10 +255,23 @@ export function endpointSpecs(ctx, { user, graph, names, state, bucketPrefix }) 
     const cred = await tempCredential();
     const key = uploadKey(cred.prefix);
     const { path } = presign({
-      method: 'PUT', origin: ctx.url, pathPrefix: '/s3', key,
-      accessKeyId: cred.AccessKeyId, secretKey: cred.SecretKey, sessionToken: cred.SessionToken,
+      method: "PUT",
+      origin: ctx.url,
+      pathPrefix: "/s3",
+      key,
+      accessKeyId: cred.AccessKeyId,
+      secretKey: cred.SecretKey,
+      sessionToken: cred.SessionToken,
     });
-    return { key, send: () => raw(ctx.url, path, { method: 'PUT', body, headers: { 'Content-Type': 'application/octet-stream', ...(ctx.extraHeaders ?? {}) } }) };
+    return {
+      key,
+      send: () =>
+        raw(ctx.url, path, {
+          method: "PUT",
+          body,
+          headers: { "Content-Type": "application/octet-stream", ...(ctx.extraHeaders ?? {}) },
+        }),
+    };
   }
   /**
    * Uploads small bodies for `targetNames` (unmeasured) and returns the Files map of an
@@ -259,141 +282,231 @@ export function endpointSpecs(ctx, { user, graph, names, state, bucketPrefix }) 
     const files = {};
     if (presigned) {
       const urls = await ctx.uploadUrls(graph, token, targetNames.length);
-      await Promise.all(urls.map(async ({ Key, URL }, k) => {
-        const body = ageLike(2048);
-        await putUrl(URL, body);
-        files[targetNames[k]] = [Key, md5(body)];
-      }));
+      await Promise.all(
+        urls.map(async ({ Key, URL }, k) => {
+          const body = ageLike(2048);
+          await putUrl(URL, body);
+          files[targetNames[k]] = [Key, md5(body)];
+        }),
+      );
       return files;
     }
-    await Promise.all(targetNames.map(async (n) => {
-      const body = ageLike(2048);
-      const put = await receiverPut(body);
-      const res = await put.send();
-      if (res.status !== 200) throw new Error(`receiver PUT: ${res.status} ${res.text.slice(0, 200)}`);
-      files[n] = [put.key, md5(body)];
-    }));
+    await Promise.all(
+      targetNames.map(async (n) => {
+        const body = ageLike(2048);
+        const put = await receiverPut(body);
+        const res = await put.send();
+        if (res.status !== 200) throw new Error(`receiver PUT: ${res.status} ${res.text.slice(0, 200)}`);
+        files[n] = [put.key, md5(body)];
+      }),
+    );
     return files;
   }
   const commit = async (files) => {
-    const res = await ctx.rs('update_files', { GraphUUID: graph, TXId: state.txid, Files: files }, token);
+    const res = await ctx.rs("update_files", { GraphUUID: graph, TXId: state.txid, Files: files }, token);
     state.txid = res.json.TXId;
   };
 
   return [
-    { name: 'GET /logseq/version (floor)', floor: true, target: 1, request: async () => () => raw(ctx.url, '/logseq/version') },
-    { name: 'get_txid', target: 1, request: async () => app('get_txid', { GraphUUID: graph }) },
-    { name: 'list_graphs', target: 1, request: async () => app('list_graphs', undefined) },
-    { name: 'user_info', target: 1, request: async () => app('user_info', {}) },
-    { name: 'user_info (Logseq-account token, RS256)', target: 1, request: async () => app('user_info', {}, accountToken()) },
-    { name: 'get_graph_salt', target: 1, request: async () => app('get_graph_salt', { GraphUUID: graph }) },
-    { name: 'get_graph_encrypt_keys', target: 1, request: async () => app('get_graph_encrypt_keys', { GraphUUID: graph }) },
-    { name: 'get_files_meta (1 file)', target: 1, request: async (i) => app('get_files_meta', { GraphUUID: graph, Files: [names[i % names.length]] }) },
-    { name: 'get_files_meta (20 files)', target: 1, request: async (i) => app('get_files_meta', { GraphUUID: graph, Files: slice(names, i, 20) }) },
-    { name: 'get_all_files (page of 1,000)', target: 1, request: async () => app('get_all_files', { GraphUUID: graph }) },
-    { name: 'get_files (1 file)', target: null, request: async (i) => rs('get_files', { GraphUUID: graph, Files: [names[i % names.length]] }) },
-    { name: 'get_files (100 files)', target: 1.5, request: async (i) => rs('get_files', { GraphUUID: graph, Files: slice(names, i, 100) }) },
-    { name: 'get_diff (10 transactions)', target: 1, request: async () => app('get_diff', { GraphUUID: graph, FromTXId: state.txid - 10 }) },
-    { name: 'get_deletion_log_v20221212', target: 1, request: async () => app('get_deletion_log_v20221212', { GraphUUID: graph, FromTXId: 0 }) },
-    { name: 'get_file_version_list', target: 1, request: async () => app('get_file_version_list', { GraphUUID: graph, File: names[0] }) },
     {
-      name: 'get_version_files (1 version)', target: 1,
+      name: "GET /logseq/version (floor)",
+      floor: true,
+      target: 1,
+      request: async () => () => raw(ctx.url, "/logseq/version"),
+    },
+    { name: "get_txid", target: 1, request: async () => app("get_txid", { GraphUUID: graph }) },
+    { name: "list_graphs", target: 1, request: async () => app("list_graphs", undefined) },
+    { name: "user_info", target: 1, request: async () => app("user_info", {}) },
+    {
+      name: "user_info (Logseq-account token, RS256)",
+      target: 1,
+      request: async () => app("user_info", {}, accountToken()),
+    },
+    { name: "get_graph_salt", target: 1, request: async () => app("get_graph_salt", { GraphUUID: graph }) },
+    {
+      name: "get_graph_encrypt_keys",
+      target: 1,
+      request: async () => app("get_graph_encrypt_keys", { GraphUUID: graph }),
+    },
+    {
+      name: "get_files_meta (1 file)",
+      target: 1,
+      request: async (i) => app("get_files_meta", { GraphUUID: graph, Files: [names[i % names.length]] }),
+    },
+    {
+      name: "get_files_meta (20 files)",
+      target: 1,
+      request: async (i) => app("get_files_meta", { GraphUUID: graph, Files: slice(names, i, 20) }),
+    },
+    {
+      name: "get_all_files (page of 1,000)",
+      target: 1,
+      request: async () => app("get_all_files", { GraphUUID: graph }),
+    },
+    {
+      name: "get_files (1 file)",
+      target: null,
+      request: async (i) => rs("get_files", { GraphUUID: graph, Files: [names[i % names.length]] }),
+    },
+    {
+      name: "get_files (100 files)",
+      target: 1.5,
+      request: async (i) => rs("get_files", { GraphUUID: graph, Files: slice(names, i, 100) }),
+    },
+    {
+      name: "get_diff (10 transactions)",
+      target: 1,
+      request: async () => app("get_diff", { GraphUUID: graph, FromTXId: state.txid - 10 }),
+    },
+    {
+      name: "get_deletion_log_v20221212",
+      target: 1,
+      request: async () => app("get_deletion_log_v20221212", { GraphUUID: graph, FromTXId: 0 }),
+    },
+    {
+      name: "get_file_version_list",
+      target: 1,
+      request: async () => app("get_file_version_list", { GraphUUID: graph, File: names[0] }),
+    },
+    {
+      name: "get_version_files (1 version)",
+      target: 1,
       request: async () => {
         if (!state.versionId) {
-          const list = await ctx.app('get_file_version_list', { GraphUUID: graph, File: names[0] }, token);
+          const list = await ctx.app("get_file_version_list", { GraphUUID: graph, File: names[0] }, token);
           const v = list.json.VersionList[0];
           state.versionId = `${v.FileUUID}/${v.VersionUUID}`;
         }
-        return rs('get_version_files', { GraphUUID: graph, Files: [state.versionId] });
+        return rs("get_version_files", { GraphUUID: graph, Files: [state.versionId] });
       },
     },
-    { name: 'get_temp_credential', target: 1, request: async () => rs('get_temp_credential', undefined) },
-    { name: 'get_upload_urls (1)', target: null, request: async () => rs('get_upload_urls', { GraphUUID: graph, Count: 1 }) },
-    { name: 'get_upload_urls (20)', target: 1, request: async () => rs('get_upload_urls', { GraphUUID: graph, Count: 20 }) },
-    { name: 'get_upload_urls (100)', target: null, request: async () => rs('get_upload_urls', { GraphUUID: graph, Count: 100 }) },
+    { name: "get_temp_credential", target: 1, request: async () => rs("get_temp_credential", undefined) },
     {
-      name: 'PUT /s3/<key> (4 KiB, stock rsapi flow)', target: 1,
+      name: "get_upload_urls (1)",
+      target: null,
+      request: async () => rs("get_upload_urls", { GraphUUID: graph, Count: 1 }),
+    },
+    {
+      name: "get_upload_urls (20)",
+      target: 1,
+      request: async () => rs("get_upload_urls", { GraphUUID: graph, Count: 20 }),
+    },
+    {
+      name: "get_upload_urls (100)",
+      target: null,
+      request: async () => rs("get_upload_urls", { GraphUUID: graph, Count: 100 }),
+    },
+    {
+      name: "PUT /s3/<key> (4 KiB, stock rsapi flow)",
+      target: 1,
       request: async () => (await receiverPut(ageLike(4096))).send,
     },
     {
-      name: 'update_files (20 files, overwrites)', target: 1, settleMs: 15,
+      name: "update_files (20 files, overwrites)",
+      target: 1,
+      settleMs: 15,
       request: async (i) => {
         const files = await staged(slice(names, i, 20));
         return async () => {
-          const res = await ctx.rs('update_files', { GraphUUID: graph, TXId: state.txid, Files: files }, token, { expect: null });
+          const res = await ctx.rs("update_files", { GraphUUID: graph, TXId: state.txid, Files: files }, token, {
+            expect: null,
+          });
           if (res.status === 200) state.txid = res.json.TXId;
           return res;
         };
       },
     },
     {
-      name: 'update_files (20 files, overwrites, presigned uploads: + 20 R2 heads)', target: null, settleMs: 15,
+      name: "update_files (20 files, overwrites, presigned uploads: + 20 R2 heads)",
+      target: null,
+      settleMs: 15,
       request: async (i) => {
         const files = await staged(slice(names, i, 20), { presigned: true });
         return async () => {
-          const res = await ctx.rs('update_files', { GraphUUID: graph, TXId: state.txid, Files: files }, token, { expect: null });
+          const res = await ctx.rs("update_files", { GraphUUID: graph, TXId: state.txid, Files: files }, token, {
+            expect: null,
+          });
           if (res.status === 200) state.txid = res.json.TXId;
           return res;
         };
       },
     },
     {
-      name: 'update_files (1 file, overwrite)', target: 1, settleMs: 15,
+      name: "update_files (1 file, overwrite)",
+      target: 1,
+      settleMs: 15,
       request: async (i) => {
         const files = await staged([names[(i * 7) % names.length]]);
         return async () => {
-          const res = await ctx.rs('update_files', { GraphUUID: graph, TXId: state.txid, Files: files }, token, { expect: null });
+          const res = await ctx.rs("update_files", { GraphUUID: graph, TXId: state.txid, Files: files }, token, {
+            expect: null,
+          });
           if (res.status === 200) state.txid = res.json.TXId;
           return res;
         };
       },
     },
     {
-      name: 'delete_files (20 files)', target: 1, settleMs: 15,
+      name: "delete_files (20 files)",
+      target: 1,
+      settleMs: 15,
       request: async () => {
         const doomed = Array.from({ length: 20 }, fresh);
         await commit(await staged(doomed));
         return async () => {
-          const res = await ctx.rs('delete_files', { GraphUUID: graph, TXId: state.txid, Files: doomed }, token, { expect: null });
+          const res = await ctx.rs("delete_files", { GraphUUID: graph, TXId: state.txid, Files: doomed }, token, {
+            expect: null,
+          });
           if (res.status === 200) state.txid = res.json.TXId;
           return res;
         };
       },
     },
     {
-      name: 'create_graph', target: 1,
+      name: "create_graph",
+      target: 1,
       request: async () => {
-        const u = ctx.newUser('compute-create');
-        await ctx.app('user_info', {}, u.token);
+        const u = ctx.newUser("compute-create");
+        await ctx.app("user_info", {}, u.token);
         state.created = u;
-        return app('create_graph', { GraphName: 'compute' }, u.token);
+        return app("create_graph", { GraphName: "compute" }, u.token);
       },
     },
     {
-      name: 'upload_graph_encrypt_keys', target: 1,
+      name: "upload_graph_encrypt_keys",
+      target: 1,
       request: async () => {
-        const u = ctx.newUser('compute-keys');
-        const g = (await ctx.app('create_graph', { GraphName: 'keys' }, u.token)).json.GraphUUID;
-        return app('upload_graph_encrypt_keys', {
-          GraphUUID: g, 'public-key': ctx.keys.publicKey,
-          'encrypted-private-key': '-----BEGIN AGE ENCRYPTED FILE-----\nYmVuY2g=\n-----END AGE ENCRYPTED FILE-----\n',
-        }, u.token);
+        const u = ctx.newUser("compute-keys");
+        const g = (await ctx.app("create_graph", { GraphName: "keys" }, u.token)).json.GraphUUID;
+        return app(
+          "upload_graph_encrypt_keys",
+          {
+            GraphUUID: g,
+            "public-key": ctx.keys.publicKey,
+            "encrypted-private-key": "-----BEGIN AGE ENCRYPTED FILE-----\nYmVuY2g=\n-----END AGE ENCRYPTED FILE-----\n",
+          },
+          u.token,
+        );
       },
     },
     {
-      name: 'delete_graph (20 files)', target: 1, settleMs: 15,
+      name: "delete_graph (20 files)",
+      target: 1,
+      settleMs: 15,
       request: async () => {
-        const u = ctx.newUser('compute-delete');
-        const g = (await ctx.app('create_graph', { GraphName: 'doomed' }, u.token)).json.GraphUUID;
+        const u = ctx.newUser("compute-delete");
+        const g = (await ctx.app("create_graph", { GraphName: "doomed" }, u.token)).json.GraphUUID;
         const urls = await ctx.uploadUrls(g, u.token, 20);
         const files = {};
-        await Promise.all(urls.map(async ({ Key, URL }) => {
-          const body = ageLike(512);
-          await putUrl(URL, body);
-          files[fresh()] = [Key, md5(body)];
-        }));
-        await ctx.rs('update_files', { GraphUUID: g, TXId: 0, Files: files }, u.token);
-        return app('delete_graph', { GraphUUID: g }, u.token);
+        await Promise.all(
+          urls.map(async ({ Key, URL }) => {
+            const body = ageLike(512);
+            await putUrl(URL, body);
+            files[fresh()] = [Key, md5(body)];
+          }),
+        );
+        await ctx.rs("update_files", { GraphUUID: g, TXId: 0, Files: files }, u.token);
+        return app("delete_graph", { GraphUUID: g }, u.token);
       },
     },
   ];

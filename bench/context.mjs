@@ -2,27 +2,27 @@
 // rsapi, users, graphs, and small request helpers that check answers and read the worker's
 // x-d1-* cost headers.
 
-import http from 'node:http';
-import { createHash, randomBytes } from 'node:crypto';
-import { appCall, rsapiCall, raw } from '../tests/harness/client.mjs';
-import { startInterceptProxy } from '../tests/harness/proxy.mjs';
-import * as rsapi from '../tests/harness/rsapi.mjs';
-import { stripUserGraphPrefix } from '../tests/harness/graph.mjs';
-import { mintToken, userIdForEmail } from '../scripts/lib/jwt.mjs';
-import { processTree, cpuSeconds } from './server.mjs';
-import { now } from './stats.mjs';
+import http from "node:http";
+import { createHash, randomBytes } from "node:crypto";
+import { appCall, rsapiCall, raw } from "../tests/harness/client.mjs";
+import { startInterceptProxy } from "../tests/harness/proxy.mjs";
+import * as rsapi from "../tests/harness/rsapi.mjs";
+import { stripUserGraphPrefix } from "../tests/harness/graph.mjs";
+import { mintToken, userIdForEmail } from "../scripts/lib/jwt.mjs";
+import { processTree, cpuSeconds } from "./server.mjs";
+import { now } from "./stats.mjs";
 
 export { rsapi };
 
-export const md5 = (b) => createHash('md5').update(b).digest('hex');
+export const md5 = (b) => createHash("md5").update(b).digest("hex");
 
 /** D1 cost of an answer, from the worker's own headers. */
 export function d1Cost(reply) {
   const h = reply.headers ?? reply.responseHeaders ?? {};
   return {
-    queries: Number(h['x-d1-queries'] ?? NaN),
-    read: Number(h['x-d1-rows-read'] ?? NaN),
-    written: Number(h['x-d1-rows-written'] ?? NaN),
+    queries: Number(h["x-d1-queries"] ?? NaN),
+    read: Number(h["x-d1-rows-read"] ?? NaN),
+    written: Number(h["x-d1-rows-written"] ?? NaN),
   };
 }
 
@@ -70,8 +70,8 @@ export class BenchContext {
   }
 
   /** A new user: `{email, token, userId}`. */
-  newUser(label = 'bench') {
-    const email = `${label}-${++this.users}-${randomBytes(4).toString('hex')}@example.com`;
+  newUser(label = "bench") {
+    const email = `${label}-${++this.users}-${randomBytes(4).toString("hex")}@example.com`;
     return {
       email,
       token: mintToken(this.secrets.JWT_SECRET, email),
@@ -103,13 +103,19 @@ export class BenchContext {
 
   /** Creates a graph for `user` and registers the bench's keys for it in rsapi. */
   async newGraph(user, name) {
-    const res = await this.app('create_graph', { GraphName: name }, user.token);
+    const res = await this.app("create_graph", { GraphName: name }, user.token);
     const graph = res.json.GraphUUID;
-    await this.app('upload_graph_encrypt_keys', {
-      GraphUUID: graph, 'public-key': this.keys.publicKey, 'encrypted-private-key': '-----BEGIN AGE ENCRYPTED FILE-----\nYmVuY2g=\n-----END AGE ENCRYPTED FILE-----\n',
-    }, user.token);
-    await this.app('create_graph_salt', { GraphUUID: graph }, user.token);
-    await rsapi.setEnv(graph, 'prod', this.keys.secretKey, this.keys.publicKey);
+    await this.app(
+      "upload_graph_encrypt_keys",
+      {
+        GraphUUID: graph,
+        "public-key": this.keys.publicKey,
+        "encrypted-private-key": "-----BEGIN AGE ENCRYPTED FILE-----\nYmVuY2g=\n-----END AGE ENCRYPTED FILE-----\n",
+      },
+      user.token,
+    );
+    await this.app("create_graph_salt", { GraphUUID: graph }, user.token);
+    await rsapi.setEnv(graph, "prod", this.keys.secretKey, this.keys.publicKey);
     return graph;
   }
 
@@ -120,13 +126,13 @@ export class BenchContext {
     let next;
     for (let page = 0; page < 1000; page++) {
       const body = next ? { GraphUUID: graph, ContinuationToken: next } : { GraphUUID: graph };
-      const res = await this.app('get_all_files', body, token);
+      const res = await this.app("get_all_files", body, token);
       pages.push(res);
       objects.push(...res.json.Objects);
       next = res.json.NextContinuationToken;
       if (!next) return { objects, pages };
     }
-    throw new Error('get_all_files: more than 1000 pages');
+    throw new Error("get_all_files: more than 1000 pages");
   }
 
   /** Plain paths of object keys (prefix stripped, names decrypted with the bench's key). */
@@ -146,7 +152,7 @@ export class BenchContext {
     const out = [];
     while (out.length < count) {
       const n = Math.min(100, count - out.length);
-      const res = await this.rs('get_upload_urls', { GraphUUID: graph, Count: n }, token);
+      const res = await this.rs("get_upload_urls", { GraphUUID: graph, Count: n }, token);
       out.push(...res.json.Uploads);
     }
     return out;
@@ -156,7 +162,7 @@ export class BenchContext {
 /** Sends `body` to a presigned URL with PUT; throws unless 200. */
 export async function putUrl(url, body) {
   const u = new URL(url);
-  const res = await raw(u.origin, u.pathname + u.search, { method: 'PUT', body, timeoutMs: 120_000 });
+  const res = await raw(u.origin, u.pathname + u.search, { method: "PUT", body, timeoutMs: 120_000 });
   if (res.status !== 200) throw new Error(`PUT ${u.pathname}: ${res.status} ${res.text.slice(0, 200)}`);
   return res;
 }
@@ -164,7 +170,7 @@ export async function putUrl(url, body) {
 /** GETs a presigned URL, whole body; throws unless 200. */
 export async function getUrl(url) {
   const u = new URL(url);
-  const res = await raw(u.origin, u.pathname + u.search, { method: 'GET', timeoutMs: 120_000, decompress: false });
+  const res = await raw(u.origin, u.pathname + u.search, { method: "GET", timeoutMs: 120_000, decompress: false });
   if (res.status !== 200) throw new Error(`GET ${u.pathname}: ${res.status} ${res.text.slice(0, 200)}`);
   return res;
 }
@@ -175,15 +181,17 @@ export async function getUrl(url) {
  */
 export function probeGet(url, timeoutMs = 60_000) {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, headers: { 'Content-Range': 'bytes=0-0' } }, (res) => {
-      const len = Number(res.headers['content-length']);
+    const req = http.get(url, { agent: false, headers: { "Content-Range": "bytes=0-0" } }, (res) => {
+      const len = Number(res.headers["content-length"]);
       res.destroy();
       req.destroy();
       if (res.statusCode !== 200) reject(new Error(`probe GET: ${res.statusCode}`));
       else resolve(len);
     });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error('probe GET timeout')));
-    req.on('error', (e) => { if (e.code !== 'ECONNRESET') reject(e); });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error("probe GET timeout")));
+    req.on("error", (e) => {
+      if (e.code !== "ECONNRESET") reject(e);
+    });
   });
 }
 
@@ -194,7 +202,11 @@ function instrumentProxy(proxy) {
     const t = now();
     for (const e of entries) {
       e.at = t;
-      queueMicrotask(() => e.done?.then(() => { e.end = now(); }));
+      queueMicrotask(() =>
+        e.done?.then(() => {
+          e.end = now();
+        }),
+      );
     }
     return push.apply(this, entries);
   };
@@ -202,7 +214,7 @@ function instrumentProxy(proxy) {
 
 /** A body that looks like an age file (the worker does not care), `size` bytes. */
 export function ageLike(size, fill = randomBytes) {
-  const head = Buffer.from('age-encryption.org/v1\n');
+  const head = Buffer.from("age-encryption.org/v1\n");
   if (size <= head.length) return head.subarray(0, size);
   return Buffer.concat([head, fill(size - head.length)]);
 }

@@ -8,13 +8,13 @@
 // moment B's file is written; the time from A's call (encryption and upload included) is kept
 // beside it.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { connectWebSocket } from '../tests/harness/ws.mjs';
-import { rsapi, d1Cost } from './context.mjs';
-import { editedPage } from './workload.mjs';
-import { now } from './stats.mjs';
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { connectWebSocket } from "../tests/harness/ws.mjs";
+import { rsapi, d1Cost } from "./context.mjs";
+import { editedPage } from "./workload.mjs";
+import { now } from "./stats.mjs";
 
 /**
  * Edits one page per round on each target graph in turn (round 0 is a warm-up), so that targets
@@ -32,14 +32,14 @@ export async function propagationRuns(ctx, targets, { runs, offset = 0, log = ()
     for (const t of targets) {
       states.push({
         ...t,
-        dirB: await mkdtemp(path.join(tmpdir(), 'logseq-sync-bench-b-')),
+        dirB: await mkdtemp(path.join(tmpdir(), "logseq-sync-bench-b-")),
         ws: await connectWebSocket(`${ctx.url}/file-sync?graphuuid=${t.graph}`),
         txA: t.txid,
         txB: t.txid,
         results: [],
       });
     }
-    for (const st of states) st.ws.send('PING');
+    for (const st of states) st.ws.send("PING");
     for (let i = 0; i <= runs; i++) {
       for (const st of states) {
         const r = await oneEdit(ctx, st, offset + i);
@@ -61,18 +61,21 @@ export async function propagationRuns(ctx, targets, { runs, offset = 0, log = ()
 async function oneEdit(ctx, st, n) {
   const { user, graph, files, dirA, dirB, ws } = st;
   const edit = editedPage(files, n);
-  await writeFile(path.join(dirA, ...edit.path.split('/')), edit.bytes);
+  await writeFile(path.join(dirA, ...edit.path.split("/")), edit.bytes);
   const from = ws.messages.length;
   ctx.proxy.clearLog();
   const t0 = now();
   const marks = {};
   const deviceB = (async () => {
-    await ws.waitFor((m) => {
-      const v = JSON.parse(m.data);
-      return Number.isInteger(v?.txid) && v.txid > st.txB;
-    }, { from, timeoutMs: 15_000 });
+    await ws.waitFor(
+      (m) => {
+        const v = JSON.parse(m.data);
+        return Number.isInteger(v?.txid) && v.txid > st.txB;
+      },
+      { from, timeoutMs: 15_000 },
+    );
     marks.push = now();
-    const diff = await ctx.app('get_diff', { GraphUUID: graph, FromTXId: st.txB }, user.token);
+    const diff = await ctx.app("get_diff", { GraphUUID: graph, FromTXId: st.txB }, user.token);
     marks.diff = now();
     marks.diffCost = d1Cost(diff);
     const txs = diff.json.Transactions;
@@ -88,9 +91,9 @@ async function oneEdit(ctx, st, n) {
   await ctx.proxy.idle(10_000);
   if (st.txB !== st.txA) throw new Error(`propagation: B at ${st.txB}, A at ${st.txA}`);
   if (paths.length !== 1 || paths[0] !== edit.path) throw new Error(`propagation: B fetched ${paths}`);
-  const got = await readFile(path.join(dirB, ...edit.path.split('/')));
+  const got = await readFile(path.join(dirB, ...edit.path.split("/")));
   if (!got.equals(edit.bytes)) throw new Error(`propagation: ${edit.path} differs on B`);
-  const commit = ctx.proxy.log.find((e) => e.path === '/file-sync/update_files');
+  const commit = ctx.proxy.log.find((e) => e.path === "/file-sync/update_files");
   return {
     total: marks.written - commit.at,
     fromCall: marks.written - t0,

@@ -14,15 +14,15 @@
 // the file). Baseline: one GET per object of the same presigned URLs, 100 at a time, bodies read
 // to the end; URLs fetched before the clock starts.
 
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chunk } from '../tests/harness/graph.mjs';
-import { raw } from '../tests/harness/client.mjs';
-import { presign } from '../tests/harness/s3sign.mjs';
-import { rsapi, d1Cost, putUrl, getUrl, probeGet, ageLike, md5 } from './context.mjs';
-import { Prng } from './prng.mjs';
-import { now, sum } from './stats.mjs';
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { chunk } from "../tests/harness/graph.mjs";
+import { raw } from "../tests/harness/client.mjs";
+import { presign } from "../tests/harness/s3sign.mjs";
+import { rsapi, d1Cost, putUrl, getUrl, probeGet, ageLike, md5 } from "./context.mjs";
+import { Prng } from "./prng.mjs";
+import { now, sum } from "./stats.mjs";
 
 export const UPLOAD_BATCH = 20;
 export const DOWNLOAD_BATCH = 100;
@@ -37,7 +37,10 @@ function cpuDelta(a, b) {
  */
 export async function uploadRun(ctx, { user, files, dir, name, diagnostics = true, log = () => {} }) {
   const graph = await ctx.newGraph(user, name);
-  const batches = chunk(files.map((f) => f.path), UPLOAD_BATCH);
+  const batches = chunk(
+    files.map((f) => f.path),
+    UPLOAD_BATCH,
+  );
 
   // measured: the official library through the proxy
   ctx.proxy.clearLog();
@@ -56,14 +59,16 @@ export async function uploadRun(ctx, { user, files, dir, name, diagnostics = tru
   const cpu1 = ctx.cpuSnapshot();
   await ctx.proxy.idle(30_000);
   const entries = [...ctx.proxy.log];
-  const puts = entries.filter((e) => e.kind === 's3' && e.method === 'PUT');
-  const updates = entries.filter((e) => e.path === '/file-sync/update_files');
+  const puts = entries.filter((e) => e.kind === "s3" && e.method === "PUT");
+  const updates = entries.filter((e) => e.path === "/file-sync/update_files");
   if (puts.length !== files.length || puts.some((e) => e.status !== 200)) {
-    throw new Error(`upload: ${puts.length} PUTs for ${files.length} files, statuses ${[...new Set(puts.map((e) => e.status))]}`);
+    throw new Error(
+      `upload: ${puts.length} PUTs for ${files.length} files, statuses ${[...new Set(puts.map((e) => e.status))]}`,
+    );
   }
   const phases = batchPhases(windows, puts, updates);
   const access = ctx.server.accessLog(logFrom);
-  const s3Lines = access.filter((l) => l.route === 's3' && l.method === 'PUT');
+  const s3Lines = access.filter((l) => l.route === "s3" && l.method === "PUT");
   const updateCosts = updates.map((e) => d1Cost(e));
   log(`rsapi upload ${files.length} files: ${(rsapiMs / 1000).toFixed(1)} s`);
 
@@ -93,12 +98,14 @@ export async function uploadRun(ctx, { user, files, dir, name, diagnostics = tru
   let cpu4 = cpu3;
   let cpu5 = cpu3;
   if (diagnostics) {
-    const cred = (await ctx.rs('get_temp_credential', undefined, user.token)).json;
-    const prefix = cred.S3Prefix.slice(cred.S3Prefix.indexOf('/') + 1);
+    const cred = (await ctx.rs("get_temp_credential", undefined, user.token)).json;
+    const prefix = cred.S3Prefix.slice(cred.S3Prefix.indexOf("/") + 1);
     cpu4 = ctx.cpuSnapshot();
     const t2 = now();
     for (const part of chunk([...bodies.keys()], UPLOAD_BATCH)) {
-      await Promise.all(part.map((i) => putReceiver(ctx.url, cred.Credentials, `${prefix}/bench${r32(rng)}`, bodies[i])));
+      await Promise.all(
+        part.map((i) => putReceiver(ctx.url, cred.Credentials, `${prefix}/bench${r32(rng)}`, bodies[i])),
+      );
     }
     receiverMs = now() - t2;
     cpu5 = ctx.cpuSnapshot();
@@ -107,18 +114,23 @@ export async function uploadRun(ctx, { user, files, dir, name, diagnostics = tru
     // the primary (presigned) flow of a patched client, into a second graph: per batch of 20,
     // get_upload_urls, the PUTs straight to R2, update_files. No encryption (same bodies).
     const graph2 = await ctx.newGraph(user, `${name} presigned`);
-    const names = ctx.encryptedNames(graph2, files.map((f) => f.path));
+    const names = ctx.encryptedNames(
+      graph2,
+      files.map((f) => f.path),
+    );
     const t3 = now();
     let tx2 = 0;
     for (const part of chunk([...bodies.keys()], UPLOAD_BATCH)) {
-      const res = await ctx.rs('get_upload_urls', { GraphUUID: graph2, Count: part.length }, user.token);
+      const res = await ctx.rs("get_upload_urls", { GraphUUID: graph2, Count: part.length }, user.token);
       const commit = {};
-      await Promise.all(part.map(async (i, k) => {
-        const { Key, URL } = res.json.Uploads[k];
-        await putUrl(URL, bodies[i]);
-        commit[names[i]] = [Key, md5(bodies[i])];
-      }));
-      tx2 = (await ctx.rs('update_files', { GraphUUID: graph2, TXId: tx2, Files: commit }, user.token)).json.TXId;
+      await Promise.all(
+        part.map(async (i, k) => {
+          const { Key, URL } = res.json.Uploads[k];
+          await putUrl(URL, bodies[i]);
+          commit[names[i]] = [Key, md5(bodies[i])];
+        }),
+      );
+      tx2 = (await ctx.rs("update_files", { GraphUUID: graph2, TXId: tx2, Files: commit }, user.token)).json.TXId;
     }
     presignedMs = now() - t3;
     log(`presigned flow ${sizes.length} objects: ${(presignedMs / 1000).toFixed(1)} s`);
@@ -143,7 +155,7 @@ export async function uploadRun(ctx, { user, files, dir, name, diagnostics = tru
       putMsMedian: medianOf(puts.map((e) => e.end - e.at)),
       updateMsMedian: medianOf(updates.map((e) => e.end - e.at)),
       updateMsTotal: sum(updates.map((e) => e.end - e.at)),
-      credentialCalls: entries.filter((e) => e.path === '/file-sync/get_temp_credential').length,
+      credentialCalls: entries.filter((e) => e.path === "/file-sync/get_temp_credential").length,
     },
     d1: {
       commits: updates.length,
@@ -159,7 +171,7 @@ export async function uploadRun(ctx, { user, files, dir, name, diagnostics = tru
 
 /** 12 random lower-case letters from the bench PRNG (an upload key's last part). */
 function r32(rng) {
-  let out = '';
+  let out = "";
   for (let i = 0; i < 12; i++) out += String.fromCharCode(97 + (rng.next() % 26));
   return out;
 }
@@ -167,10 +179,20 @@ function r32(rng) {
 /** PUT to the worker's /s3/<key> receiver with a standard SigV4 presign of a temp credential. */
 async function putReceiver(origin, cred, key, body) {
   const { path } = presign({
-    method: 'PUT', origin, pathPrefix: '/s3', key,
-    accessKeyId: cred.AccessKeyId, secretKey: cred.SecretKey, sessionToken: cred.SessionToken,
+    method: "PUT",
+    origin,
+    pathPrefix: "/s3",
+    key,
+    accessKeyId: cred.AccessKeyId,
+    secretKey: cred.SecretKey,
+    sessionToken: cred.SessionToken,
   });
-  const res = await raw(origin, path, { method: 'PUT', body, headers: { 'Content-Type': 'application/octet-stream' }, timeoutMs: 120_000 });
+  const res = await raw(origin, path, {
+    method: "PUT",
+    body,
+    headers: { "Content-Type": "application/octet-stream" },
+    timeoutMs: 120_000,
+  });
   if (res.status !== 200) throw new Error(`receiver PUT: ${res.status} ${res.text.slice(0, 200)}`);
 }
 
@@ -207,35 +229,38 @@ function medianOf(v) {
  * @param {Map<string, Buffer>} expected plain path -> bytes, to check what was written
  */
 export async function downloadRun(ctx, { user, graph, expected, doubleGet = true, log = () => {} }) {
-  const dir = await mkdtemp(path.join(tmpdir(), 'logseq-sync-bench-dl-'));
+  const dir = await mkdtemp(path.join(tmpdir(), "logseq-sync-bench-dl-"));
   try {
     ctx.proxy.clearLog();
     const cpu0 = ctx.cpuSnapshot();
     const t0 = now();
     const { objects, pages } = await ctx.listAll(graph, user.token);
-    const paths = ctx.plainPaths(graph, objects.map((o) => o.Key));
+    const paths = ctx.plainPaths(
+      graph,
+      objects.map((o) => o.Key),
+    );
     const tListed = now();
     for (const part of chunk(paths, DOWNLOAD_BATCH)) await rsapi.updateLocalFiles(graph, dir, part, user.token);
     const rsapiMs = now() - t0;
     const cpu1 = ctx.cpuSnapshot();
     await ctx.proxy.idle(30_000);
-    const getFiles = ctx.proxy.log.filter((e) => e.path === '/file-sync/get_files');
+    const getFiles = ctx.proxy.log.filter((e) => e.path === "/file-sync/get_files");
     log(`rsapi download ${paths.length} files: ${(rsapiMs / 1000).toFixed(1)} s`);
 
     // every file arrived intact
     let checked = 0;
     for (const p of paths) {
-      const got = await readFile(path.join(dir, ...p.split('/')));
+      const got = await readFile(path.join(dir, ...p.split("/")));
       if (!got.equals(expected.get(p))) throw new Error(`download: ${p} differs`);
       checked++;
     }
     if (checked !== expected.size) throw new Error(`download: ${checked} of ${expected.size} files`);
 
     // baseline: one GET per object, same presigned URLs, 100 at a time
-    const names = objects.map((o) => o.Key.split('/').pop());
+    const names = objects.map((o) => o.Key.split("/").pop());
     const urls = [];
     for (const part of chunk(names, DOWNLOAD_BATCH)) {
-      const res = await ctx.rs('get_files', { GraphUUID: graph, Files: part }, user.token);
+      const res = await ctx.rs("get_files", { GraphUUID: graph, Files: part }, user.token);
       for (const n of part) urls.push(res.json.PresignedFileUrls[n]);
     }
     const cpu2 = ctx.cpuSnapshot();
@@ -253,10 +278,12 @@ export async function downloadRun(ctx, { user, graph, expected, doubleGet = true
     if (doubleGet) {
       const t2 = now();
       for (const part of chunk(urls, DOWNLOAD_BATCH)) {
-        await Promise.all(part.map(async (u) => {
-          await probeGet(u);
-          await getUrl(u);
-        }));
+        await Promise.all(
+          part.map(async (u) => {
+            await probeGet(u);
+            await getUrl(u);
+          }),
+        );
       }
       doubleGetMs = now() - t2;
     }

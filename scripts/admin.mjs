@@ -45,9 +45,22 @@ on stderr; exit 1 when the server refuses, 2 on a usage error.
 
 /** Required arguments and the optional ones of each command. */
 const ARITY = {
-  "create-user": [1, 0], users: [0, 0], graphs: [0, 0], usage: [0, 0], mint: [1, 1], tokens: [1, 0],
-  revoke: [1, 0], "revoke-all": [1, 0], allow: [1, 0], allowed: [0, 0], disallow: [1, 0],
-  export: [2, 0], import: [2, 1], deleted: [0, 0], undelete: [1, 0], restore: [1, 0],
+  "create-user": [1, 0],
+  users: [0, 0],
+  graphs: [0, 0],
+  usage: [0, 0],
+  mint: [1, 1],
+  tokens: [1, 0],
+  revoke: [1, 0],
+  "revoke-all": [1, 0],
+  allow: [1, 0],
+  allowed: [0, 0],
+  disallow: [1, 0],
+  export: [2, 0],
+  import: [2, 1],
+  deleted: [0, 0],
+  undelete: [1, 0],
+  restore: [1, 0],
 };
 
 // Options of the commands that get notes back, and which command takes which.
@@ -120,7 +133,6 @@ async function call(opts, method, path, body) {
   return json;
 }
 
-
 const commands = {
   "create-user": (o, [email]) => call(o, "POST", "/admin/users", { email: email }),
   users: (o) => call(o, "GET", "/admin/users"),
@@ -133,8 +145,7 @@ const commands = {
   allow: (o, [account]) => call(o, "POST", "/admin/accounts", { account }),
   allowed: (o) => call(o, "GET", "/admin/accounts"),
   disallow: (o, [account]) => call(o, "POST", "/admin/accounts/remove", { account }),
-  export: (o, [graphId, dir]) =>
-    exportGraph({ url: o.url, token: o.token, graphId: graphId, dir: dir, log: progress }),
+  export: (o, [graphId, dir]) => exportGraph({ url: o.url, token: o.token, graphId: graphId, dir: dir, log: progress }),
   import: (o, [dir, email, name]) =>
     importGraph({ url: o.url, token: o.token, dir: dir, email: email, name, log: progress }),
 };
@@ -143,14 +154,16 @@ const commands = {
 
 /** The restore request from --to-txid / --to-time, or a usage error. */
 function restoreTarget(o) {
-  if ((o.toTxid === undefined) === (o.toTime === undefined)) fail("restore: give exactly one of --to-txid N and --to-time T");
+  if ((o.toTxid === undefined) === (o.toTime === undefined))
+    fail("restore: give exactly one of --to-txid N and --to-time T");
   if (o.toTxid !== undefined) {
     if (!/^\d+$/.test(o.toTxid)) fail(`--to-txid must be a non-negative integer, got ${JSON.stringify(o.toTxid)}`);
     return { to_txid: Number(o.toTxid) };
   }
   const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
   const ms = Date.parse(o.toTime);
-  if (!rfc3339.test(o.toTime) || !Number.isFinite(ms)) fail(`--to-time must be an RFC 3339 time such as 2026-12-01T18:00:00Z, got ${JSON.stringify(o.toTime)}`);
+  if (!rfc3339.test(o.toTime) || !Number.isFinite(ms))
+    fail(`--to-time must be an RFC 3339 time such as 2026-12-01T18:00:00Z, got ${JSON.stringify(o.toTime)}`);
   return { to_time_ms: ms };
 }
 
@@ -170,7 +183,14 @@ Object.assign(commands, {
       committed += last.committed_files;
       pages++;
     }
-    return { ...first, txid: last.txid, committed_files: committed, remaining_files: last.remaining_files, complete: last.complete, pages };
+    return {
+      ...first,
+      txid: last.txid,
+      committed_files: committed,
+      remaining_files: last.remaining_files,
+      complete: last.complete,
+      pages,
+    };
   },
 });
 

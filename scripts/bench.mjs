@@ -6,11 +6,11 @@
 //   npm run bench -- --files 200 --scale-files 0 --seconds 5    a quick look while developing
 // Options and defaults: USAGE below (`npm run bench -- --help`).
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir, cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
-import { parseCli, numberOption, usageError } from './lib/cli.mjs';
-import { setup, log } from './lib/tools.mjs';
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir, cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { parseCli, numberOption, usageError } from "./lib/cli.mjs";
+import { setup, log } from "./lib/tools.mjs";
 
 const USAGE = `usage: npm run bench [-- options]
 Builds the worker, starts it locally (wrangler dev, fresh state in a temp directory, its own
@@ -34,37 +34,45 @@ Options (default in brackets):
   --markdown FILE    also write the table as Markdown [none]
 Output: progress on stderr, the table on stdout. Quick look: --files 200 --scale-files 0 --seconds 5 --clients 4`;
 
-const str = { type: 'string' };
+const str = { type: "string" };
 const { values: opt } = parseCli(process.argv.slice(2), {
   usage: USAGE,
   options: {
-    files: { ...str, default: '2000' },
-    runs: { ...str, default: '3' },
-    edits: { ...str, default: '9' },
-    samples: { ...str, default: '30' },
-    'scale-files': { ...str, default: '20000' },
-    'scale-size': { ...str, default: '0.125' },
-    'scale-runs': { ...str, default: '1' },
-    clients: { ...str, default: '20' },
-    seconds: { ...str, default: '30' },
-    'cold-runs': { ...str, default: '3' },
+    files: { ...str, default: "2000" },
+    runs: { ...str, default: "3" },
+    edits: { ...str, default: "9" },
+    samples: { ...str, default: "30" },
+    "scale-files": { ...str, default: "20000" },
+    "scale-size": { ...str, default: "0.125" },
+    "scale-runs": { ...str, default: "1" },
+    clients: { ...str, default: "20" },
+    seconds: { ...str, default: "30" },
+    "cold-runs": { ...str, default: "3" },
     only: str,
     endpoints: str,
-    'worker-build': str,
+    "worker-build": str,
     json: str,
     markdown: str,
   },
 });
 const num = (k) => numberOption(USAGE, opt, k);
 const N = {
-  files: num('files'), runs: Math.max(1, num('runs')), edits: Math.max(1, num('edits')), samples: Math.max(3, num('samples')),
-  scaleFiles: num('scale-files'), scaleSize: num('scale-size'), scaleRuns: Math.max(1, num('scale-runs')),
-  clients: Math.max(1, num('clients')), seconds: Math.min(600, num('seconds')), coldRuns: num('cold-runs'),
+  files: num("files"),
+  runs: Math.max(1, num("runs")),
+  edits: Math.max(1, num("edits")),
+  samples: Math.max(3, num("samples")),
+  scaleFiles: num("scale-files"),
+  scaleSize: num("scale-size"),
+  scaleRuns: Math.max(1, num("scale-runs")),
+  clients: Math.max(1, num("clients")),
+  seconds: Math.min(600, num("seconds")),
+  coldRuns: num("cold-runs"),
 };
-const SECTIONS = ['upload', 'download', 'propagation', 'compute', 'roundtrips', 'concurrency', 'scale', 'size', 'cold'];
-const only = new Set(opt.only ? opt.only.split(',').map((s) => s.trim()) : SECTIONS);
-for (const s of only) if (!SECTIONS.includes(s)) usageError(USAGE, `--only: unknown section ${s} (${SECTIONS.join(', ')})`);
-if (N.files < 100) usageError(USAGE, '--files must be at least 100 (the compute figures need 100 files)');
+const SECTIONS = ["upload", "download", "propagation", "compute", "roundtrips", "concurrency", "scale", "size", "cold"];
+const only = new Set(opt.only ? opt.only.split(",").map((s) => s.trim()) : SECTIONS);
+for (const s of only)
+  if (!SECTIONS.includes(s)) usageError(USAGE, `--only: unknown section ${s} (${SECTIONS.join(", ")})`);
+if (N.files < 100) usageError(USAGE, "--files must be at least 100 (the compute figures need 100 files)");
 if (opt.endpoints) {
   try {
     new RegExp(opt.endpoints);
@@ -76,27 +84,31 @@ if (opt.endpoints) {
 // Installs npm dependencies and the Rust tools first: the bench modules load the official
 // client library (node_modules) when they are imported, so they are imported only after.
 const { node } = setup();
-const { prepareWorker, startWorker } = await import('../bench/server.mjs');
-const { BenchContext, rsapi } = await import('../bench/context.mjs');
-const { generateGraph, writeGraph, describeGraph } = await import('../bench/workload.mjs');
-const { uploadRun, downloadRun } = await import('../bench/transfer.mjs');
-const { propagationRuns } = await import('../bench/propagation.mjs');
-const { computeFigures, endpointSpecs, prioritise, roundTrips } = await import('../bench/compute.mjs');
-const { concurrencyRun } = await import('../bench/concurrency.mjs');
-const { sizes, coldStarts } = await import('../bench/coldstart.mjs');
-const { Table, fmt } = await import('../bench/report.mjs');
-const { median, now } = await import('../bench/stats.mjs');
+const { prepareWorker, startWorker } = await import("../bench/server.mjs");
+const { BenchContext, rsapi } = await import("../bench/context.mjs");
+const { generateGraph, writeGraph, describeGraph } = await import("../bench/workload.mjs");
+const { uploadRun, downloadRun } = await import("../bench/transfer.mjs");
+const { propagationRuns } = await import("../bench/propagation.mjs");
+const { computeFigures, endpointSpecs, prioritise, roundTrips } = await import("../bench/compute.mjs");
+const { concurrencyRun } = await import("../bench/concurrency.mjs");
+const { sizes, coldStarts } = await import("../bench/coldstart.mjs");
+const { Table, fmt } = await import("../bench/report.mjs");
+const { median, now } = await import("../bench/stats.mjs");
 
-const CLIENT_BUCKET = 'logseq-file-sync-bucket-prod';
+const CLIENT_BUCKET = "logseq-file-sync-bucket-prod";
 
 const benchStart = now();
 const say = (msg) => log(`[bench ${((now() - benchStart) / 1000).toFixed(0).padStart(4)} s] ${msg}`);
 const results = {
-  startedAt: new Date().toISOString(), node: process.version, cpus: cpus().length, loadavgAtStart: loadavg(), options: N,
+  startedAt: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  loadavgAtStart: loadavg(),
+  options: N,
 };
 
-say('building the worker and preparing fresh local state');
-const prepared = prepareWorker(node, { workerBuild: opt['worker-build'] });
+say("building the worker and preparing fresh local state");
+const prepared = prepareWorker(node, { workerBuild: opt["worker-build"] });
 const dirs = [];
 let server;
 let ctx;
@@ -110,28 +122,31 @@ try {
   const graph = generateGraph({ files: N.files });
   results.workload = describeGraph(graph);
   say(`workload: ${results.workload}`);
-  const dirA = await mkdtemp(join(tmpdir(), 'logseq-sync-bench-a-'));
+  const dirA = await mkdtemp(join(tmpdir(), "logseq-sync-bench-a-"));
   dirs.push(dirA);
   await writeGraph(dirA, graph.files);
   const expected = new Map(graph.files.map((f) => [f.path, f.bytes]));
 
   // ---- 1. upload (always: every later section works on the uploaded graph)
   results.upload = [];
-  const uploadRuns = only.has('upload') ? N.runs : 1;
+  const uploadRuns = only.has("upload") ? N.runs : 1;
   for (let r = 0; r < uploadRuns; r++) {
     say(`upload run ${r + 1}/${uploadRuns}`);
-    const user = ctx.newUser('upload');
+    const user = ctx.newUser("upload");
     const run = await uploadRun(ctx, { user, files: graph.files, dir: dirA, name: `bench upload ${r}`, log: say });
     results.upload.push({ ...run, user: undefined });
     if (r === 0) results.main = { user, graph: run.graph, txid: run.txid };
   }
   const main = results.main;
-  const names = ctx.encryptedNames(main.graph, graph.files.map((f) => f.path));
+  const names = ctx.encryptedNames(
+    main.graph,
+    graph.files.map((f) => f.path),
+  );
 
   // ---- 2. download
-  if (only.has('download')) {
+  if (only.has("download")) {
     results.download = [];
-    await rsapi.setEnv(main.graph, 'prod', ctx.keys.secretKey, ctx.keys.publicKey);
+    await rsapi.setEnv(main.graph, "prod", ctx.keys.secretKey, ctx.keys.publicKey);
     for (let r = 0; r < N.runs; r++) {
       say(`download run ${r + 1}/${N.runs}`);
       results.download.push(await downloadRun(ctx, { user: main.user, graph: main.graph, expected, log: say }));
@@ -139,21 +154,30 @@ try {
   }
 
   // ---- 3. edit propagation
-  if (only.has('propagation')) {
+  if (only.has("propagation")) {
     say(`edit propagation, ${N.edits} edits`);
-    await rsapi.setEnv(main.graph, 'prod', ctx.keys.secretKey, ctx.keys.publicKey);
-    const p = await propagationRuns(ctx, [{ label: 'main', user: main.user, graph: main.graph, files: graph.files, dirA, txid: main.txid }], { runs: N.edits, log: say });
+    await rsapi.setEnv(main.graph, "prod", ctx.keys.secretKey, ctx.keys.publicKey);
+    const p = await propagationRuns(
+      ctx,
+      [{ label: "main", user: main.user, graph: main.graph, files: graph.files, dirA, txid: main.txid }],
+      { runs: N.edits, log: say },
+    );
     results.propagation = p.main.runs;
     main.txid = p.main.txid;
   }
 
   // ---- 4. compute per request (and most D1 figures)
-  if (only.has('compute')) {
+  if (only.has("compute")) {
     say(`worker compute per request, ${N.samples} samples per endpoint`);
     const state = { txid: main.txid };
     const filter = opt.endpoints ? new RegExp(opt.endpoints) : null;
-    const specs = endpointSpecs(ctx, { user: main.user, graph: main.graph, names, state, bucketPrefix: CLIENT_BUCKET })
-      .filter((sp) => sp.floor || !filter || filter.test(sp.name));
+    const specs = endpointSpecs(ctx, {
+      user: main.user,
+      graph: main.graph,
+      names,
+      state,
+      bucketPrefix: CLIENT_BUCKET,
+    }).filter((sp) => sp.floor || !filter || filter.test(sp.name));
     // enough transactions for get_diff (10) and a version for the version endpoints
     await ensureTransactions(ctx, main, names, state, 10);
     const restore = prioritise(server.runtimePid());
@@ -166,30 +190,44 @@ try {
   }
 
   // ---- 4b. round trips: 50 ms injected before every D1 and R2 call
-  if (only.has('roundtrips')) {
-    say('round trips: every endpoint with 50 ms before each storage call, against without');
+  if (only.has("roundtrips")) {
+    say("round trips: every endpoint with 50 ms before each storage call, against without");
     const state = { txid: main.txid };
     const filter = opt.endpoints ? new RegExp(opt.endpoints) : null;
-    const specs = endpointSpecs(ctx, { user: main.user, graph: main.graph, names, state, bucketPrefix: CLIENT_BUCKET })
-      .filter((sp) => !sp.floor && (!filter || filter.test(sp.name)));
+    const specs = endpointSpecs(ctx, {
+      user: main.user,
+      graph: main.graph,
+      names,
+      state,
+      bucketPrefix: CLIENT_BUCKET,
+    }).filter((sp) => !sp.floor && (!filter || filter.test(sp.name)));
     await ensureTransactions(ctx, main, names, state, 10);
-    results.roundTrips = await roundTrips(ctx, specs, { latencyMs: 50, samples: Math.max(3, Math.round(N.samples / 6)), log: say });
+    results.roundTrips = await roundTrips(ctx, specs, {
+      latencyMs: 50,
+      samples: Math.max(3, Math.round(N.samples / 6)),
+      log: say,
+    });
     main.txid = state.txid;
   }
 
   // ---- 7. concurrency
-  if (only.has('concurrency')) {
+  if (only.has("concurrency")) {
     say(`${N.clients} clients for ${N.seconds} s`);
-    results.concurrency = await concurrencyRun(ctx, { clients: N.clients, seconds: N.seconds, bucketPrefix: CLIENT_BUCKET, log: say });
+    results.concurrency = await concurrencyRun(ctx, {
+      clients: N.clients,
+      seconds: N.seconds,
+      bucketPrefix: CLIENT_BUCKET,
+      log: say,
+    });
   }
 
   // ---- 6. scale: the same figures on a 10× graph; the per-request figures are taken on both
   // graphs in turn (same isolate, same machine load), so that only the graph size differs.
-  if (only.has('scale') && N.scaleFiles > 0) {
+  if (only.has("scale") && N.scaleFiles > 0) {
     const big = generateGraph({ files: N.scaleFiles, sizeScale: N.scaleSize });
     results.scaleWorkload = describeGraph(big);
     say(`scale workload: ${results.scaleWorkload}`);
-    const dirS = await mkdtemp(join(tmpdir(), 'logseq-sync-bench-s-'));
+    const dirS = await mkdtemp(join(tmpdir(), "logseq-sync-bench-s-"));
     dirs.push(dirS);
     await writeGraph(dirS, big.files);
     results.scale = { upload: [], download: [] };
@@ -197,34 +235,82 @@ try {
     for (let r = 0; r < N.scaleRuns; r++) {
       say(`scale upload run ${r + 1}/${N.scaleRuns}`);
       // the first scale graph belongs to the main user: both graphs then share rsapi's credential
-      const user = r === 0 ? main.user : ctx.newUser('scale');
-      const run = await uploadRun(ctx, { user, files: big.files, dir: dirS, name: `bench scale ${r}`, diagnostics: false, log: say });
+      const user = r === 0 ? main.user : ctx.newUser("scale");
+      const run = await uploadRun(ctx, {
+        user,
+        files: big.files,
+        dir: dirS,
+        name: `bench scale ${r}`,
+        diagnostics: false,
+        log: say,
+      });
       results.scale.upload.push({ ...run, user: undefined });
       if (r === 0) scaleMain = { user, graph: run.graph, txid: run.txid };
     }
-    await rsapi.setEnv(scaleMain.graph, 'prod', ctx.keys.secretKey, ctx.keys.publicKey);
+    await rsapi.setEnv(scaleMain.graph, "prod", ctx.keys.secretKey, ctx.keys.publicKey);
     const bigExpected = new Map(big.files.map((f) => [f.path, f.bytes]));
     for (let r = 0; r < N.scaleRuns; r++) {
       say(`scale download run ${r + 1}/${N.scaleRuns}`);
-      results.scale.download.push(await downloadRun(ctx, { user: scaleMain.user, graph: scaleMain.graph, expected: bigExpected, doubleGet: false, log: say }));
+      results.scale.download.push(
+        await downloadRun(ctx, {
+          user: scaleMain.user,
+          graph: scaleMain.graph,
+          expected: bigExpected,
+          doubleGet: false,
+          log: say,
+        }),
+      );
     }
     const small = `${fmt.n(N.files)} files`;
     const large = `${fmt.n(N.scaleFiles)} files`;
-    say('edit propagation on both graphs in turn');
-    const p = await propagationRuns(ctx, [
-      { label: small, user: main.user, graph: main.graph, files: graph.files, dirA, txid: main.txid },
-      { label: large, user: scaleMain.user, graph: scaleMain.graph, files: big.files, dirA: dirS, txid: scaleMain.txid },
-    ], { runs: N.edits, offset: 1000, log: say });
+    say("edit propagation on both graphs in turn");
+    const p = await propagationRuns(
+      ctx,
+      [
+        { label: small, user: main.user, graph: main.graph, files: graph.files, dirA, txid: main.txid },
+        {
+          label: large,
+          user: scaleMain.user,
+          graph: scaleMain.graph,
+          files: big.files,
+          dirA: dirS,
+          txid: scaleMain.txid,
+        },
+      ],
+      { runs: N.edits, offset: 1000, log: say },
+    );
     results.scale.propagation = { [small]: p[small].runs, [large]: p[large].runs };
     main.txid = p[small].txid;
     scaleMain.txid = p[large].txid;
-    say('compute on both graphs in turn');
-    const wanted = ['get_txid', 'get_files_meta (20 files)', 'get_all_files (page of 1,000)', 'get_files (100 files)', 'get_diff (10 transactions)', 'update_files (20 files, overwrites)'];
-    const bigNames = ctx.encryptedNames(scaleMain.graph, big.files.map((f) => f.path));
+    say("compute on both graphs in turn");
+    const wanted = [
+      "get_txid",
+      "get_files_meta (20 files)",
+      "get_all_files (page of 1,000)",
+      "get_files (100 files)",
+      "get_diff (10 transactions)",
+      "update_files (20 files, overwrites)",
+    ];
+    const bigNames = ctx.encryptedNames(
+      scaleMain.graph,
+      big.files.map((f) => f.path),
+    );
     const smallState = { txid: main.txid };
     const bigState = { txid: scaleMain.txid };
-    const smallSpecs = endpointSpecs(ctx, { user: main.user, graph: main.graph, names, state: smallState, bucketPrefix: CLIENT_BUCKET });
-    const bigSpecs = endpointSpecs(ctx, { user: scaleMain.user, graph: scaleMain.graph, names: bigNames, state: bigState, bucketPrefix: CLIENT_BUCKET });
+    const smallSpecs = endpointSpecs(ctx, {
+      user: main.user,
+      graph: main.graph,
+      names,
+      state: smallState,
+      bucketPrefix: CLIENT_BUCKET,
+    });
+    const bigSpecs = endpointSpecs(ctx, {
+      user: scaleMain.user,
+      graph: scaleMain.graph,
+      names: bigNames,
+      state: bigState,
+      bucketPrefix: CLIENT_BUCKET,
+    });
     await ensureTransactions(ctx, scaleMain, bigNames, bigState, 10);
     await ensureTransactions(ctx, main, names, smallState, 10);
     const specs = [smallSpecs.find((sp) => sp.floor)];
@@ -242,8 +328,8 @@ try {
   }
 
   // ---- 8. size and cold start (restarts the worker)
-  if (only.has('size')) results.size = sizes(prepared.wasm, join(prepared.dir, 'worker', 'index.js'), node);
-  if (only.has('cold') && N.coldRuns > 0) {
+  if (only.has("size")) results.size = sizes(prepared.wasm, join(prepared.dir, "worker", "index.js"), node);
+  if (only.has("cold") && N.coldRuns > 0) {
     await ctx.close();
     ctx = null;
     await server.stop();
@@ -262,20 +348,28 @@ results.seconds = (now() - benchStart) / 1000;
 results.loadavgAtEnd = loadavg();
 const table = buildTable(results);
 console.log(`\nLogseq Sync worker bench — ${results.workload}`);
-console.log(`${results.cpus} CPUs, load average ${results.loadavgAtStart.map((l) => l.toFixed(1)).join(' ')} at start, ${results.loadavgAtEnd.map((l) => l.toFixed(1)).join(' ')} at end; Node ${results.node}\n`);
+console.log(
+  `${results.cpus} CPUs, load average ${results.loadavgAtStart.map((l) => l.toFixed(1)).join(" ")} at start, ${results.loadavgAtEnd.map((l) => l.toFixed(1)).join(" ")} at end; Node ${results.node}\n`,
+);
 console.log(table.text());
-console.log(`\nbench took ${fmt.s(results.seconds * 1000, 0)}; ${table.misses().length} figure(s) miss their target${table.misses().length ? ': ' + table.misses().join('; ') : ''}`);
+console.log(
+  `\nbench took ${fmt.s(results.seconds * 1000, 0)}; ${table.misses().length} figure(s) miss their target${table.misses().length ? ": " + table.misses().join("; ") : ""}`,
+);
 if (opt.json) await writeFile(opt.json, JSON.stringify(results, null, 2));
 if (opt.markdown) await writeFile(opt.markdown, table.markdown());
 
 /** Commits small overwrites until the graph has at least `n` transactions after its upload. */
 async function ensureTransactions(ctx, g, encNames, state, n) {
-  const { ageLike, md5, putUrl } = await import('../bench/context.mjs');
+  const { ageLike, md5, putUrl } = await import("../bench/context.mjs");
   for (let i = 0; i < n; i++) {
     const [u] = await ctx.uploadUrls(g.graph, g.user.token, 1);
     const body = ageLike(1024);
     await putUrl(u.URL, body);
-    const res = await ctx.rs('update_files', { GraphUUID: g.graph, TXId: state.txid, Files: { [encNames[i]]: [u.Key, md5(body)] } }, g.user.token);
+    const res = await ctx.rs(
+      "update_files",
+      { GraphUUID: g.graph, TXId: state.txid, Files: { [encNames[i]]: [u.Key, md5(body)] } },
+      g.user.token,
+    );
     state.txid = res.json.TXId;
   }
 }
@@ -286,34 +380,41 @@ function buildTable(r) {
 
   if (r.upload?.length) {
     t.section(`1. Initial upload, ${r.workload}`);
-    addTransfer(t, r.upload, 'upload');
+    addTransfer(t, r.upload, "upload");
   }
   if (r.download?.length) {
-    t.section('2. Fresh-device download of the same graph');
-    addTransfer(t, r.download, 'download');
+    t.section("2. Fresh-device download of the same graph");
+    addTransfer(t, r.download, "download");
   }
   if (r.propagation?.length) {
     t.section(`3. Edit propagation A → B, ${r.propagation.length} edits of one page`);
     addPropagation(t, r.propagation);
   }
   if (r.compute?.length && !Number.isFinite(r.compute[0].hookMean)) {
-    t.section('4. Worker compute per request: this worker has no BENCH_TIMING hook (src/cputime.rs, x-worker-time-ms), so only the runtime thread\'s CPU above the floor route is shown: an upper bound that includes the local D1/R2 emulation');
+    t.section(
+      "4. Worker compute per request: this worker has no BENCH_TIMING hook (src/cputime.rs, x-worker-time-ms), so only the runtime thread's CPU above the floor route is shown: an upper bound that includes the local D1/R2 emulation",
+    );
     addCompute(t, r.compute, le);
   } else if (r.compute?.length) {
-    t.section('4. Worker compute per request, warm isolate: ≈ time in the worker\'s own code (hook mean × on-CPU share) net of the floor route, i.e. of the access-log line every request writes; ± s.e.; thread = runtime thread CPU above the floor, incl. local D1/R2 emulation');
+    t.section(
+      "4. Worker compute per request, warm isolate: ≈ time in the worker's own code (hook mean × on-CPU share) net of the floor route, i.e. of the access-log line every request writes; ± s.e.; thread = runtime thread CPU above the floor, incl. local D1/R2 emulation",
+    );
     addCompute(t, r.compute, le);
   }
   if (r.cold?.length) {
     const first = r.cold.map((c) => c.first);
     t.add({
-      figure: 'first request of a fresh isolate (get_txid)',
+      figure: "first request of a fresh isolate (get_txid)",
       value: `worker ${fmtHook(median(first.map((f) => f.hookMs)))}, thread ${fmt.ms(median(first.map((f) => f.threadMs)), 1)}, latency ${fmt.ms(median(first.map((f) => f.wall)), 0)}`,
       baseline: `warm: thread ${fmt.ms(median(r.cold.map((c) => c.warm.threadMs)), 1)}, latency ${fmt.ms(median(r.cold.map((c) => c.warm.wall)), 1)}`,
-      target: '≤ 8 ms (worker)', ok: median(first.map((f) => f.hookMs)) <= 8,
+      target: "≤ 8 ms (worker)",
+      ok: median(first.map((f) => f.hookMs)) <= 8,
     });
   }
   if (r.roundTrips?.length) {
-    t.section('4b. Sequential storage round trips: wall time with 50 ms injected before every D1 and R2 call (x-bench-latency-ms), minus without, over 50 ms (medians)');
+    t.section(
+      "4b. Sequential storage round trips: wall time with 50 ms injected before every D1 and R2 call (x-bench-latency-ms), minus without, over 50 ms (medians)",
+    );
     for (const x of r.roundTrips) {
       t.add({
         figure: x.name,
@@ -326,17 +427,26 @@ function buildTable(r) {
   addD1(t, r);
   if (r.scale) {
     t.section(`6. Scale: ${r.scaleWorkload}`);
-    addTransfer(t, r.scale.upload, 'upload');
-    addTransfer(t, r.scale.download, 'download');
+    addTransfer(t, r.scale.upload, "upload");
+    addTransfer(t, r.scale.download, "download");
     for (const [label, runs] of Object.entries(r.scale.propagation ?? {})) {
-      t.add({ figure: `edit propagation, graph of ${label} (edits alternate between the graphs)`, value: fmt.ms(median(runs.map((x) => x.total)), 0), target: '≤ 150 ms', ok: median(runs.map((x) => x.total)) <= 150 });
+      t.add({
+        figure: `edit propagation, graph of ${label} (edits alternate between the graphs)`,
+        value: fmt.ms(median(runs.map((x) => x.total)), 0),
+        target: "≤ 150 ms",
+        ok: median(runs.map((x) => x.total)) <= 150,
+      });
     }
     const pages = r.scale.download?.[0]?.listPages ?? [];
     if (pages.length) {
       t.add({
         figure: `get_all_files, all ${pages.length} pages`,
-        value: `${fmt.ms(pages.reduce((s, p) => s + p.ms, 0), 0)}, ${fmt.n(pages.reduce((s, p) => s + p.read, 0))} rows read for ${fmt.n(pages.reduce((s, p) => s + p.objects, 0))} files`,
-        target: 'linear in files', ok: null,
+        value: `${fmt.ms(
+          pages.reduce((s, p) => s + p.ms, 0),
+          0,
+        )}, ${fmt.n(pages.reduce((s, p) => s + p.read, 0))} rows read for ${fmt.n(pages.reduce((s, p) => s + p.objects, 0))} files`,
+        target: "linear in files",
+        ok: null,
       });
     }
     if (r.scale.compute) addCompute(t, r.scale.compute, le);
@@ -344,30 +454,82 @@ function buildTable(r) {
   if (r.concurrency) {
     const c = r.concurrency;
     t.section(`7. Concurrency: ${c.clients} clients × own graph, ${c.seconds.toFixed(1)} s`);
-    t.add({ figure: 'throughput', value: `${fmt.n(c.workerRequests / c.seconds, 1)} worker requests/s, ${fmt.n(c.edits / c.seconds, 1)} edits/s (${fmt.n(c.edits)} edits)`, target: '(informative)', ok: null });
-    t.add({ figure: 'errors', value: `${c.errors}${c.errorSamples.length ? ' — ' + c.errorSamples[0] : ''}`, target: '0', ok: c.errors === 0 });
-    t.add({ figure: 'websocket pushes received', value: `${fmt.n(c.pushes)} for ${fmt.n(c.edits)} commits`, target: '≥ commits', ok: c.pushes >= c.edits });
+    t.add({
+      figure: "throughput",
+      value: `${fmt.n(c.workerRequests / c.seconds, 1)} worker requests/s, ${fmt.n(c.edits / c.seconds, 1)} edits/s (${fmt.n(c.edits)} edits)`,
+      target: "(informative)",
+      ok: null,
+    });
+    t.add({
+      figure: "errors",
+      value: `${c.errors}${c.errorSamples.length ? " — " + c.errorSamples[0] : ""}`,
+      target: "0",
+      ok: c.errors === 0,
+    });
+    t.add({
+      figure: "websocket pushes received",
+      value: `${fmt.n(c.pushes)} for ${fmt.n(c.edits)} commits`,
+      target: "≥ commits",
+      ok: c.pushes >= c.edits,
+    });
     for (const e of c.endpoints) {
-      t.add({ figure: `  ${e.name}`, value: `p50 ${fmt.ms(e.p50, 1)}, p99 ${fmt.ms(e.p99, 1)} (${fmt.n(e.count)} calls, ${fmt.n(e.perSecond, 1)}/s)`, target: '(informative)', ok: null });
+      t.add({
+        figure: `  ${e.name}`,
+        value: `p50 ${fmt.ms(e.p50, 1)}, p99 ${fmt.ms(e.p99, 1)} (${fmt.n(e.count)} calls, ${fmt.n(e.perSecond, 1)}/s)`,
+        target: "(informative)",
+        ok: null,
+      });
     }
   }
-  if (r.size || r.cold) t.section('8. Size and cold start');
+  if (r.size || r.cold) t.section("8. Size and cold start");
   if (r.size) {
     const s = r.size;
-    t.add({ figure: 'build/index_bg.wasm', value: `${fmt.kib(s.wasmBytes)} raw, ${fmt.kib(s.wasmGzip)} gzip`, target: '≤ 3 MiB gzip (free plan), 64 MiB raw', ok: s.wasmGzip <= 3 * 1048576 });
-    t.add({ figure: 'build/index.js (shim)', value: `${fmt.kib(s.jsBytes, 1)} raw, ${fmt.kib(s.jsGzip, 1)} gzip`, target: '(informative)', ok: null });
-    t.add({ figure: `wasm compile (Node 22, V8 ${s.v8})`, value: fmt.ms(s.nodeCompileMs, 1), target: '(informative)', ok: null });
+    t.add({
+      figure: "build/index_bg.wasm",
+      value: `${fmt.kib(s.wasmBytes)} raw, ${fmt.kib(s.wasmGzip)} gzip`,
+      target: "≤ 3 MiB gzip (free plan), 64 MiB raw",
+      ok: s.wasmGzip <= 3 * 1048576,
+    });
+    t.add({
+      figure: "build/index.js (shim)",
+      value: `${fmt.kib(s.jsBytes, 1)} raw, ${fmt.kib(s.jsGzip, 1)} gzip`,
+      target: "(informative)",
+      ok: null,
+    });
+    t.add({
+      figure: `wasm compile (Node 22, V8 ${s.v8})`,
+      value: fmt.ms(s.nodeCompileMs, 1),
+      target: "(informative)",
+      ok: null,
+    });
   }
   if (r.cold?.length) {
-    t.add({ figure: `wrangler dev restart → ready (${r.cold.length} restarts)`, value: fmt.s(median(r.cold.map((c) => c.readyMs)), 1), target: '(informative)', ok: null });
-    t.add({ figure: 'runtime thread CPU at ready (workerd + miniflare + our module)', value: fmt.ms(median(r.cold.map((c) => c.startupCpuMs)), 0), target: '(informative)', ok: null });
-    t.add({ figure: 'first request latency after ready (get_txid)', value: fmt.ms(median(r.cold.map((c) => c.first.wall)), 0), baseline: fmt.ms(median(r.cold.map((c) => c.warm.wall)), 1), ratio: fmt.x(median(r.cold.map((c) => c.first.wall)) / median(r.cold.map((c) => c.warm.wall))), target: '(informative)', ok: null });
+    t.add({
+      figure: `wrangler dev restart → ready (${r.cold.length} restarts)`,
+      value: fmt.s(median(r.cold.map((c) => c.readyMs)), 1),
+      target: "(informative)",
+      ok: null,
+    });
+    t.add({
+      figure: "runtime thread CPU at ready (workerd + miniflare + our module)",
+      value: fmt.ms(median(r.cold.map((c) => c.startupCpuMs)), 0),
+      target: "(informative)",
+      ok: null,
+    });
+    t.add({
+      figure: "first request latency after ready (get_txid)",
+      value: fmt.ms(median(r.cold.map((c) => c.first.wall)), 0),
+      baseline: fmt.ms(median(r.cold.map((c) => c.warm.wall)), 1),
+      ratio: fmt.x(median(r.cold.map((c) => c.first.wall)) / median(r.cold.map((c) => c.warm.wall))),
+      target: "(informative)",
+      ok: null,
+    });
   }
   return t;
 }
 
 function fmtHook(v, se) {
-  if (!Number.isFinite(v)) return 'n/a';
+  if (!Number.isFinite(v)) return "n/a";
   return Number.isFinite(se) ? `${v.toFixed(2)} ± ${se.toFixed(2)} ms` : `${v.toFixed(2)} ms`;
 }
 
@@ -378,80 +540,132 @@ function addTransfer(t, runs, kind) {
   const bytes = runs[0].encryptedBytes;
   const ratio = m / b;
   t.add({
-    figure: kind === 'upload'
-      ? `upload ${fmt.n(runs[0].files)} files: rsapi batches of 20 → proxy → /s3/ + update_files (${runs.length} runs)`
-      : `download ${fmt.n(runs[0].files)} files: get_all_files + rsapi updateLocalFiles ×100 (${runs.length} runs)`,
+    figure:
+      kind === "upload"
+        ? `upload ${fmt.n(runs[0].files)} files: rsapi batches of 20 → proxy → /s3/ + update_files (${runs.length} runs)`
+        : `download ${fmt.n(runs[0].files)} files: get_all_files + rsapi updateLocalFiles ×100 (${runs.length} runs)`,
     value: `${fmt.s(m, 2)} (${fmt.mbps(bytes, m)})`,
     baseline: `${fmt.s(b, 2)} (${fmt.mbps(bytes, b)})`,
     ratio: fmt.x(ratio),
-    target: '≤ 1.30×',
+    target: "≤ 1.30×",
     ok: ratio <= 1.3,
   });
   const cpu = (k) => median(runs.map((x) => x.cpu[k]));
   const bcpu = (k) => median(runs.map((x) => x.baselineCpu[k]));
   t.add({
-    figure: '  CPU s: client (rsapi + proxy) / workerd / wrangler',
-    value: `${cpu('client').toFixed(1)} / ${cpu('worker').toFixed(1)} / ${cpu('wrangler').toFixed(1)}`,
-    baseline: `${bcpu('client').toFixed(1)} / ${bcpu('worker').toFixed(1)} / ${bcpu('wrangler').toFixed(1)}`,
-    target: '(informative)', ok: null,
+    figure: "  CPU s: client (rsapi + proxy) / workerd / wrangler",
+    value: `${cpu("client").toFixed(1)} / ${cpu("worker").toFixed(1)} / ${cpu("wrangler").toFixed(1)}`,
+    baseline: `${bcpu("client").toFixed(1)} / ${bcpu("worker").toFixed(1)} / ${bcpu("wrangler").toFixed(1)}`,
+    target: "(informative)",
+    ok: null,
   });
-  if (kind === 'upload') {
+  if (kind === "upload") {
     const rcv = median(runs.map((x) => x.receiverMs));
-    if (Number.isFinite(rcv)) t.add({
-      figure: '  the worker\'s /s3/ receiver alone (same bodies, SigV4 from Node, no rsapi/proxy)',
-      value: `${fmt.s(rcv, 2)} (${fmt.mbps(bytes, rcv)})`, baseline: `${fmt.s(b, 2)}`, ratio: fmt.x(rcv / b), target: '(informative)', ok: null,
-    });
+    if (Number.isFinite(rcv))
+      t.add({
+        figure: "  the worker's /s3/ receiver alone (same bodies, SigV4 from Node, no rsapi/proxy)",
+        value: `${fmt.s(rcv, 2)} (${fmt.mbps(bytes, rcv)})`,
+        baseline: `${fmt.s(b, 2)}`,
+        ratio: fmt.x(rcv / b),
+        target: "(informative)",
+        ok: null,
+      });
     const pre = median(runs.map((x) => x.presignedMs));
     if (Number.isFinite(pre)) {
       t.add({
-        figure: '  primary flow of a patched client: get_upload_urls + PUTs to R2 + update_files, per 20 (no encryption)',
-        value: `${fmt.s(pre, 2)} (${fmt.mbps(bytes, pre)})`, baseline: fmt.s(b, 2), ratio: fmt.x(pre / b), target: '(informative)', ok: null,
+        figure:
+          "  primary flow of a patched client: get_upload_urls + PUTs to R2 + update_files, per 20 (no encryption)",
+        value: `${fmt.s(pre, 2)} (${fmt.mbps(bytes, pre)})`,
+        baseline: fmt.s(b, 2),
+        ratio: fmt.x(pre / b),
+        target: "(informative)",
+        ok: null,
       });
     }
-    const per = (k, cpu) => (median(runs.map((x) => x[cpu].worker)) / runs[0].files) * 1000;
-    if (Number.isFinite(rcv)) t.add({
-      figure: '  workerd CPU per object: rsapi path / receiver alone / R2 S3 endpoint',
-      value: `${fmt.ms(per('worker', 'cpu'), 1)} / ${fmt.ms(per('worker', 'receiverCpu'), 1)} / ${fmt.ms(per('worker', 'baselineCpu'), 1)}`,
-      target: '(informative)', ok: null,
-    });
+    const per = (_k, cpu) => (median(runs.map((x) => x[cpu].worker)) / runs[0].files) * 1000;
+    if (Number.isFinite(rcv))
+      t.add({
+        figure: "  workerd CPU per object: rsapi path / receiver alone / R2 S3 endpoint",
+        value: `${fmt.ms(per("worker", "cpu"), 1)} / ${fmt.ms(per("worker", "receiverCpu"), 1)} / ${fmt.ms(per("worker", "baselineCpu"), 1)}`,
+        target: "(informative)",
+        ok: null,
+      });
     const ph = (k) => median(runs.map((x) => x.batchPhases[k]));
     t.add({
-      figure: '  rsapi time by phase, s: prepare / PUTs / gap / update_files / after',
-      value: ['prepare', 'puts', 'gap', 'commit', 'after'].map((k) => (ph(k) / 1000).toFixed(2)).join(' / '),
-      target: '(informative)', ok: null,
+      figure: "  rsapi time by phase, s: prepare / PUTs / gap / update_files / after",
+      value: ["prepare", "puts", "gap", "commit", "after"].map((k) => (ph(k) / 1000).toFixed(2)).join(" / "),
+      target: "(informative)",
+      ok: null,
     });
     const p0 = runs[0].phases;
-    t.add({ figure: '  per request (run 1): PUT median / update_files median', value: `${fmt.ms(p0.putMsMedian, 1)} / ${fmt.ms(p0.updateMsMedian, 1)}`, target: '(informative)', ok: null });
+    t.add({
+      figure: "  per request (run 1): PUT median / update_files median",
+      value: `${fmt.ms(p0.putMsMedian, 1)} / ${fmt.ms(p0.updateMsMedian, 1)}`,
+      target: "(informative)",
+      ok: null,
+    });
   } else {
     const dbl = median(runs.map((x) => x.doubleGetMs));
-    if (Number.isFinite(dbl)) t.add({ figure: '  rsapi\'s GET pattern without rsapi (probing GET dropped after headers + GET)', value: `${fmt.s(dbl, 2)} (${fmt.mbps(bytes, dbl)})`, baseline: fmt.s(b, 2), ratio: fmt.x(dbl / b), target: '(informative)', ok: null });
-    t.add({ figure: '  of which listing (get_all_files + name decryption)', value: fmt.ms(median(runs.map((x) => x.listMs)), 0), target: '(informative)', ok: null });
+    if (Number.isFinite(dbl))
+      t.add({
+        figure: "  rsapi's GET pattern without rsapi (probing GET dropped after headers + GET)",
+        value: `${fmt.s(dbl, 2)} (${fmt.mbps(bytes, dbl)})`,
+        baseline: fmt.s(b, 2),
+        ratio: fmt.x(dbl / b),
+        target: "(informative)",
+        ok: null,
+      });
+    t.add({
+      figure: "  of which listing (get_all_files + name decryption)",
+      value: fmt.ms(median(runs.map((x) => x.listMs)), 0),
+      target: "(informative)",
+      ok: null,
+    });
   }
 }
 
 function addPropagation(t, runs) {
   const m = (k) => median(runs.map((x) => x[k]));
-  t.add({ figure: 'commit (A\'s update_files) → B\'s file written, median', value: fmt.ms(m('total'), 0), target: '≤ 150 ms', ok: m('total') <= 150 });
-  t.add({ figure: '  commit / push / get_diff / get_files + GETs + write (medians)', value: `${fmt.ms(m('commit'), 0)} / ${fmt.ms(m('push'), 0)} / ${fmt.ms(m('diff'), 0)} / ${fmt.ms(m('fetch'), 0)}`, target: '(informative)', ok: null });
-  t.add({ figure: '  from A\'s updateRemoteFiles call (encrypt + upload included)', value: fmt.ms(m('fromCall'), 0), target: '(informative)', ok: null });
+  t.add({
+    figure: "commit (A's update_files) → B's file written, median",
+    value: fmt.ms(m("total"), 0),
+    target: "≤ 150 ms",
+    ok: m("total") <= 150,
+  });
+  t.add({
+    figure: "  commit / push / get_diff / get_files + GETs + write (medians)",
+    value: `${fmt.ms(m("commit"), 0)} / ${fmt.ms(m("push"), 0)} / ${fmt.ms(m("diff"), 0)} / ${fmt.ms(m("fetch"), 0)}`,
+    target: "(informative)",
+    ok: null,
+  });
+  t.add({
+    figure: "  from A's updateRemoteFiles call (encrypt + upload included)",
+    value: fmt.ms(m("fromCall"), 0),
+    target: "(informative)",
+    ok: null,
+  });
 }
 
-function addCompute(t, rows, le, suffix = '') {
+function addCompute(t, rows, le, suffix = "") {
   for (const c of rows) {
     const hook = Number.isFinite(c.hookMean);
     const thread = c.floor ? `thread ${fmt.ms(c.threadMedian, 2)}` : `thread ≤ ${fmt.ms(c.threadNet, 2)}`;
     const target = c.target == null ? null : c.target;
     let ok = null;
-    if (!c.floor && target != null) ok = hook ? le(c.cpuNet, target) : (c.threadNet <= target ? true : undefined);
+    if (!c.floor && target != null) ok = hook ? le(c.cpuNet, target) : c.threadNet <= target ? true : undefined;
     t.add({
       figure: `${c.name}${suffix}`,
       value: hook
-        ? (c.floor ? `≈ ${fmtHook(c.cpuEstimate, c.cpuStderr)} (log line)` : `≈ ${fmt.ms(c.cpuNet, 2)} + log line (± ${c.cpuStderr.toFixed(2)})`)
-        : (c.floor ? `thread ${fmt.ms(c.threadMedian, 2)}` : `≤ ${fmt.ms(c.threadNet, 2)} (thread, upper bound)`),
+        ? c.floor
+          ? `≈ ${fmtHook(c.cpuEstimate, c.cpuStderr)} (log line)`
+          : `≈ ${fmt.ms(c.cpuNet, 2)} + log line (± ${c.cpuStderr.toFixed(2)})`
+        : c.floor
+          ? `thread ${fmt.ms(c.threadMedian, 2)}`
+          : `≤ ${fmt.ms(c.threadNet, 2)} (thread, upper bound)`,
       baseline: hook
         ? `hook ${fmt.ms(c.hookMean, 2)} × on-CPU ${(c.onCpuShare * 100).toFixed(0)}%; ${thread}; latency ${fmt.ms(c.wallMedian, 1)}`
         : `latency ${fmt.ms(c.wallMedian, 1)}`,
-      target: c.floor ? '(floor)' : target == null ? '(diagnostic)' : `≤ ${target} ms`,
+      target: c.floor ? "(floor)" : target == null ? "(diagnostic)" : `≤ ${target} ms`,
       ok,
     });
   }
@@ -463,17 +677,33 @@ function addD1(t, r) {
   if (up) {
     const perFile = up.d1.updateRowsWritten / up.files;
     const withUpload = (up.d1.updateRowsWritten + up.d1.receiverRowsWritten) / up.files;
-    rows.push({ figure: `rows written per committed file, initial upload (${up.d1.commits} commits of 20 new files)`, value: `${perFile.toFixed(2)} (update_files) + ${(up.d1.receiverRowsWritten / up.files).toFixed(2)} (/s3/ receiver)`, target: '≤ 2.5', ok: withUpload <= 2.5 });
+    rows.push({
+      figure: `rows written per committed file, initial upload (${up.d1.commits} commits of 20 new files)`,
+      value: `${perFile.toFixed(2)} (update_files) + ${(up.d1.receiverRowsWritten / up.files).toFixed(2)} (/s3/ receiver)`,
+      target: "≤ 2.5",
+      ok: withUpload <= 2.5,
+    });
   }
   const c = (name) => r.compute?.find((x) => x.name === name);
-  const ow = c('update_files (20 files, overwrites)');
-  const urls = c('get_upload_urls (20)');
-  if (ow) rows.push({ figure: 'rows written per committed file, overwriting 20 (versions kept; stock uploads write none)', value: `${(ow.d1.written / 20).toFixed(2)} (update_files); a patched client's get_upload_urls adds ${((urls?.d1.written ?? 0) / 20).toFixed(2)}`, target: '≤ 4', ok: ow.d1.written / 20 <= 4 });
-  const one = c('update_files (1 file, overwrite)');
-  const put = c('PUT /s3/<key> (4 KiB, stock rsapi flow)');
+  const ow = c("update_files (20 files, overwrites)");
+  const urls = c("get_upload_urls (20)");
+  if (ow)
+    rows.push({
+      figure: "rows written per committed file, overwriting 20 (versions kept; stock uploads write none)",
+      value: `${(ow.d1.written / 20).toFixed(2)} (update_files); a patched client's get_upload_urls adds ${((urls?.d1.written ?? 0) / 20).toFixed(2)}`,
+      target: "≤ 4",
+      ok: ow.d1.written / 20 <= 4,
+    });
+  const one = c("update_files (1 file, overwrite)");
+  const put = c("PUT /s3/<key> (4 KiB, stock rsapi flow)");
   if (one) {
     const perEdit = one.d1.written + (put?.d1.written ?? 0);
-    rows.push({ figure: 'rows written by a 1-file edit, stock client (/s3/ PUT + update_files overwrite)', value: `${put?.d1.written ?? 'n/a'} + ${one.d1.written}`, target: '≤ 4', ok: perEdit <= 4 });
+    rows.push({
+      figure: "rows written by a 1-file edit, stock client (/s3/ PUT + update_files overwrite)",
+      value: `${put?.d1.written ?? "n/a"} + ${one.d1.written}`,
+      target: "≤ 4",
+      ok: perEdit <= 4,
+    });
     // Two devices: A uploads and commits (the writes above); B's get_diff and get_files read
     // only. Fixed daily costs: the usage meter's flush (about one row a minute per active
     // isolate: 1,440) and get_txid every 10 minutes per device (288 requests). Requests per edit
@@ -481,22 +711,54 @@ function addD1(t, r) {
     // get_files (rsapi's two GETs of the body go to R2's S3 endpoint when it is configured).
     const byRows = Math.floor((100_000 - 1_440) / perEdit);
     const byRequests = Math.floor((100_000 - 288) / 5);
-    rows.push({ figure: 'free-plan capacity: 1-file edits a day, two devices = min(by D1 rows written, by Worker requests)', value: `${fmt.n(Math.min(byRows, byRequests))} (rows: (100,000 − 1,440) / ${perEdit} = ${fmt.n(byRows)}; requests: (100,000 − 288) / 5 = ${fmt.n(byRequests)})`, target: '≥ 25,000', ok: Math.min(byRows, byRequests) >= 25_000 });
+    rows.push({
+      figure: "free-plan capacity: 1-file edits a day, two devices = min(by D1 rows written, by Worker requests)",
+      value: `${fmt.n(Math.min(byRows, byRequests))} (rows: (100,000 − 1,440) / ${perEdit} = ${fmt.n(byRows)}; requests: (100,000 − 288) / 5 = ${fmt.n(byRequests)})`,
+      target: "≥ 25,000",
+      ok: Math.min(byRows, byRequests) >= 25_000,
+    });
   }
-  const del = c('delete_files (20 files)');
-  if (del) rows.push({ figure: 'rows written per deleted file (delete_files of 20)', value: (del.d1.written / 20).toFixed(2), target: '≤ 4', ok: del.d1.written / 20 <= 4 });
-  const diff = c('get_diff (10 transactions)');
-  const diffBig = r.scale?.compute?.find((x) => x.name === `get_diff (10 transactions) — ${fmt.n(r.options.scaleFiles)} files`);
-  if (diff) rows.push({ figure: 'get_diff of 10 transactions: rows read', value: `${diff.d1.read} (graph of ${fmt.n(r.options.files)} files)${diffBig ? `, ${diffBig.d1.read} (${fmt.n(r.options.scaleFiles)} files)` : ''}`, target: '∝ answer, not graph', ok: diffBig ? diffBig.d1.read <= diff.d1.read + 2 && diff.d1.read <= 10 + 5 : diff.d1.read <= 15 });
-  const list = c('get_all_files (page of 1,000)');
-  if (list) rows.push({ figure: 'get_all_files page of 1,000: rows read', value: String(list.d1.read), target: '∝ files listed', ok: null });
-  const gf = c('get_files (100 files)');
-  if (gf) rows.push({ figure: 'get_files of 100: rows read', value: String(gf.d1.read), target: '∝ files asked', ok: null });
-  const tx = c('get_txid');
+  const del = c("delete_files (20 files)");
+  if (del)
+    rows.push({
+      figure: "rows written per deleted file (delete_files of 20)",
+      value: (del.d1.written / 20).toFixed(2),
+      target: "≤ 4",
+      ok: del.d1.written / 20 <= 4,
+    });
+  const diff = c("get_diff (10 transactions)");
+  const diffBig = r.scale?.compute?.find(
+    (x) => x.name === `get_diff (10 transactions) — ${fmt.n(r.options.scaleFiles)} files`,
+  );
+  if (diff)
+    rows.push({
+      figure: "get_diff of 10 transactions: rows read",
+      value: `${diff.d1.read} (graph of ${fmt.n(r.options.files)} files)${diffBig ? `, ${diffBig.d1.read} (${fmt.n(r.options.scaleFiles)} files)` : ""}`,
+      target: "∝ answer, not graph",
+      ok: diffBig ? diffBig.d1.read <= diff.d1.read + 2 && diff.d1.read <= 10 + 5 : diff.d1.read <= 15,
+    });
+  const list = c("get_all_files (page of 1,000)");
+  if (list)
+    rows.push({
+      figure: "get_all_files page of 1,000: rows read",
+      value: String(list.d1.read),
+      target: "∝ files listed",
+      ok: null,
+    });
+  const gf = c("get_files (100 files)");
+  if (gf)
+    rows.push({ figure: "get_files of 100: rows read", value: String(gf.d1.read), target: "∝ files asked", ok: null });
+  const tx = c("get_txid");
   // 2 rows: the graph, and the caller's credential row (revocation: src/access.rs).
-  if (tx) rows.push({ figure: 'get_txid: rows read / written', value: `${tx.d1.read} / ${tx.d1.written}`, target: '2 / 0', ok: tx.d1.read <= 2 && tx.d1.written === 0 });
+  if (tx)
+    rows.push({
+      figure: "get_txid: rows read / written",
+      value: `${tx.d1.read} / ${tx.d1.written}`,
+      target: "2 / 0",
+      ok: tx.d1.read <= 2 && tx.d1.written === 0,
+    });
   if (rows.length) {
-    t.section('5. D1 cost (D1\'s own metadata, x-d1-* headers)');
+    t.section("5. D1 cost (D1's own metadata, x-d1-* headers)");
     for (const row of rows) t.add(row);
   }
 }

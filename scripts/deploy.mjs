@@ -85,7 +85,9 @@ const newSecret = () => randomBytes(32).toString("hex");
 
 async function dryRun() {
   if (/^\s*database_id\s*=/m.test(wranglerToml())) {
-    throw new StepError("wrangler.toml: the D1 binding must carry no database_id (wrangler provisions and finds it by name)");
+    throw new StepError(
+      "wrangler.toml: the D1 binding must carry no database_id (wrangler provisions and finds it by name)",
+    );
   }
   const r2 = { accessKeyId: "a".repeat(32), secretAccessKey: "b".repeat(64) };
   const plan = dc.planSecrets([], { r2 }, { accountId: "0".repeat(32), bucket: bucketName(), random: newSecret });
@@ -98,18 +100,35 @@ async function dryRun() {
     if (!/No migrations to apply/.test(second.out)) throw new StepError("the second apply was not a no-op");
     note(`  ok: ${[...new Set(first.out.match(/\d{4}_[\w-]+\.sql/g))].join(", ")}`);
 
-    note("check 2: wrangler reads the config, builds and bundles it with a first deploy's secrets (wrangler deploy --dry-run)");
+    note(
+      "check 2: wrangler reads the config, builds and bundles it with a first deploy's secrets (wrangler deploy --dry-run)",
+    );
     writePrivate(join(tmp, "secrets.json"), JSON.stringify(plan.values));
-    const args2 = ["deploy", "--dry-run", "--outdir", join(tmp, "bundle"), "--keep-vars", "--secrets-file", join(tmp, "secrets.json")];
+    const args2 = [
+      "deploy",
+      "--dry-run",
+      "--outdir",
+      join(tmp, "bundle"),
+      "--keep-vars",
+      "--secrets-file",
+      join(tmp, "secrets.json"),
+    ];
     const r = must(await wrangler(args2, { timeoutMs: 30 * MINUTE }), "wrangler deploy --dry-run");
     const bindings = dc.parseBindings(r.out);
-    const missing = ["DB", "BUCKET", "GRAPH_HUB", "CLIENT_BUCKET", ...Object.keys(plan.values)].filter((b) => !bindings.includes(b));
-    if (missing.length) throw new StepError(`bindings missing from wrangler's dry run: ${missing.join(", ")} (got ${bindings.join(", ")})`);
+    const missing = ["DB", "BUCKET", "GRAPH_HUB", "CLIENT_BUCKET", ...Object.keys(plan.values)].filter(
+      (b) => !bindings.includes(b),
+    );
+    if (missing.length)
+      throw new StepError(
+        `bindings missing from wrangler's dry run: ${missing.join(", ")} (got ${bindings.join(", ")})`,
+      );
     const size = dc.parseUploadSize(r.out);
     note(`  ok: bindings ${bindings.join(", ")}${size ? `; upload ${size.rawKiB} KiB, gzip ${size.gzipKiB} KiB` : ""}`);
   });
   say("\nDry run passed (2 checks). Not tried here: what needs an account (provisioning, remote");
-  say("migrations, secrets, CORS, the upload). To deploy: npx wrangler login; npm run deploy -- --email you@example.com");
+  say(
+    "migrations, secrets, CORS, the upload). To deploy: npx wrangler login; npm run deploy -- --email you@example.com",
+  );
 }
 
 async function login(opts, again = true) {
@@ -128,7 +147,8 @@ async function login(opts, again = true) {
     return login(opts, false);
   }
   if (who?.loggedIn === false) {
-    const hint = node === process.execPath ? "npx wrangler" : `${relative(ROOT, node)} node_modules/wrangler/bin/wrangler.js`;
+    const hint =
+      node === process.execPath ? "npx wrangler" : `${relative(ROOT, node)} node_modules/wrangler/bin/wrangler.js`;
     throw new StepError(`wrangler is not logged in. Run \`${hint} login\`, then \`npm run deploy\` again.`);
   }
   must(r, "wrangler whoami");
@@ -147,7 +167,9 @@ async function migrate({ allowMissing = false, deployed = true } = {}) {
   const r = await wrangler(["d1", "migrations", "apply", "DB", "--remote"], { timeoutMs: 10 * MINUTE, stream: true });
   if (r.code === 0) return true;
   if (allowMissing && dc.isDatabaseMissing(r.out)) return false;
-  const worker = deployed ? "the new Worker runs on the schema before it" : "nothing was deployed, the Worker runs the version it ran";
+  const worker = deployed
+    ? "the new Worker runs on the schema before it"
+    : "nothing was deployed, the Worker runs the version it ran";
   throw new StepError(
     "wrangler d1 migrations apply DB --remote failed (its output is above). D1 applies each migration as a whole, so the " +
       `failed one left the database as it was; ${worker}. Fix the cause and run npm run deploy again (docs/DEPLOY.md, Rolling back).`,
@@ -196,8 +218,11 @@ async function realRun(opts, tmp) {
   const workerExists = !(list.code !== 0 && dc.isWorkerNotFound(list.out));
   const existing = workerExists ? dc.parseJsonOutput(must(list, "wrangler secret list").stdout).map((s) => s.name) : [];
   const plan = dc.planSecrets(existing, opts, { accountId, bucket, random: newSecret });
-  for (const [name, v] of Object.entries(plan.values)) if (!["R2_ACCOUNT_ID", "R2_S3_BUCKET"].includes(name)) secretValues.add(v);
-  note(`secrets: ${[...Object.keys(plan.values).map((n) => `put ${n}`), ...plan.kept.map((n) => `keep ${n}`)].join(", ") || "none"}`);
+  for (const [name, v] of Object.entries(plan.values))
+    if (!["R2_ACCOUNT_ID", "R2_S3_BUCKET"].includes(name)) secretValues.add(v);
+  note(
+    `secrets: ${[...Object.keys(plan.values).map((n) => `put ${n}`), ...plan.kept.map((n) => `keep ${n}`)].join(", ") || "none"}`,
+  );
 
   note("step 1/4: D1 migrations first, so that the new code never serves an old schema");
   const migrated = await migrate({ allowMissing: !workerExists, deployed: false });
@@ -216,14 +241,19 @@ async function realRun(opts, tmp) {
   const token = "JWT_SECRET" in plan.values && opts.email;
   // Printed now: the secret is live, and a later step failing must not lose the only token.
   if (token) {
-    say(`\nBootstrap token for ${opts.email} (shown once, valid a year, revocable with npm run admin -- revoke-all; keep it like a password):`);
+    say(
+      `\nBootstrap token for ${opts.email} (shown once, valid a year, revocable with npm run admin -- revoke-all; keep it like a password):`,
+    );
     say(`${mintToken(plan.values.JWT_SECRET, opts.email)}\n`);
   }
   if (!migrated) await migrate();
 
   note(`step 3/4: R2 CORS rules on ${bucket} (GET, PUT, HEAD from any origin)`);
   writeFileSync(join(tmp, "cors.json"), JSON.stringify(dc.corsRules()));
-  must(await wrangler(["r2", "bucket", "cors", "set", bucket, "--file", join(tmp, "cors.json"), "--force"]), "wrangler r2 bucket cors set");
+  must(
+    await wrangler(["r2", "bucket", "cors", "set", bucket, "--file", join(tmp, "cors.json"), "--force"]),
+    "wrangler r2 bucket cors set",
+  );
 
   note("step 4/4: the R2 API token for presigned URLs");
   let r2 = plan.r2;
@@ -235,9 +265,14 @@ async function realRun(opts, tmp) {
     r2 = "given";
   }
   say(`\nDeployed: ${urls.join(", ") || "(wrangler reported no URL; see its output above)"}`);
-  say(r2 ? "File bodies: presigned URLs straight to R2 (R2 API token set); the status page says so too." : dc.WORKER_BYTES);
+  say(
+    r2
+      ? "File bodies: presigned URLs straight to R2 (R2 API token set); the status page says so too."
+      : dc.WORKER_BYTES,
+  );
   if (token) say(`The bootstrap token for ${opts.email} is above; paste it as docs/CLIENT.md says.`);
-  else if ("JWT_SECRET" in plan.values) say("No --email, so no bootstrap token; mint tokens with npm run admin (docs/DEPLOY.md).");
+  else if ("JWT_SECRET" in plan.values)
+    say("No --email, so no bootstrap token; mint tokens with npm run admin (docs/DEPLOY.md).");
   else say("JWT_SECRET already existed, so no token is printed; mint tokens with npm run admin (docs/DEPLOY.md).");
 }
 

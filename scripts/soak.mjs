@@ -3,9 +3,9 @@
 // 127.0.0.1 with fresh state, and prints the report; exits 1 unless every device converged
 // with the server and no acknowledged write was lost.
 
-import { writeFile } from 'node:fs/promises';
-import { parseCli, numberOption } from './lib/cli.mjs';
-import { setup, log } from './lib/tools.mjs';
+import { writeFile } from "node:fs/promises";
+import { parseCli, numberOption } from "./lib/cli.mjs";
+import { setup, log } from "./lib/tools.mjs";
 
 const USAGE = `usage: npm run soak [-- options]
 Three (or --devices) devices of one user edit, rename and delete pages and assets of one
@@ -25,33 +25,35 @@ Output: progress on stderr, the report (JSON) on stdout; exit 1 if anything dive
 const { values } = parseCli(process.argv.slice(2), {
   usage: USAGE,
   options: {
-    seed: { type: 'string', default: '20261201' },
-    rounds: { type: 'string', default: '200' },
-    devices: { type: 'string', default: '3' },
-    'fault-rate': { type: 'string', default: '0.08' },
-    restarts: { type: 'string', default: '3' },
-    'ws-drop-rate': { type: 'string', default: '0.05' },
-    json: { type: 'string' },
+    seed: { type: "string", default: "20261201" },
+    rounds: { type: "string", default: "200" },
+    devices: { type: "string", default: "3" },
+    "fault-rate": { type: "string", default: "0.08" },
+    restarts: { type: "string", default: "3" },
+    "ws-drop-rate": { type: "string", default: "0.05" },
+    json: { type: "string" },
   },
 });
 const n = (k) => numberOption(USAGE, values, k);
 const opts = {
-  seed: n('seed') >>> 0,
-  rounds: Math.max(1, Math.floor(n('rounds'))),
-  devices: Math.min(8, Math.max(2, Math.floor(n('devices')))),
-  faultRate: Math.min(1, n('fault-rate')),
-  restarts: Math.floor(n('restarts')),
-  wsDropRate: Math.min(1, n('ws-drop-rate')),
+  seed: n("seed") >>> 0,
+  rounds: Math.max(1, Math.floor(n("rounds"))),
+  devices: Math.min(8, Math.max(2, Math.floor(n("devices")))),
+  faultRate: Math.min(1, n("fault-rate")),
+  restarts: Math.floor(n("restarts")),
+  wsDropRate: Math.min(1, n("ws-drop-rate")),
 };
 
 // The soak loads the official client library (node_modules): install first, then import.
 const { node } = setup();
-const { runSoak } = await import('../tests/harness/soak.mjs');
-log(`soak: seed ${opts.seed}, ${opts.devices} devices x ${opts.rounds} rounds, fault rate ${opts.faultRate}, ${opts.restarts} restarts`);
+const { runSoak } = await import("../tests/harness/soak.mjs");
+log(
+  `soak: seed ${opts.seed}, ${opts.devices} devices x ${opts.rounds} rounds, fault rate ${opts.faultRate}, ${opts.restarts} restarts`,
+);
 const report = await runSoak({ node, ...opts, log: (line) => log(`soak: ${line}`) });
 const text = JSON.stringify(report, null, 2);
 process.stdout.write(`${text}\n`);
 if (values.json) await writeFile(values.json, text);
 const ok = report.settled && report.agreement.every((a) => a.differing === 0) && report.lost.length === 0;
-log(ok ? 'soak: converged, nothing lost' : 'soak: FAILED (see the report)');
+log(ok ? "soak: converged, nothing lost" : "soak: FAILED (see the report)");
 process.exit(ok ? 0 : 1);

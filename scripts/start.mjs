@@ -15,7 +15,8 @@ Output: progress and the server's log on stderr/stdout; first run installs the t
 
 const { values } = parseCli(process.argv.slice(2), { usage: USAGE, options: { port: { type: "string" } } });
 const port = Number(values.port ?? process.env.PORT ?? 8787);
-if (!Number.isInteger(port) || port < 1 || port > 65535) usageError(USAGE, `port must be 1-65535, got ${values.port ?? process.env.PORT}`);
+if (!Number.isInteger(port) || port < 1 || port > 65535)
+  usageError(USAGE, `port must be 1-65535, got ${values.port ?? process.env.PORT}`);
 const { node } = setup();
 applyMigrations(node);
 const { child, url } = await startDevServer({ node, port });

@@ -52,7 +52,7 @@ function e2eFiles() {
 
 parseCli(process.argv.slice(2), {
   usage: `usage: npm test
-Runs cargo fmt --check, clippy (host and wasm32), the Rust unit tests, then builds the Worker,
+Runs cargo fmt --check, biome (JavaScript format and lint, biome.json), clippy (host and wasm32), the Rust unit tests, then builds the Worker,
 starts it on a free 127.0.0.1 port with fresh state in a temp directory and runs tests/e2e
 (node:test) against it. Installs what is missing first (npm deps, Rust tools, and Debian's
 chromium and libnss3-tools when root). No options.
@@ -63,8 +63,18 @@ const chromium = ensureChromium();
 const certutil = chromium ? ensureCertutil() : null;
 
 await step("cargo fmt --check", "cargo", ["fmt", "--check"]);
+// JavaScript everywhere (scripts, tests, bench, web): format and lint; fix with `npx biome check --write .`.
+await step("biome ci", node, [join(ROOT, "node_modules", "@biomejs", "biome", "bin", "biome"), "ci", "."]);
 await step("clippy (host)", "cargo", ["clippy", "--all-targets", "--", "-D", "warnings"]);
-await step("clippy (wasm32)", "cargo", ["clippy", "--lib", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]);
+await step("clippy (wasm32)", "cargo", [
+  "clippy",
+  "--lib",
+  "--target",
+  "wasm32-unknown-unknown",
+  "--",
+  "-D",
+  "warnings",
+]);
 const unit = await step("cargo test", "cargo", ["test"]);
 for (const m of unit.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
   counts.passed += Number(m[1]);
@@ -102,7 +112,14 @@ try {
   // The worker's log (one JSON line per request) goes to a file the tests can
   // read, e.g. to prove no secret is ever logged.
   const logFd = openSync(workerLog, "w");
-  server = await startDevServer({ node, port, persistTo: state, config, vars: testVars, stdio: ["ignore", logFd, logFd] });
+  server = await startDevServer({
+    node,
+    port,
+    persistTo: state,
+    config,
+    vars: testVars,
+    stdio: ["ignore", logFd, logFd],
+  });
   closeSync(logFd);
   log(`== e2e against ${server.url}`);
   const e2e = await step("e2e (node:test)", process.execPath, ["--test", "--test-reporter=spec", ...e2eFiles()], {

@@ -144,8 +144,13 @@ class HttpError extends Error {
 /** Worth another try: transport errors, timeouts, 5xx (e.g. a busy local D1), 429. */
 function retryable(e) {
   if (e instanceof HttpError) return e.status >= 500 || e.status === 429;
-  return e?.retryable === true || e?.name === "TimeoutError" || e?.name === "AbortError" || e instanceof TypeError
-    || ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET"].includes(e?.code ?? e?.cause?.code);
+  return (
+    e?.retryable === true ||
+    e?.name === "TimeoutError" ||
+    e?.name === "AbortError" ||
+    e instanceof TypeError ||
+    ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET"].includes(e?.code ?? e?.cause?.code)
+  );
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -163,7 +168,7 @@ async function retrying(what, log, fn) {
   }
 }
 
-const describeError = (e) => (e?.cause?.message ? `${e.message} (${e.cause.message})` : e?.message ?? String(e));
+const describeError = (e) => (e?.cause?.message ? `${e.message} (${e.cause.message})` : (e?.message ?? String(e)));
 
 /** A JSON request; resolves `{status, json, text}` (never throws for an HTTP status). */
 async function jsonRequest(url, { method = "GET", bearer, body }) {
@@ -203,7 +208,8 @@ function client(baseUrl, adminToken, log) {
   const admin = (method, p, body) =>
     retrying(`${method} ${p.split("?")[0]}`, log, async () => {
       const r = await jsonRequest(`${base}${p}`, { method, bearer: adminToken, body });
-      if (r.status !== 200 || r.json === undefined) throw new HttpError(`${method} ${p.split("?")[0]}`, r.status, messageOf(r));
+      if (r.status !== 200 || r.json === undefined)
+        throw new HttpError(`${method} ${p.split("?")[0]}`, r.status, messageOf(r));
       return r.json;
     });
   /** One API call as a user; returns `{status, json, text}`. */
@@ -273,7 +279,10 @@ function putFile(url, file, size) {
       agent: false,
       headers: { "content-length": size, "content-type": "application/octet-stream" },
     });
-    const timer = setTimeout(() => req.destroy(Object.assign(new Error("upload timed out"), { retryable: true })), transferTimeout(size));
+    const timer = setTimeout(
+      () => req.destroy(Object.assign(new Error("upload timed out"), { retryable: true })),
+      transferTimeout(size),
+    );
     req.on("error", (e) => {
       clearTimeout(timer);
       reject(Object.assign(new Error(`upload: ${e.message}`), { retryable: true }));
@@ -374,14 +383,16 @@ export async function exportGraph({ url, token, graphId, dir, concurrency = DEFA
       result = await exportOnce({ admin, graphId, staging, have, concurrency, log });
       if (!result) log(`graph ${graphId} changed during the export; starting over (${attempt}/${EXPORT_ATTEMPTS})`);
     }
-    if (!result) throw new Error(`the graph kept changing during ${EXPORT_ATTEMPTS} attempts; retry when no device is syncing it`);
+    if (!result)
+      throw new Error(`the graph kept changing during ${EXPORT_ATTEMPTS} attempts; retry when no device is syncing it`);
     const { graph, keys, files } = result;
     const current = new Set(files.map((f) => f.name));
     for (const [name, h] of have) if (!current.has(name)) await rm(path.join(staging, h.stored_as), { force: true });
     await rm(path.join(staging, META_DIR, "tmp"), { recursive: true, force: true });
     if (keys) await writeAtomic(path.join(staging, KEYS_FILE), formatKeysEdn(keys));
     const warnings = [];
-    if (!keys && files.length) warnings.push("the graph has files but no encryption keys: the files cannot be decrypted");
+    if (!keys && files.length)
+      warnings.push("the graph has files but no encryption keys: the files cannot be decrypted");
     const entries = files.map((f) => {
       const h = have.get(f.name);
       if (!h.age) warnings.push(`${f.name} is not an age ciphertext (decrypt-cli aborts on it)`);
@@ -400,7 +411,9 @@ export async function exportGraph({ url, token, graphId, dir, concurrency = DEFA
     });
     const longNames = entries.filter((e) => e.stored_as !== e.name).length;
     if (longNames) {
-      warnings.push(`${longNames} file(s) have encrypted names longer than ${MAX_FILE_NAME} characters and are stored under ${LONG_NAMES_DIR}/ (import restores them; decrypt-cli does not see them)`);
+      warnings.push(
+        `${longNames} file(s) have encrypted names longer than ${MAX_FILE_NAME} characters and are stored under ${LONG_NAMES_DIR}/ (import restores them; decrypt-cli does not see them)`,
+      );
     }
     const manifest = {
       format: MANIFEST_FORMAT,
@@ -471,7 +484,9 @@ async function exportOnce({ admin, graphId, staging, have, concurrency, log }) {
       const got = await retrying(`download ${f.name.slice(0, 20)}…`, log, async () => {
         const r = await download(f.url, tmp, f.size);
         if (r.size !== f.size) {
-          throw Object.assign(new Error(`${f.name}: downloaded ${r.size} bytes, expected ${f.size}`), { retryable: true });
+          throw Object.assign(new Error(`${f.name}: downloaded ${r.size} bytes, expected ${f.size}`), {
+            retryable: true,
+          });
         }
         return r;
       });
@@ -502,14 +517,20 @@ export async function readManifest(dir) {
   try {
     text = await readFile(path.join(dir, MANIFEST_FILE), "utf8");
   } catch (e) {
-    if (e.code === "ENOENT") throw new Error(`${path.join(dir, MANIFEST_FILE)} not found: not a complete export made by \`npm run admin -- export\``);
+    if (e.code === "ENOENT")
+      throw new Error(
+        `${path.join(dir, MANIFEST_FILE)} not found: not a complete export made by \`npm run admin -- export\``,
+      );
     throw e;
   }
   const m = JSON.parse(text);
   if (m?.format !== MANIFEST_FORMAT || m.version !== MANIFEST_VERSION) {
-    throw new Error(`${MANIFEST_FILE}: unsupported format ${JSON.stringify(m?.format)} version ${JSON.stringify(m?.version)}`);
+    throw new Error(
+      `${MANIFEST_FILE}: unsupported format ${JSON.stringify(m?.format)} version ${JSON.stringify(m?.version)}`,
+    );
   }
-  if (typeof m.graph?.name !== "string" || !Array.isArray(m.files)) throw new Error(`${MANIFEST_FILE}: missing graph or files`);
+  if (typeof m.graph?.name !== "string" || !Array.isArray(m.files))
+    throw new Error(`${MANIFEST_FILE}: missing graph or files`);
   if (m.keys_file !== null && m.keys_file !== KEYS_FILE) throw new Error(`${MANIFEST_FILE}: unexpected keys_file`);
   const seen = new Set();
   for (const f of m.files) {
@@ -518,7 +539,8 @@ export async function readManifest(dir) {
     }
     if (seen.has(f.name)) throw new Error(`${MANIFEST_FILE}: ${f.name} listed twice`);
     seen.add(f.name);
-    if (typeof f.checksum !== "string" || !MD5_RE.test(f.checksum)) throw new Error(`${MANIFEST_FILE}: ${f.name}: invalid checksum`);
+    if (typeof f.checksum !== "string" || !MD5_RE.test(f.checksum))
+      throw new Error(`${MANIFEST_FILE}: ${f.name}: invalid checksum`);
     if (!Number.isSafeInteger(f.size) || f.size < 0) throw new Error(`${MANIFEST_FILE}: ${f.name}: invalid size`);
     if (f.stored_as !== storedAs(f.name)) throw new Error(`${MANIFEST_FILE}: ${f.name}: unexpected stored_as`);
   }
@@ -539,7 +561,8 @@ export async function importGraph({ url, token, dir, email, name, concurrency = 
   if (keys && manifest.public_key && keys["public-key"] !== manifest.public_key) {
     throw new Error(`${KEYS_FILE} does not match ${MANIFEST_FILE} (public key differs)`);
   }
-  if (!keys && manifest.files.length) log("warning: the export has no keys.edn; the restored files will not be decryptable");
+  if (!keys && manifest.files.length)
+    log("warning: the export has no keys.edn; the restored files will not be decryptable");
   const files = manifest.files;
   // Every body must be there, intact, before anything is created on the server.
   await pool(files, concurrency, async (f) => {
@@ -550,7 +573,8 @@ export async function importGraph({ url, token, dir, email, name, concurrency = 
       throw new Error(`${f.stored_as}: ${e.code === "ENOENT" ? "missing from the export" : e.message}`);
     }
     if (h.size !== f.size) throw new Error(`${f.stored_as}: ${h.size} bytes, the manifest says ${f.size}`);
-    if (f.sha256 && h.sha256 !== f.sha256) throw new Error(`${f.stored_as}: content differs from the manifest (sha256)`);
+    if (f.sha256 && h.sha256 !== f.sha256)
+      throw new Error(`${f.stored_as}: content differs from the manifest (sha256)`);
   });
   const listed = new Set(files.map((f) => f.stored_as));
   const extra = (await readdir(src)).filter((n) => n.startsWith("e.") && !listed.has(n));
@@ -559,7 +583,8 @@ export async function importGraph({ url, token, dir, email, name, concurrency = 
   const graphName = name ?? manifest.graph.name;
   const { admin, api, apiOk } = client(url, token, log);
   const minted = await admin("POST", "/admin/tokens", { email, label: `import of ${manifest.graph.id}` }).catch((e) => {
-    if (e.status === 404) throw new Error(`no such user ${email}; create it first: npm run admin -- create-user ${email}`);
+    if (e.status === 404)
+      throw new Error(`no such user ${email}; create it first: npm run admin -- create-user ${email}`);
     throw e;
   });
   const userToken = minted.id_token;
@@ -568,7 +593,9 @@ export async function importGraph({ url, token, dir, email, name, concurrency = 
   try {
     const existing = await apiOk(userToken, "list_graphs", null);
     if (existing.Graphs?.some((g) => g.GraphName === graphName)) {
-      throw new Error(`${email} already has a graph named ${JSON.stringify(graphName)}; pass another name: import <dir> <email> "<new name>"`);
+      throw new Error(
+        `${email} already has a graph named ${JSON.stringify(graphName)}; pass another name: import <dir> <email> "<new name>"`,
+      );
     }
     graphId = await createGraph({ api, apiOk, userToken, graphName, log });
     log(`import: created graph ${graphId} (${JSON.stringify(graphName)}) for ${email}`);
@@ -577,10 +604,16 @@ export async function importGraph({ url, token, dir, email, name, concurrency = 
       let txid = 0;
       for (let i = 0; i < files.length; i += COMMIT_BATCH) {
         const batch = files.slice(i, i + COMMIT_BATCH);
-        const { Uploads: uploads } = await apiOk(userToken, "get_upload_urls", { GraphUUID: graphId, Count: batch.length });
-        if (!Array.isArray(uploads) || uploads.length !== batch.length) throw new Error("get_upload_urls returned the wrong number of URLs");
+        const { Uploads: uploads } = await apiOk(userToken, "get_upload_urls", {
+          GraphUUID: graphId,
+          Count: batch.length,
+        });
+        if (!Array.isArray(uploads) || uploads.length !== batch.length)
+          throw new Error("get_upload_urls returned the wrong number of URLs");
         await pool(batch, concurrency, (f, j) =>
-          retrying(`upload ${f.name.slice(0, 20)}…`, log, () => putFile(uploads[j].URL, path.join(src, f.stored_as), f.size)),
+          retrying(`upload ${f.name.slice(0, 20)}…`, log, () =>
+            putFile(uploads[j].URL, path.join(src, f.stored_as), f.size),
+          ),
         );
         txid = await commit({ api, apiOk, userToken, graphId, txid, batch, uploads, log });
         committed += batch.length;
@@ -602,7 +635,8 @@ export async function importGraph({ url, token, dir, email, name, concurrency = 
       try {
         await retrying("delete_graph", log, async () => {
           const r = await api(userToken, "delete_graph", { GraphUUID: graphId });
-          if (r.status !== 200 && !(r.status === 404 && messageOf(r) === "graph-not-exist")) throw new HttpError("delete_graph", r.status, messageOf(r));
+          if (r.status !== 200 && !(r.status === 404 && messageOf(r) === "graph-not-exist"))
+            throw new HttpError("delete_graph", r.status, messageOf(r));
         });
         fate = `the incomplete graph ${graphId} was deleted`;
       } catch (d) {
@@ -611,7 +645,9 @@ export async function importGraph({ url, token, dir, email, name, concurrency = 
       throw new Error(`import failed after committing ${committed} of ${files.length} file(s): ${e.message}\n${fate}`);
     }
   } finally {
-    await admin("POST", "/admin/tokens/revoke", { id: minted.id }).catch((e) => log(`warning: could not revoke the import token ${minted.id}: ${e.message}`));
+    await admin("POST", "/admin/tokens/revoke", { id: minted.id }).catch((e) =>
+      log(`warning: could not revoke the import token ${minted.id}: ${e.message}`),
+    );
   }
 }
 
@@ -651,7 +687,8 @@ async function uploadKeys({ api, apiOk, userToken, graphId, keys, log }) {
     if (r.status >= 500) ambiguous = true;
     if (ambiguous && r.status === 409) {
       const now = await apiOk(userToken, "get_graph_encrypt_keys", { GraphUUID: graphId });
-      if (now["public-key"] === keys["public-key"] && now["encrypted-private-key"] === keys["encrypted-private-key"]) return;
+      if (now["public-key"] === keys["public-key"] && now["encrypted-private-key"] === keys["encrypted-private-key"])
+        return;
     }
     throw new HttpError("upload_graph_encrypt_keys", r.status, messageOf(r));
   });
@@ -683,7 +720,9 @@ async function commit({ api, apiOk, userToken, graphId, txid, batch, uploads, lo
       const { TXId } = await apiOk(userToken, "get_txid", { GraphUUID: graphId });
       if (TXId === txid + 1) {
         const metas = await apiOk(userToken, "get_files_meta", { GraphUUID: graphId, Files: batch.map((f) => f.name) });
-        const ok = Array.isArray(metas) && batch.every((f, j) => metas[j]?.Checksum === f.checksum && metas[j]?.Txid === txid + 1);
+        const ok =
+          Array.isArray(metas) &&
+          batch.every((f, j) => metas[j]?.Checksum === f.checksum && metas[j]?.Txid === txid + 1);
         if (ok) return txid + 1;
       }
     }
@@ -696,7 +735,11 @@ async function verifyImport({ apiOk, userToken, graphId, files, txid, keys }) {
   const objects = [];
   let next;
   for (let page = 0; page < 10_000; page++) {
-    const res = await apiOk(userToken, "get_all_files", next ? { GraphUUID: graphId, ContinuationToken: next } : { GraphUUID: graphId });
+    const res = await apiOk(
+      userToken,
+      "get_all_files",
+      next ? { GraphUUID: graphId, ContinuationToken: next } : { GraphUUID: graphId },
+    );
     objects.push(...(res.Objects ?? []));
     next = res.NextContinuationToken;
     if (!next) break;
@@ -707,13 +750,15 @@ async function verifyImport({ apiOk, userToken, graphId, files, txid, keys }) {
   for (const f of files) {
     const o = byName.get(f.name);
     if (!o) problems.push(`${f.name} missing`);
-    else if (o.checksum !== f.checksum || o.Size !== f.size) problems.push(`${f.name}: listed as ${o.checksum}/${o.Size} bytes`);
+    else if (o.checksum !== f.checksum || o.Size !== f.size)
+      problems.push(`${f.name}: listed as ${o.checksum}/${o.Size} bytes`);
   }
   const { TXId } = await apiOk(userToken, "get_txid", { GraphUUID: graphId });
   if (TXId !== txid) problems.push(`txid is ${TXId}, expected ${txid}`);
   if (keys) {
     const k = await apiOk(userToken, "get_graph_encrypt_keys", { GraphUUID: graphId });
-    if (k["public-key"] !== keys["public-key"] || k["encrypted-private-key"] !== keys["encrypted-private-key"]) problems.push("keys differ");
+    if (k["public-key"] !== keys["public-key"] || k["encrypted-private-key"] !== keys["encrypted-private-key"])
+      problems.push("keys differ");
   }
   if (problems.length) throw new Error(`verification of the restored graph failed: ${problems.slice(0, 5).join("; ")}`);
 }

@@ -15,23 +15,36 @@
 //
 // Only node: built-ins.
 
-import https from 'node:https';
+import https from "node:https";
 
-export const COGNITO_LOGIN_HOST = 'cognito-idp.us-east-1.amazonaws.com';
-export const COGNITO_OAUTH_HOST = 'logseq-prod.auth.us-east-1.amazoncognito.com';
+export const COGNITO_LOGIN_HOST = "cognito-idp.us-east-1.amazonaws.com";
+export const COGNITO_OAUTH_HOST = "logseq-prod.auth.us-east-1.amazoncognito.com";
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
 
 function jsonPart(s) {
-  try { return JSON.parse(Buffer.from(s, 'base64url').toString('utf8')); } catch { return null; }
+  try {
+    return JSON.parse(Buffer.from(s, "base64url").toString("utf8"));
+  } catch {
+    return null;
+  }
 }
 
 /** Whether a refresh token is this server's: `lsrt.<id>.<secret>` or a three-part HS256 JWT. */
 export function isOwnRefreshToken(token) {
-  const t = String(token ?? '').trim();
-  if (t.startsWith('lsrt.')) return true;
-  const parts = t.split('.');
-  return parts.length === 3 && jsonPart(parts[0])?.alg === 'HS256';
+  const t = String(token ?? "").trim();
+  if (t.startsWith("lsrt.")) return true;
+  const parts = t.split(".");
+  return parts.length === 3 && jsonPart(parts[0])?.alg === "HS256";
 }
 
 /**
@@ -45,9 +58,9 @@ export function forwardToCognito(req, res, body, { upstream = {}, say = () => {}
   const headers = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const k = req.rawHeaders[i].toLowerCase();
-    if (!HOP_BY_HOP.has(k) && k !== 'content-length') headers.push(req.rawHeaders[i], req.rawHeaders[i + 1]);
+    if (!HOP_BY_HOP.has(k) && k !== "content-length") headers.push(req.rawHeaders[i], req.rawHeaders[i + 1]);
   }
-  headers.push('Content-Length', String(body.length));
+  headers.push("Content-Length", String(body.length));
   const out = https.request({
     host: upstream.host ?? COGNITO_OAUTH_HOST,
     port: upstream.port ?? 443,
@@ -61,9 +74,11 @@ export function forwardToCognito(req, res, body, { upstream = {}, say = () => {}
     agent: false,
     timeout: timeoutMs,
   });
-  out.on('timeout', () => out.destroy(new Error('timeout')));
-  out.on('response', (up) => {
-    say(`${req.method} ${COGNITO_OAUTH_HOST}${req.url.split('?')[0]} -> Cognito ${up.statusCode} (${Date.now() - started} ms)`);
+  out.on("timeout", () => out.destroy(new Error("timeout")));
+  out.on("response", (up) => {
+    say(
+      `${req.method} ${COGNITO_OAUTH_HOST}${req.url.split("?")[0]} -> Cognito ${up.statusCode} (${Date.now() - started} ms)`,
+    );
     const back = [];
     for (let i = 0; i < up.rawHeaders.length; i += 2) {
       if (!HOP_BY_HOP.has(up.rawHeaders[i].toLowerCase())) back.push(up.rawHeaders[i], up.rawHeaders[i + 1]);
@@ -71,10 +86,10 @@ export function forwardToCognito(req, res, body, { upstream = {}, say = () => {}
     res.writeHead(up.statusCode, up.statusMessage, back);
     up.pipe(res);
   });
-  out.on('error', (err) => {
-    say(`${req.method} ${COGNITO_OAUTH_HOST}${req.url.split('?')[0]} -> 502 (Cognito unreachable: ${err.message})`);
+  out.on("error", (err) => {
+    say(`${req.method} ${COGNITO_OAUTH_HOST}${req.url.split("?")[0]} -> 502 (Cognito unreachable: ${err.message})`);
     if (!res.headersSent) {
-      res.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.writeHead(502, { "Content-Type": "text/plain; charset=utf-8" });
       res.end(`connect proxy: Cognito unreachable: ${err.message}`);
     } else res.destroy();
   });

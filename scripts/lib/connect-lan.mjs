@@ -18,14 +18,17 @@
 // * Clients must come from private or loopback addresses, and the listen address must be one,
 //   unless `force` (e.g. a VPN address the check does not know).
 
-import { writeFileSync } from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
-import { INTERCEPTED_HOSTS, startConnectProxy } from './connect-proxy.mjs';
-import { caMobileconfig } from './mobileconfig.mjs';
+import { writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { INTERCEPTED_HOSTS, startConnectProxy } from "./connect-proxy.mjs";
+import { caMobileconfig } from "./mobileconfig.mjs";
 
 /** Hosts the app signs in at (LS config.cljs COGNITO-IDP; Amplify's identity pool): tunnelled. */
-export const LOGIN_HOSTS = Object.freeze(['cognito-idp.us-east-1.amazonaws.com', 'cognito-identity.us-east-1.amazonaws.com']);
+export const LOGIN_HOSTS = Object.freeze([
+  "cognito-idp.us-east-1.amazonaws.com",
+  "cognito-identity.us-east-1.amazonaws.com",
+]);
 /** Every host the LAN proxy answers CONNECT for. */
 export const LAN_HOSTS = Object.freeze([...INTERCEPTED_HOSTS, ...LOGIN_HOSTS]);
 
@@ -33,10 +36,15 @@ const HEAD_LIMIT = 16 * 1024;
 const FIRST_BYTES_TIMEOUT_MS = 10_000;
 
 function v4ToInt(ip) {
-  return ip.split('.').reduce((a, o) => (a << 8) + Number(o), 0) >>> 0;
+  return ip.split(".").reduce((a, o) => (a << 8) + Number(o), 0) >>> 0;
 }
 const V4_PRIVATE = [
-  ['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['127.0.0.0', 8], ['169.254.0.0', 16], ['100.64.0.0', 10],
+  ["10.0.0.0", 8],
+  ["172.16.0.0", 12],
+  ["192.168.0.0", 16],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["100.64.0.0", 10],
 ].map(([base, bits]) => [v4ToInt(base), bits]);
 
 /**
@@ -44,16 +52,19 @@ const V4_PRIVATE = [
  * fe80::/10, and IPv4-mapped forms of the IPv4 ranges). Anything that is not an IP is false.
  */
 export function isPrivateAddress(address) {
-  let a = String(address || '').trim().toLowerCase().replace(/^\[|\]$/g, '');
+  let a = String(address || "")
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "");
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
   if (mapped) a = mapped[1];
   if (net.isIPv4(a)) {
     const n = v4ToInt(a);
-    return V4_PRIVATE.some(([base, bits]) => (n >>> (32 - bits)) === (base >>> (32 - bits)));
+    return V4_PRIVATE.some(([base, bits]) => n >>> (32 - bits) === base >>> (32 - bits));
   }
   if (net.isIPv6(a)) {
-    if (a === '::1') return true;
-    const first = parseInt(a.split(':')[0] || '0', 16);
+    if (a === "::1") return true;
+    const first = parseInt(a.split(":")[0] || "0", 16);
     return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80;
   }
   return false;
@@ -61,9 +72,12 @@ export function isPrivateAddress(address) {
 
 /** Throws unless `address` is an IP we may listen on (private/loopback, or anything if forced). */
 export function checkListenAddress(address, { force = false } = {}) {
-  if (!net.isIP(String(address).replace(/^\[|\]$/g, ''))) throw new Error(`--listen needs an IP address, got ${address}`);
+  if (!net.isIP(String(address).replace(/^\[|\]$/g, "")))
+    throw new Error(`--listen needs an IP address, got ${address}`);
   if (!force && !isPrivateAddress(address)) {
-    throw new Error(`${address} is not a private or loopback address; a proxy there would be reachable from the internet (--force to listen anyway)`);
+    throw new Error(
+      `${address} is not a private or loopback address; a proxy there would be reachable from the internet (--force to listen anyway)`,
+    );
   }
 }
 
@@ -91,13 +105,21 @@ export function sniOf(buf) {
     while (p + 4 <= end) {
       const type = buf.readUInt16BE(p);
       const len = buf.readUInt16BE(p + 2);
-      if (type === 0) { // server_name: list length, type 0 = host_name, length, name
+      if (type === 0) {
+        // server_name: list length, type 0 = host_name, length, name
         const nameLen = buf.readUInt16BE(p + 7);
-        return buf[p + 6] === 0 ? buf.subarray(p + 9, p + 9 + nameLen).toString('ascii').toLowerCase() : null;
+        return buf[p + 6] === 0
+          ? buf
+              .subarray(p + 9, p + 9 + nameLen)
+              .toString("ascii")
+              .toLowerCase()
+          : null;
       }
       p += 4 + len;
     }
-  } catch { /* truncated or malformed */ }
+  } catch {
+    /* truncated or malformed */
+  }
   return null;
 }
 
@@ -105,41 +127,55 @@ export function sniOf(buf) {
 function readFirst(socket, complete) {
   return new Promise((resolve) => {
     let buf = Buffer.alloc(0);
-    const done = (v) => { clearTimeout(timer); socket.off('data', onData); socket.off('end', onEnd); resolve(v); };
+    const done = (v) => {
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("end", onEnd);
+      resolve(v);
+    };
     const timer = setTimeout(() => done(null), FIRST_BYTES_TIMEOUT_MS);
     const onEnd = () => done(null);
     const onData = (c) => {
       buf = Buffer.concat([buf, c]);
-      if (complete(buf)) { socket.pause(); done(buf); } else if (buf.length > HEAD_LIMIT) done(null);
+      if (complete(buf)) {
+        socket.pause();
+        done(buf);
+      } else if (buf.length > HEAD_LIMIT) done(null);
     };
-    socket.on('data', onData);
-    socket.on('end', onEnd);
+    socket.on("data", onData);
+    socket.on("end", onEnd);
   });
 }
 
 /** Open `CONNECT host:443` on the loopback proxy; resolves with the socket after its 200. */
 function loopbackTunnel(proxyPort, host) {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port: proxyPort });
-    s.once('error', reject);
-    s.once('connect', () => s.write(`CONNECT ${host}:443 HTTP/1.1\r\nHost: ${host}:443\r\n\r\n`));
-    let acc = '';
+    const s = net.connect({ host: "127.0.0.1", port: proxyPort });
+    s.once("error", reject);
+    s.once("connect", () => s.write(`CONNECT ${host}:443 HTTP/1.1\r\nHost: ${host}:443\r\n\r\n`));
+    let acc = "";
     const onData = (c) => {
-      acc += c.toString('latin1');
-      const i = acc.indexOf('\r\n\r\n');
+      acc += c.toString("latin1");
+      const i = acc.indexOf("\r\n\r\n");
       if (i < 0) return;
-      s.off('data', onData);
-      if (!/^HTTP\/1\.[01] 200/.test(acc)) { s.destroy(); reject(new Error(acc.split('\r\n')[0])); return; }
-      if (acc.length > i + 4) s.unshift(Buffer.from(acc.slice(i + 4), 'latin1'));
+      s.off("data", onData);
+      if (!/^HTTP\/1\.[01] 200/.test(acc)) {
+        s.destroy();
+        reject(new Error(acc.split("\r\n")[0]));
+        return;
+      }
+      if (acc.length > i + 4) s.unshift(Buffer.from(acc.slice(i + 4), "latin1"));
       resolve(s);
     };
-    s.on('data', onData);
+    s.on("data", onData);
   });
 }
 
 function refuse(socket, status, reason) {
   const body = `${reason}\n`;
-  socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Not Found'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 403 ? "Forbidden" : "Not Found"}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**
@@ -155,101 +191,156 @@ function refuse(socket, status, reason) {
  * @param {boolean} [o.verbose=false]
  * @returns {Promise<{proxyPort: number, transparentPort: number|null, url: string, profileUrl: string, pacUrl: string, mobileconfig: string, close(): Promise<void>}>}
  */
-export async function startLanConnect({ serverUrl, ca, listen, port = 8790, transparentPort = null, force = false, log = () => {}, verbose = false }) {
+export async function startLanConnect({
+  serverUrl,
+  ca,
+  listen,
+  port = 8790,
+  transparentPort = null,
+  force = false,
+  log = () => {},
+  verbose = false,
+}) {
   checkListenAddress(listen, { force });
-  const inner = await startConnectProxy({ serverUrl, ca, host: '127.0.0.1', port: 0, log, verbose });
+  const inner = await startConnectProxy({ serverUrl, ca, host: "127.0.0.1", port: 0, log, verbose });
   const mobileconfig = caMobileconfig(ca);
   const sockets = new Set();
-  const track = (s) => { sockets.add(s); s.once('close', () => sockets.delete(s)); };
-  const say = (line) => { try { log(line); } catch { /* never breaks the gate */ } };
-  const from = (socket) => String(socket.remoteAddress || '').replace(/^::ffff:/, '');
+  const track = (s) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  };
+  const say = (line) => {
+    try {
+      log(line);
+    } catch {
+      /* never breaks the gate */
+    }
+  };
+  const from = (socket) => String(socket.remoteAddress || "").replace(/^::ffff:/, "");
   const clientOk = (socket, what) => {
     if (force || isPrivateAddress(from(socket))) return true;
     say(`refused ${what} from ${from(socket)}: not a private or loopback address`);
     return false;
   };
   const splice = (a, b) => {
-    a.on('error', () => b.destroy());
-    b.on('error', () => a.destroy());
+    a.on("error", () => b.destroy());
+    b.on("error", () => a.destroy());
     a.pipe(b);
     b.pipe(a);
     a.resume();
   };
 
   // ---- the LAN proxy ----
-  let authority = ''; // `<listen>:<port>`, set once listening
+  let authority = ""; // `<listen>:<port>`, set once listening
   const files = (authority) => ({
-    '/logseq-sync.mobileconfig': ['application/x-apple-aspen-config', mobileconfig],
-    '/proxy.pac': ['application/x-ns-proxy-autoconfig', pacFile(authority)],
-    '/logseq-sync-ca.crt': ['application/x-x509-ca-cert', ca.cert], // Android: install as a user CA
-    '/': ['text/plain; charset=utf-8', `Logseq Sync connect proxy.\nCA profile (iOS): http://${authority}/logseq-sync.mobileconfig\nCA certificate:   http://${authority}/logseq-sync-ca.crt\nPAC file:         http://${authority}/proxy.pac\n`],
+    "/logseq-sync.mobileconfig": ["application/x-apple-aspen-config", mobileconfig],
+    "/proxy.pac": ["application/x-ns-proxy-autoconfig", pacFile(authority)],
+    "/logseq-sync-ca.crt": ["application/x-x509-ca-cert", ca.cert], // Android: install as a user CA
+    "/": [
+      "text/plain; charset=utf-8",
+      `Logseq Sync connect proxy.\nCA profile (iOS): http://${authority}/logseq-sync.mobileconfig\nCA certificate:   http://${authority}/logseq-sync-ca.crt\nPAC file:         http://${authority}/proxy.pac\n`,
+    ],
   });
   const gate = net.createServer(async (socket) => {
     track(socket);
-    socket.on('error', () => {});
-    if (!clientOk(socket, 'a connection')) { socket.destroy(); return; }
-    const buf = await readFirst(socket, (b) => b.includes('\r\n\r\n'));
-    if (!buf) { socket.destroy(); return; }
-    const head = buf.subarray(0, buf.indexOf('\r\n\r\n')).toString('latin1');
-    const [method = '', target = ''] = head.split('\r\n')[0].split(' ');
-    if (method === 'CONNECT') {
+    socket.on("error", () => {});
+    if (!clientOk(socket, "a connection")) {
+      socket.destroy();
+      return;
+    }
+    const buf = await readFirst(socket, (b) => b.includes("\r\n\r\n"));
+    if (!buf) {
+      socket.destroy();
+      return;
+    }
+    const head = buf.subarray(0, buf.indexOf("\r\n\r\n")).toString("latin1");
+    const [method = "", target = ""] = head.split("\r\n")[0].split(" ");
+    if (method === "CONNECT") {
       const m = /^([^:[\]]+):(\d+)$/.exec(target);
-      const host = m ? m[1].toLowerCase().replace(/\.$/, '') : '';
-      if (!m || m[2] !== '443' || !LAN_HOSTS.includes(host)) {
+      const host = m ? m[1].toLowerCase().replace(/\.$/, "") : "";
+      if (m?.[2] !== "443" || !LAN_HOSTS.includes(host)) {
         say(`refused CONNECT ${target} from ${from(socket)}: not a Logseq Sync or sign-in host`);
-        refuse(socket, 403, `connect proxy: ${target} is not a Logseq Sync host; this proxy serves only ${LAN_HOSTS.join(', ')}`);
+        refuse(
+          socket,
+          403,
+          `connect proxy: ${target} is not a Logseq Sync host; this proxy serves only ${LAN_HOSTS.join(", ")}`,
+        );
         return;
       }
-      const up = net.connect({ host: '127.0.0.1', port: inner.port });
+      const up = net.connect({ host: "127.0.0.1", port: inner.port });
       track(up);
-      up.once('connect', () => { up.write(buf); splice(socket, up); });
-      up.on('error', () => socket.destroy());
+      up.once("connect", () => {
+        up.write(buf);
+        splice(socket, up);
+      });
+      up.on("error", () => socket.destroy());
       if (verbose) say(`CONNECT ${target} from ${from(socket)}`);
       return;
     }
     // The authority the phone used (it goes into the PAC script): a plain host[:port] only.
-    const asked = (/\r\nhost:[ \t]*([^\r\n]*)/i.exec(head) || [])[1]?.trim() ?? '';
+    const asked = (/\r\nhost:[ \t]*([^\r\n]*)/i.exec(head) || [])[1]?.trim() ?? "";
     const hostHeader = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/.test(asked) ? asked : authority;
-    const file = method === 'GET' && target.startsWith('/') ? files(hostHeader)[target.split('?')[0]] : undefined;
+    const file = method === "GET" && target.startsWith("/") ? files(hostHeader)[target.split("?")[0]] : undefined;
     if (!file) {
       say(`refused ${method} ${target.slice(0, 200)} from ${from(socket)}: not a proxy for other hosts`);
-      refuse(socket, target.startsWith('/') ? 404 : 403, 'connect proxy: only CONNECT to the Logseq Sync hosts, /logseq-sync.mobileconfig, /logseq-sync-ca.crt and /proxy.pac');
+      refuse(
+        socket,
+        target.startsWith("/") ? 404 : 403,
+        "connect proxy: only CONNECT to the Logseq Sync hosts, /logseq-sync.mobileconfig, /logseq-sync-ca.crt and /proxy.pac",
+      );
       return;
     }
     const body = Buffer.from(file[1]);
-    socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: ${file[0]}\r\nContent-Length: ${body.length}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n`), body]));
-    say(`GET ${target.split('?')[0]} from ${from(socket)}`);
+    socket.end(
+      Buffer.concat([
+        Buffer.from(
+          `HTTP/1.1 200 OK\r\nContent-Type: ${file[0]}\r\nContent-Length: ${body.length}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n`,
+        ),
+        body,
+      ]),
+    );
+    say(`GET ${target.split("?")[0]} from ${from(socket)}`);
   });
 
   // ---- the transparent TLS listener ----
   const recordComplete = (b) => b.length >= 5 && b.length >= 5 + b.readUInt16BE(3);
-  const transparent = transparentPort === null ? null : net.createServer(async (socket) => {
-    track(socket);
-    socket.on('error', () => {});
-    if (!clientOk(socket, 'a TLS connection')) { socket.destroy(); return; }
-    const hello = await readFirst(socket, recordComplete);
-    const sni = hello && sniOf(hello);
-    if (!sni || !INTERCEPTED_HOSTS.includes(sni)) {
-      say(`refused TLS for ${sni || '(no SNI)'} from ${from(socket)}: not an intercepted host`);
-      socket.destroy();
-      return;
-    }
-    try {
-      const up = await loopbackTunnel(inner.port, sni);
-      track(up);
-      up.write(hello);
-      splice(socket, up);
-      if (verbose) say(`TLS ${sni} from ${from(socket)}`);
-    } catch (e) {
-      say(`TLS ${sni} from ${from(socket)}: ${e.message}`);
-      socket.destroy();
-    }
-  });
+  const transparent =
+    transparentPort === null
+      ? null
+      : net.createServer(async (socket) => {
+          track(socket);
+          socket.on("error", () => {});
+          if (!clientOk(socket, "a TLS connection")) {
+            socket.destroy();
+            return;
+          }
+          const hello = await readFirst(socket, recordComplete);
+          const sni = hello && sniOf(hello);
+          if (!sni || !INTERCEPTED_HOSTS.includes(sni)) {
+            say(`refused TLS for ${sni || "(no SNI)"} from ${from(socket)}: not an intercepted host`);
+            socket.destroy();
+            return;
+          }
+          try {
+            const up = await loopbackTunnel(inner.port, sni);
+            track(up);
+            up.write(hello);
+            splice(socket, up);
+            if (verbose) say(`TLS ${sni} from ${from(socket)}`);
+          } catch (e) {
+            say(`TLS ${sni} from ${from(socket)}: ${e.message}`);
+            socket.destroy();
+          }
+        });
 
-  const listenOn = (srv, p) => new Promise((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(p, listen.replace(/^\[|\]$/g, ''), () => { srv.off('error', reject); resolve(srv.address().port); });
-  });
+  const listenOn = (srv, p) =>
+    new Promise((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(p, listen.replace(/^\[|\]$/g, ""), () => {
+        srv.off("error", reject);
+        resolve(srv.address().port);
+      });
+    });
   let proxyPort;
   let tPort = null;
   try {
@@ -260,7 +351,7 @@ export async function startLanConnect({ serverUrl, ca, listen, port = 8790, tran
     await inner.close();
     throw e;
   }
-  authority = `${net.isIPv6(listen.replace(/^\[|\]$/g, '')) ? `[${listen.replace(/^\[|\]$/g, '')}]` : listen}:${proxyPort}`;
+  authority = `${net.isIPv6(listen.replace(/^\[|\]$/g, "")) ? `[${listen.replace(/^\[|\]$/g, "")}]` : listen}:${proxyPort}`;
   return {
     proxyPort,
     transparentPort: tPort,
@@ -278,16 +369,16 @@ export async function startLanConnect({ serverUrl, ca, listen, port = 8790, tran
 
 /** Write the profile next to the CA; returns its path. */
 export function writeProfile(caDir, mobileconfig) {
-  const p = path.join(caDir, 'logseq-sync.mobileconfig');
+  const p = path.join(caDir, "logseq-sync.mobileconfig");
   writeFileSync(p, mobileconfig, { mode: 0o644 });
   return p;
 }
 
 /** The phone steps `npm run connect -- --listen` prints (also docs/CLIENT.md, Phones). */
 export function phoneHelp({ lan, ca, profilePath, server }) {
-  const [host, port] = [lan.url.replace(/^http:\/\/|:\d+$/g, ''), lan.proxyPort];
+  const [host, port] = [lan.url.replace(/^http:\/\/|:\d+$/g, ""), lan.proxyPort];
   return `LAN proxy for phones on ${lan.url}, forwarding Logseq Sync to ${server}.
-It answers only for ${LAN_HOSTS.join(', ')}.
+It answers only for ${LAN_HOSTS.join(", ")}.
 CA profile: ${profilePath}, also at ${lan.profileUrl}
 iPhone / iPad, once:
   1. Safari: open ${lan.profileUrl} and allow the download,
@@ -296,10 +387,14 @@ iPhone / iPad, once:
   3. Settings > Wi-Fi > (i) of your home network > Configure Proxy:
        Automatic, URL ${lan.pacUrl}   (only the sync hosts use the proxy)
      or Manual, Server ${host}, Port ${port}   (then only Logseq works on this Wi-Fi while it is set)
-${lan.transparentPort === null ? '' : `DNS override instead of a proxy: point ${INTERCEPTED_HOSTS.join(', ')}
+${
+  lan.transparentPort === null
+    ? ""
+    : `DNS override instead of a proxy: point ${INTERCEPTED_HOSTS.join(", ")}
   at ${host} in your router or DNS server; TLS for them is answered on ${host}:${lan.transparentPort}
   (it must be port 443 for the phone to use it).
-`}Android: the stock app cannot be pointed here; a rebuilt one can (docs/CLIENT.md, Phones).
+`
+}Android: the stock app cannot be pointed here; a rebuilt one can (docs/CLIENT.md, Phones).
 Ctrl+C to stop.
 `;
 }

@@ -31,30 +31,37 @@
 //
 // Only node: built-ins; no state on disk except the CA (ca.pem, ca-key.pem 0600, ca.json).
 
-import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import tls from 'node:tls';
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import tls from "node:tls";
 import { tlv, seq, set, octetString, bitString, utf8String, bool, explicit, integer, oid, time } from "./der.mjs";
 import { forwardToCognito, isOwnRefreshToken } from "./connect-cognito.mjs";
 
 /** The hosts of the stock prod client that carry sync traffic (LS config.cljs:36-49, RS sync.rs:26-28). */
 export const HOSTS = Object.freeze({
-  api: 'api.logseq.com',
-  ws: 'ws.logseq.com',
-  bucket: 'logseq-file-sync-bucket-prod.s3.amazonaws.com',
-  connectivity: 'logseq-connectivity-testing-prod.s3.us-east-1.amazonaws.com',
-  oauth: 'logseq-prod.auth.us-east-1.amazoncognito.com',
+  api: "api.logseq.com",
+  ws: "ws.logseq.com",
+  bucket: "logseq-file-sync-bucket-prod.s3.amazonaws.com",
+  connectivity: "logseq-connectivity-testing-prod.s3.us-east-1.amazonaws.com",
+  oauth: "logseq-prod.auth.us-east-1.amazoncognito.com",
 });
 export const INTERCEPTED_HOSTS = Object.freeze(Object.values(HOSTS));
 
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate',
-  'te', 'trailer', 'transfer-encoding', 'upgrade',
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authorization",
+  "proxy-authenticate",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
 ]);
 
 // ---- X.509 (DER) --------------------------------------------------------------------
@@ -62,21 +69,22 @@ const HOP_BY_HOP = new Set([
 // for two shapes: a self-signed, name-constrained CA and a leaf it signs. ECDSA P-256 with
 // SHA-256 throughout.
 
-const dnsName = (h) => tlv(0x82, Buffer.from(h, 'ascii')); // GeneralName [2] dNSName
+const dnsName = (h) => tlv(0x82, Buffer.from(h, "ascii")); // GeneralName [2] dNSName
 
 const OID = {
-  ecdsaSha256: '1.2.840.10045.4.3.2',
-  cn: '2.5.4.3',
-  subjectKeyId: '2.5.29.14',
-  keyUsage: '2.5.29.15',
-  san: '2.5.29.17',
-  basicConstraints: '2.5.29.19',
-  nameConstraints: '2.5.29.30',
-  authorityKeyId: '2.5.29.35',
-  extKeyUsage: '2.5.29.37',
-  serverAuth: '1.3.6.1.5.5.7.3.1',
+  ecdsaSha256: "1.2.840.10045.4.3.2",
+  cn: "2.5.4.3",
+  subjectKeyId: "2.5.29.14",
+  keyUsage: "2.5.29.15",
+  san: "2.5.29.17",
+  basicConstraints: "2.5.29.19",
+  nameConstraints: "2.5.29.30",
+  authorityKeyId: "2.5.29.35",
+  extKeyUsage: "2.5.29.37",
+  serverAuth: "1.3.6.1.5.5.7.3.1",
 };
-const ext = (id, critical, value) => (critical ? seq(oid(id), bool(true), octetString(value)) : seq(oid(id), octetString(value)));
+const ext = (id, critical, value) =>
+  critical ? seq(oid(id), bool(true), octetString(value)) : seq(oid(id), octetString(value));
 const nameCN = (cn) => seq(set(seq(oid(OID.cn), utf8String(cn))));
 
 function serial() {
@@ -87,12 +95,14 @@ function serial() {
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits (the EC point). */
 function keyId(spkiDer) {
-  return createHash('sha1').update(spkiDer.subarray(spkiDer.length - 65)).digest();
+  return createHash("sha1")
+    .update(spkiDer.subarray(spkiDer.length - 65))
+    .digest();
 }
 
 function signCert(tbs, privateKey) {
-  const der = seq(tbs, seq(oid(OID.ecdsaSha256)), bitString(sign('sha256', tbs, privateKey)));
-  return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
+  const der = seq(tbs, seq(oid(OID.ecdsaSha256)), bitString(sign("sha256", tbs, privateKey)));
+  return `-----BEGIN CERTIFICATE-----\n${der.toString("base64").replace(/.{1,64}/g, "$&\n")}-----END CERTIFICATE-----\n`;
 }
 
 /** Minimal DER reader: the TLV starting at `off` -> { tag, start (of content), end }. */
@@ -127,7 +137,11 @@ function subjectDer(certDer) {
 
 /** e.g. `Logseq Sync connect CA laptop 2025-01-31` (no characters that need escaping). */
 function defaultCaName(now = Date.now()) {
-  const host = os.hostname().replace(/[^A-Za-z0-9.-]/g, '').slice(0, 40) || 'local';
+  const host =
+    os
+      .hostname()
+      .replace(/[^A-Za-z0-9.-]/g, "")
+      .slice(0, 40) || "local";
   return `Logseq Sync connect CA ${host} ${new Date(now).toISOString().slice(0, 10)}`;
 }
 
@@ -136,8 +150,8 @@ function defaultCaName(now = Date.now()) {
  * @returns {{ cert: string, key: string }} PEM
  */
 export function makeCa({ hosts = INTERCEPTED_HOSTS, commonName, years = 5 } = {}) {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const spki = publicKey.export({ type: "spki", format: "der" });
   const now = Date.now();
   const name = nameCN(commonName || defaultCaName(now));
   const nameConstraints = seq(
@@ -152,14 +166,17 @@ export function makeCa({ hosts = INTERCEPTED_HOSTS, commonName, years = 5 } = {}
     seq(time(new Date(now - 86_400_000)), time(new Date(now + years * 365 * 86_400_000))),
     name,
     spki,
-    explicit(3, seq(
-      ext(OID.basicConstraints, true, seq(bool(true), integer([0]))), // CA, path length 0
-      ext(OID.keyUsage, true, tlv(0x03, Buffer.from([0x01, 0x06]))), // keyCertSign, cRLSign
-      ext(OID.subjectKeyId, false, octetString(keyId(spki))),
-      ext(OID.nameConstraints, true, nameConstraints),
-    )),
+    explicit(
+      3,
+      seq(
+        ext(OID.basicConstraints, true, seq(bool(true), integer([0]))), // CA, path length 0
+        ext(OID.keyUsage, true, tlv(0x03, Buffer.from([0x01, 0x06]))), // keyCertSign, cRLSign
+        ext(OID.subjectKeyId, false, octetString(keyId(spki))),
+        ext(OID.nameConstraints, true, nameConstraints),
+      ),
+    ),
   );
-  return { cert: signCert(tbs, privateKey), key: privateKey.export({ type: 'pkcs8', format: 'pem' }) };
+  return { cert: signCert(tbs, privateKey), key: privateKey.export({ type: "pkcs8", format: "pem" }) };
 }
 
 /**
@@ -168,9 +185,9 @@ export function makeCa({ hosts = INTERCEPTED_HOSTS, commonName, years = 5 } = {}
  */
 export function makeLeaf(ca, hosts = INTERCEPTED_HOSTS, days = 30) {
   const caX509 = new X509Certificate(ca.cert);
-  const caSpki = caX509.publicKey.export({ type: 'spki', format: 'der' });
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const caSpki = caX509.publicKey.export({ type: "spki", format: "der" });
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const spki = publicKey.export({ type: "spki", format: "der" });
   const now = Date.now();
   const tbs = seq(
     explicit(0, integer([2])),
@@ -180,26 +197,30 @@ export function makeLeaf(ca, hosts = INTERCEPTED_HOSTS, days = 30) {
     seq(time(new Date(now - 86_400_000)), time(new Date(now + days * 86_400_000))),
     nameCN(hosts[0]),
     spki,
-    explicit(3, seq(
-      ext(OID.basicConstraints, true, seq()),
-      ext(OID.keyUsage, true, tlv(0x03, Buffer.from([0x07, 0x80]))), // digitalSignature
-      ext(OID.extKeyUsage, false, seq(oid(OID.serverAuth))),
-      ext(OID.subjectKeyId, false, octetString(keyId(spki))),
-      ext(OID.authorityKeyId, false, seq(tlv(0x80, keyId(caSpki)))),
-      ext(OID.san, false, seq(...hosts.map(dnsName))),
-    )),
+    explicit(
+      3,
+      seq(
+        ext(OID.basicConstraints, true, seq()),
+        ext(OID.keyUsage, true, tlv(0x03, Buffer.from([0x07, 0x80]))), // digitalSignature
+        ext(OID.extKeyUsage, false, seq(oid(OID.serverAuth))),
+        ext(OID.subjectKeyId, false, octetString(keyId(spki))),
+        ext(OID.authorityKeyId, false, seq(tlv(0x80, keyId(caSpki)))),
+        ext(OID.san, false, seq(...hosts.map(dnsName))),
+      ),
+    ),
   );
   const cert = signCert(tbs, createPrivateKey(ca.key));
-  if (!new X509Certificate(cert).verify(caX509.publicKey)) throw new Error('connect: leaf certificate does not verify');
-  return { cert: cert + ca.cert, key: privateKey.export({ type: 'pkcs8', format: 'pem' }) };
+  if (!new X509Certificate(cert).verify(caX509.publicKey)) throw new Error("connect: leaf certificate does not verify");
+  return { cert: cert + ca.cert, key: privateKey.export({ type: "pkcs8", format: "pem" }) };
 }
 
 /** Where the CA lives by default: the user's config directory. */
 export function defaultCaDir() {
   const home = os.homedir();
-  if (process.platform === 'win32') return path.join(process.env.APPDATA || path.join(home, 'AppData', 'Roaming'), 'logseq-sync-connect');
-  if (process.platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'logseq-sync-connect');
-  return path.join(process.env.XDG_CONFIG_HOME || path.join(home, '.config'), 'logseq-sync-connect');
+  if (process.platform === "win32")
+    return path.join(process.env.APPDATA || path.join(home, "AppData", "Roaming"), "logseq-sync-connect");
+  if (process.platform === "darwin") return path.join(home, "Library", "Application Support", "logseq-sync-connect");
+  return path.join(process.env.XDG_CONFIG_HOME || path.join(home, ".config"), "logseq-sync-connect");
 }
 
 /**
@@ -208,9 +229,9 @@ export function defaultCaDir() {
  *   notAfter: Date }}
  */
 export function loadOrCreateCa(dir = defaultCaDir()) {
-  const certPath = path.join(dir, 'ca.pem');
-  const keyPath = path.join(dir, 'ca-key.pem');
-  const metaPath = path.join(dir, 'ca.json');
+  const certPath = path.join(dir, "ca.pem");
+  const keyPath = path.join(dir, "ca-key.pem");
+  const metaPath = path.join(dir, "ca.json");
   let created = false;
   if (!existsSync(certPath) || !existsSync(keyPath)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -218,45 +239,64 @@ export function loadOrCreateCa(dir = defaultCaDir()) {
     const ca = makeCa({ commonName });
     writeFileSync(keyPath, ca.key, { mode: 0o600 });
     writeFileSync(certPath, ca.cert, { mode: 0o644 });
-    writeFileSync(metaPath, JSON.stringify({ commonName, hosts: INTERCEPTED_HOSTS, created: new Date().toISOString() }, null, 2) + '\n');
+    writeFileSync(
+      metaPath,
+      JSON.stringify({ commonName, hosts: INTERCEPTED_HOSTS, created: new Date().toISOString() }, null, 2) + "\n",
+    );
     created = true;
   }
-  if (process.platform !== 'win32') {
-    try { chmodSync(keyPath, 0o600); } catch { /* best effort */ }
+  if (process.platform !== "win32") {
+    try {
+      chmodSync(keyPath, 0o600);
+    } catch {
+      /* best effort */
+    }
   }
-  const cert = readFileSync(certPath, 'utf8');
-  const key = readFileSync(keyPath, 'utf8');
+  const cert = readFileSync(certPath, "utf8");
+  const key = readFileSync(keyPath, "utf8");
   let meta = {};
-  try { meta = JSON.parse(readFileSync(metaPath, 'utf8')); } catch { /* checked below */ }
+  try {
+    meta = JSON.parse(readFileSync(metaPath, "utf8"));
+  } catch {
+    /* checked below */
+  }
   const hosts = Array.isArray(meta.hosts) ? meta.hosts : [];
   const missing = INTERCEPTED_HOSTS.filter((h) => !hosts.includes(h));
   if (missing.length) {
-    throw new Error(`the CA in ${dir} does not cover ${missing.join(', ')}; remove that directory (and the old CA from your trust store) to make a new one`);
+    throw new Error(
+      `the CA in ${dir} does not cover ${missing.join(", ")}; remove that directory (and the old CA from your trust store) to make a new one`,
+    );
   }
   const x509 = new X509Certificate(cert);
-  if (!x509.ca || !x509.checkPrivateKey(createPrivateKey(key))) throw new Error(`${certPath} / ${keyPath} are not a CA and its key`);
+  if (!x509.ca || !x509.checkPrivateKey(createPrivateKey(key)))
+    throw new Error(`${certPath} / ${keyPath} are not a CA and its key`);
   const notAfter = new Date(x509.validTo);
   if (notAfter.getTime() < Date.now() + 31 * 86_400_000) {
-    throw new Error(`the CA in ${dir} expires ${notAfter.toISOString()}; remove that directory (and the old CA from your trust store) to make a new one`);
+    throw new Error(
+      `the CA in ${dir} expires ${notAfter.toISOString()}; remove that directory (and the old CA from your trust store) to make a new one`,
+    );
   }
-  const commonName = typeof meta.commonName === 'string' ? meta.commonName : (x509.subject.match(/^CN=(.*)$/m) || [])[1] || '';
+  const commonName =
+    typeof meta.commonName === "string" ? meta.commonName : (x509.subject.match(/^CN=(.*)$/m) || [])[1] || "";
   return { cert, key, certPath, commonName, created, notAfter };
 }
 
 // ---- helpers ------------------------------------------------------------------------
 
 function hostOnly(hostHeader) {
-  const h = String(hostHeader || '').trim().toLowerCase();
-  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
-  return h.replace(/:\d+$/, '').replace(/\.$/, '');
+  const h = String(hostHeader || "")
+    .trim()
+    .toLowerCase();
+  if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
+  return h.replace(/:\d+$/, "").replace(/\.$/, "");
 }
 
 /** Raw headers minus hop-by-hop ones, minus `drop`, minus those named in Connection. */
 function filterRawHeaders(rawHeaders, drop = []) {
   const dropSet = new Set(drop.map((d) => d.toLowerCase()));
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i].toLowerCase() === 'connection') {
-      for (const n of rawHeaders[i + 1].split(',')) dropSet.add(n.trim().toLowerCase());
+    if (rawHeaders[i].toLowerCase() === "connection") {
+      for (const n of rawHeaders[i + 1].split(",")) dropSet.add(n.trim().toLowerCase());
     }
   }
   const out = [];
@@ -269,15 +309,23 @@ function filterRawHeaders(rawHeaders, drop = []) {
 }
 
 function sendText(res, status, text, extra = {}) {
-  if (res.headersSent) { res.destroy(); return; }
-  const body = Buffer.from(text + '\n');
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, ...extra });
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = Buffer.from(text + "\n");
+  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": body.length, ...extra });
   res.end(body);
 }
 
 function sendJson(res, status, value, extra = {}) {
   const body = Buffer.from(JSON.stringify(value));
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': body.length, 'Cache-Control': 'no-store', ...extra });
+  res.writeHead(status, {
+    "Content-Type": "application/json",
+    "Content-Length": body.length,
+    "Cache-Control": "no-store",
+    ...extra,
+  });
   res.end(body);
 }
 
@@ -285,18 +333,26 @@ function readBody(req, limit) {
   return new Promise((resolve, reject) => {
     const chunks = [];
     let size = 0;
-    req.on('data', (c) => {
+    req.on("data", (c) => {
       size += c.length;
-      if (size > limit) { reject(new Error('body too large')); req.destroy(); return; }
+      if (size > limit) {
+        reject(new Error("body too large"));
+        req.destroy();
+        return;
+      }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
   });
 }
 
 function b64urlJson(s) {
-  try { return JSON.parse(Buffer.from(s, 'base64url').toString('utf8')); } catch { return null; }
+  try {
+    return JSON.parse(Buffer.from(s, "base64url").toString("utf8"));
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -305,24 +361,25 @@ function b64urlJson(s) {
  * The signature is NOT checked here (the proxy has no secret): the server checks it on every call.
  */
 export function selfIssuedClaims(token) {
-  const parts = String(token || '').split('.');
+  const parts = String(token || "").split(".");
   if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p))) return null;
   const header = b64urlJson(parts[0]);
   const claims = b64urlJson(parts[1]);
-  if (!header || header.alg !== 'HS256' || !claims || typeof claims.sub !== 'string' || typeof claims.exp !== 'number') return null;
+  if (header?.alg !== "HS256" || !claims || typeof claims.sub !== "string" || typeof claims.exp !== "number")
+    return null;
   return claims;
 }
 
 /** CORS for the token refresh: a credentialed XHR (cljs-http's default) needs the exact origin. */
 function oauthCors(req) {
   const origin = req.headers.origin;
-  if (!origin) return { 'Access-Control-Allow-Origin': '*' };
+  if (!origin) return { "Access-Control-Allow-Origin": "*" };
   return {
-    'Access-Control-Allow-Origin': origin,
-    'Access-Control-Allow-Credentials': 'true',
-    'Access-Control-Allow-Methods': 'POST, OPTIONS',
-    'Access-Control-Allow-Headers': 'content-type, authorization',
-    Vary: 'Origin',
+    "Access-Control-Allow-Origin": origin,
+    "Access-Control-Allow-Credentials": "true",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "content-type, authorization",
+    Vary: "Origin",
   };
 }
 
@@ -347,14 +404,21 @@ function oauthCors(req) {
  * @returns {Promise<{url: string, port: number, close(): Promise<void>}>}
  */
 export async function startConnectProxy({
-  serverUrl, ca, port = 0, host = '127.0.0.1', log = () => {}, verbose = false, upstreamTimeoutMs = 120_000,
-  cognitoUpstream, tunnelTarget = (h, p) => ({ host: h, port: p }),
+  serverUrl,
+  ca,
+  port = 0,
+  host = "127.0.0.1",
+  log = () => {},
+  verbose = false,
+  upstreamTimeoutMs = 120_000,
+  cognitoUpstream,
+  tunnelTarget = (h, p) => ({ host: h, port: p }),
 }) {
   const server = new URL(serverUrl);
   if (!/^https?:$/.test(server.protocol)) throw new Error(`server URL must be http(s)://, got ${serverUrl}`);
-  const serverPrefix = server.pathname.replace(/\/+$/, '');
-  const serverPort = server.port || (server.protocol === 'https:' ? '443' : '80');
-  const serverMod = server.protocol === 'https:' ? https : http;
+  const serverPrefix = server.pathname.replace(/\/+$/, "");
+  const serverPort = server.port || (server.protocol === "https:" ? "443" : "80");
+  const serverMod = server.protocol === "https:" ? https : http;
   const serverAgent = new serverMod.Agent({ keepAlive: true, maxSockets: 32 });
 
   // Leaf certificate in memory only, re-minted weekly (valid 30 days).
@@ -371,8 +435,17 @@ export async function startConnectProxy({
   secureContext();
 
   const sockets = new Set();
-  const track = (s) => { sockets.add(s); s.once('close', () => sockets.delete(s)); };
-  const say = (line) => { try { log(line); } catch { /* logging never breaks the proxy */ } };
+  const track = (s) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  };
+  const say = (line) => {
+    try {
+      log(line);
+    } catch {
+      /* logging never breaks the proxy */
+    }
+  };
 
   /**
    * Forward `req` to `<server><pathAndQuery>` (path and query bytes as they came) and pipe the
@@ -381,14 +454,14 @@ export async function startConnectProxy({
    */
   function forwardToServer(req, res, pathAndQuery, clientHost, { body, transform } = {}) {
     const started = Date.now();
-    const drop = ['host', 'x-forwarded-host', 'x-forwarded-proto'];
-    if (body) drop.push('content-length');
+    const drop = ["host", "x-forwarded-host", "x-forwarded-proto"];
+    if (body) drop.push("content-length");
     const rawHeaders = filterRawHeaders(req.rawHeaders, drop);
-    rawHeaders.push('Host', server.host, 'X-Forwarded-Host', clientHost, 'X-Forwarded-Proto', 'https');
-    if (body) rawHeaders.push('Content-Length', String(body.length));
+    rawHeaders.push("Host", server.host, "X-Forwarded-Host", clientHost, "X-Forwarded-Proto", "https");
+    if (body) rawHeaders.push("Content-Length", String(body.length));
     const upstream = serverMod.request({
       protocol: server.protocol,
-      hostname: server.hostname.replace(/^\[|\]$/g, ''),
+      hostname: server.hostname.replace(/^\[|\]$/g, ""),
       port: serverPort,
       method: req.method,
       path: serverPrefix + pathAndQuery,
@@ -403,9 +476,9 @@ export async function startConnectProxy({
       grouped.get(k).values.push(rawHeaders[i + 1]);
     }
     for (const { name, values } of grouped.values()) upstream.setHeader(name, values.length === 1 ? values[0] : values);
-    upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
-    upstream.on('response', (up) => {
-      say(`${req.method} ${clientHost}${req.url.split('?')[0]} -> ${up.statusCode} (${Date.now() - started} ms)`);
+    upstream.on("timeout", () => upstream.destroy(new Error("upstream timeout")));
+    upstream.on("response", (up) => {
+      say(`${req.method} ${clientHost}${req.url.split("?")[0]} -> ${up.statusCode} (${Date.now() - started} ms)`);
       let headers = filterRawHeaders(up.rawHeaders);
       if (transform) headers = transform(headers);
       try {
@@ -415,19 +488,21 @@ export async function startConnectProxy({
         res.destroy(err);
         return;
       }
-      up.on('error', () => res.destroy());
+      up.on("error", () => res.destroy());
       up.pipe(res);
     });
-    upstream.on('error', (err) => {
-      say(`${req.method} ${clientHost}${req.url.split('?')[0]} -> 502 (${err.message})`);
+    upstream.on("error", (err) => {
+      say(`${req.method} ${clientHost}${req.url.split("?")[0]} -> 502 (${err.message})`);
       if (!res.headersSent && !res.destroyed) sendText(res, 502, `connect proxy: server unreachable: ${err.message}`);
       else res.destroy();
     });
-    res.on('close', () => { if (!res.writableFinished) upstream.destroy(); });
-    req.on('error', () => upstream.destroy());
+    res.on("close", () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.on("error", () => upstream.destroy());
     if (body) {
       upstream.end(body);
-    } else if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+    } else if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) {
       upstream.useChunkedEncodingByDefault = false; // no body, no framing: keep it that way
       req.resume();
       upstream.end();
@@ -438,23 +513,37 @@ export async function startConnectProxy({
 
   async function oauthToken(req, res, clientHost) {
     const cors = oauthCors(req);
-    if (req.method === 'OPTIONS') { res.writeHead(204, cors); res.end(); return; }
-    if (req.method !== 'POST') { sendText(res, 405, 'method not allowed', cors); return; }
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, cors);
+      res.end();
+      return;
+    }
+    if (req.method !== "POST") {
+      sendText(res, 405, "method not allowed", cors);
+      return;
+    }
     let body;
-    try { body = await readBody(req, 64 * 1024); } catch { sendText(res, 413, 'body too large', cors); return; }
-    const form = new URLSearchParams(body.toString('utf8'));
-    if (form.get('grant_type') !== 'refresh_token' || !isOwnRefreshToken(form.get('refresh_token'))) {
+    try {
+      body = await readBody(req, 64 * 1024);
+    } catch {
+      sendText(res, 413, "body too large", cors);
+      return;
+    }
+    const form = new URLSearchParams(body.toString("utf8"));
+    if (form.get("grant_type") !== "refresh_token" || !isOwnRefreshToken(form.get("refresh_token"))) {
       forwardToCognito(req, res, body, { upstream: cognitoUpstream, say });
       return;
     }
-    const claims = selfIssuedClaims(form.get('refresh_token'));
+    const claims = selfIssuedClaims(form.get("refresh_token"));
     if (!claims) {
       // One of the server's `lsrt.` refresh tokens: the server decides.
-      forwardToServer(req, res, '/oauth2/token', clientHost, {
+      forwardToServer(req, res, "/oauth2/token", clientHost, {
         body,
         transform: (headers) => {
           const out = [];
-          for (let i = 0; i < headers.length; i += 2) if (!/^access-control-/i.test(headers[i]) && !/^vary$/i.test(headers[i])) out.push(headers[i], headers[i + 1]);
+          for (let i = 0; i < headers.length; i += 2)
+            if (!/^access-control-/i.test(headers[i]) && !/^vary$/i.test(headers[i]))
+              out.push(headers[i], headers[i + 1]);
           for (const [k, v] of Object.entries(cors)) out.push(k, v);
           return out;
         },
@@ -464,34 +553,39 @@ export async function startConnectProxy({
     const now = Math.floor(Date.now() / 1000);
     if (claims.exp <= now) {
       say(`POST ${clientHost}/oauth2/token -> 400 invalid_grant (token expired)`);
-      sendJson(res, 400, { error: 'invalid_grant' }, cors);
+      sendJson(res, 400, { error: "invalid_grant" }, cors);
       return;
     }
-    const token = form.get('refresh_token');
+    const token = form.get("refresh_token");
     say(`POST ${clientHost}/oauth2/token -> 200 (self-issued token, answered locally)`);
-    sendJson(res, 200, { id_token: token, access_token: token, token_type: 'Bearer', expires_in: claims.exp - now }, cors);
+    sendJson(
+      res,
+      200,
+      { id_token: token, access_token: token, token_type: "Bearer", expires_in: claims.exp - now },
+      cors,
+    );
   }
 
   // ---- requests inside intercepted tunnels ----
   const inner = http.createServer({ keepAliveTimeout: 120_000 });
-  inner.on('clientError', (_err, socket) => socket.destroy());
-  inner.on('request', (req, res) => {
-    req.on('error', () => {});
-    res.on('error', () => {});
-    const hostHeader = req.headers.host || '';
+  inner.on("clientError", (_err, socket) => socket.destroy());
+  inner.on("request", (req, res) => {
+    req.on("error", () => {});
+    res.on("error", () => {});
+    const hostHeader = req.headers.host || "";
     const h = hostOnly(hostHeader);
     const tunnelHost = req.socket.tunnelHost;
-    const [pathname] = req.url.split('?');
+    const [pathname] = req.url.split("?");
     if (h !== tunnelHost) {
       req.resume();
       sendText(res, 421, `connect proxy: Host ${hostHeader} does not match the tunnel to ${tunnelHost}`);
-    } else if (h === HOSTS.api && (pathname.startsWith('/file-sync/') || pathname === '/logseq/version')) {
+    } else if (h === HOSTS.api && (pathname.startsWith("/file-sync/") || pathname === "/logseq/version")) {
       forwardToServer(req, res, req.url, hostHeader);
-    } else if (h === HOSTS.bucket && req.url.startsWith('/')) {
-      forwardToServer(req, res, '/s3' + req.url, hostHeader);
-    } else if (h === HOSTS.connectivity && pathname === '/logseq-connectivity-testing') {
-      forwardToServer(req, res, '/logseq-connectivity-testing', hostHeader);
-    } else if (h === HOSTS.oauth && pathname === '/oauth2/token') {
+    } else if (h === HOSTS.bucket && req.url.startsWith("/")) {
+      forwardToServer(req, res, "/s3" + req.url, hostHeader);
+    } else if (h === HOSTS.connectivity && pathname === "/logseq-connectivity-testing") {
+      forwardToServer(req, res, "/logseq-connectivity-testing", hostHeader);
+    } else if (h === HOSTS.oauth && pathname === "/oauth2/token") {
       oauthToken(req, res, hostHeader).catch((err) => sendText(res, 500, `connect proxy: ${err.message}`));
     } else {
       say(`${req.method} ${h}${pathname} -> 404 (not a sync route; not sent anywhere)`);
@@ -501,58 +595,70 @@ export async function startConnectProxy({
   });
 
   // websocket upgrades inside intercepted tunnels
-  inner.on('upgrade', (req, socket, head) => {
-    socket.on('error', () => {});
+  inner.on("upgrade", (req, socket, head) => {
+    socket.on("error", () => {});
     const h = hostOnly(req.headers.host);
-    const [pathname] = req.url.split('?');
+    const [pathname] = req.url.split("?");
     const refuse = (status, text) => {
       say(`${req.method} ${h}${pathname} (upgrade) -> ${status}`);
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      );
     };
-    if (h !== socket.tunnelHost || h !== HOSTS.ws || pathname !== '/file-sync' || req.method !== 'GET') {
-      refuse(404, 'connect proxy: not a sync websocket');
+    if (h !== socket.tunnelHost || h !== HOSTS.ws || pathname !== "/file-sync" || req.method !== "GET") {
+      refuse(404, "connect proxy: not a sync websocket");
       return;
     }
     const started = Date.now();
-    const headers = filterRawHeaders(req.rawHeaders, ['host', 'x-forwarded-host', 'x-forwarded-proto']);
-    headers.push('Host', server.host, 'X-Forwarded-Host', req.headers.host, 'X-Forwarded-Proto', 'https',
-      'Connection', 'Upgrade', 'Upgrade', req.headers.upgrade);
+    const headers = filterRawHeaders(req.rawHeaders, ["host", "x-forwarded-host", "x-forwarded-proto"]);
+    headers.push(
+      "Host",
+      server.host,
+      "X-Forwarded-Host",
+      req.headers.host,
+      "X-Forwarded-Proto",
+      "https",
+      "Connection",
+      "Upgrade",
+      "Upgrade",
+      req.headers.upgrade,
+    );
     const upstream = serverMod.request({
       protocol: server.protocol,
-      hostname: server.hostname.replace(/^\[|\]$/g, ''),
+      hostname: server.hostname.replace(/^\[|\]$/g, ""),
       port: serverPort,
-      method: 'GET',
+      method: "GET",
       path: serverPrefix + req.url,
       headers,
       setHost: false,
       agent: false,
       timeout: 30_000,
     });
-    upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
-    upstream.on('upgrade', (up, upSocket, upHead) => {
+    upstream.on("timeout", () => upstream.destroy(new Error("upstream timeout")));
+    upstream.on("upgrade", (up, upSocket, upHead) => {
       upstream.setTimeout(0);
       say(`GET ${h}${pathname} (websocket) -> ${up.statusCode} (${Date.now() - started} ms)`);
       let lines = `HTTP/1.1 ${up.statusCode} ${up.statusMessage}\r\n`;
       for (let i = 0; i < up.rawHeaders.length; i += 2) lines += `${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}\r\n`;
-      socket.write(lines + '\r\n');
+      socket.write(lines + "\r\n");
       if (upHead?.length) socket.write(upHead);
       if (head?.length) upSocket.write(head);
-      upSocket.on('error', () => socket.destroy());
-      socket.on('close', () => upSocket.destroy());
-      upSocket.on('close', () => socket.destroy());
+      upSocket.on("error", () => socket.destroy());
+      socket.on("close", () => upSocket.destroy());
+      upSocket.on("close", () => socket.destroy());
       track(upSocket);
       upSocket.pipe(socket);
       socket.pipe(upSocket);
     });
-    upstream.on('response', (up) => {
+    upstream.on("response", (up) => {
       say(`GET ${h}${pathname} (websocket) -> ${up.statusCode} (${Date.now() - started} ms)`);
       let lines = `HTTP/1.1 ${up.statusCode} ${up.statusMessage}\r\n`;
       const hs = filterRawHeaders(up.rawHeaders);
       for (let i = 0; i < hs.length; i += 2) lines += `${hs[i]}: ${hs[i + 1]}\r\n`;
-      socket.write(lines + 'Connection: close\r\n\r\n');
+      socket.write(lines + "Connection: close\r\n\r\n");
       up.pipe(socket);
     });
-    upstream.on('error', (err) => {
+    upstream.on("error", (err) => {
       if (socket.writable) refuse(502, `connect proxy: server unreachable: ${err.message}`);
     });
     upstream.end();
@@ -560,71 +666,79 @@ export async function startConnectProxy({
 
   // ---- the proxy itself ----
   const outer = http.createServer({ keepAliveTimeout: 30_000 });
-  outer.on('connection', track);
-  outer.on('clientError', (_err, socket) => socket.destroy());
+  outer.on("connection", track);
+  outer.on("clientError", (_err, socket) => socket.destroy());
 
-  outer.on('connect', (req, clientSocket, head) => {
-    clientSocket.on('error', () => {});
-    const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(req.url || '');
+  outer.on("connect", (req, clientSocket, head) => {
+    clientSocket.on("error", () => {});
+    const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(req.url || "");
     if (!m) {
-      clientSocket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      clientSocket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
       return;
     }
-    const target = m[1].toLowerCase().replace(/\.$/, '');
+    const target = m[1].toLowerCase().replace(/\.$/, "");
     const targetPort = Number(m[2]);
     if (INTERCEPTED_HOSTS.includes(target) && targetPort === 443) {
-      clientSocket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      clientSocket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
       if (head?.length) clientSocket.unshift(head);
       const tlsSocket = new tls.TLSSocket(clientSocket, {
         isServer: true,
         secureContext: secureContext(),
-        ALPNProtocols: ['http/1.1'],
+        ALPNProtocols: ["http/1.1"],
       });
       tlsSocket.tunnelHost = target;
-      tlsSocket.on('error', () => clientSocket.destroy());
+      tlsSocket.on("error", () => clientSocket.destroy());
       track(tlsSocket);
       if (verbose) say(`CONNECT ${req.url} (intercepted)`);
-      inner.emit('connection', tlsSocket);
+      inner.emit("connection", tlsSocket);
       return;
     }
     // Everything else: a blind tunnel.
-    const dest = tunnelTarget(target.replace(/^\[|\]$/g, ''), targetPort); // tests map hosts to 127.0.0.1
+    const dest = tunnelTarget(target.replace(/^\[|\]$/g, ""), targetPort); // tests map hosts to 127.0.0.1
     const upstream = net.connect({ host: dest.host, port: dest.port });
     track(upstream);
-    upstream.setTimeout(30_000, () => upstream.destroy(new Error('connect timeout')));
-    upstream.once('connect', () => {
+    upstream.setTimeout(30_000, () => upstream.destroy(new Error("connect timeout")));
+    upstream.once("connect", () => {
       upstream.setTimeout(0);
       if (verbose) say(`CONNECT ${req.url} (tunnel)`);
-      clientSocket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      clientSocket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
       if (head?.length) upstream.write(head);
       upstream.pipe(clientSocket);
       clientSocket.pipe(upstream);
     });
-    upstream.on('error', (err) => {
+    upstream.on("error", (err) => {
       if (verbose) say(`CONNECT ${req.url} -> 502 (${err.message})`);
-      if (!clientSocket.destroyed) clientSocket.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\n');
+      if (!clientSocket.destroyed) clientSocket.end("HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\n");
     });
-    clientSocket.on('close', () => upstream.destroy());
+    clientSocket.on("close", () => upstream.destroy());
   });
 
   // plain http through the proxy (absolute-form); origin-form requests get a status page
-  outer.on('request', (req, res) => {
-    req.on('error', () => {});
-    res.on('error', () => {});
+  outer.on("request", (req, res) => {
+    req.on("error", () => {});
+    res.on("error", () => {});
     let target = null;
-    try { if (/^http:\/\//i.test(req.url)) target = new URL(req.url); } catch { target = null; }
+    try {
+      if (/^http:\/\//i.test(req.url)) target = new URL(req.url);
+    } catch {
+      target = null;
+    }
     if (!target) {
       req.resume();
-      sendText(res, 200, `Logseq Sync connect proxy -> ${server.origin}${serverPrefix}\nUse it as an HTTP proxy (Logseq: Settings > Advanced > Network proxy).`);
+      sendText(
+        res,
+        200,
+        `Logseq Sync connect proxy -> ${server.origin}${serverPrefix}\nUse it as an HTTP proxy (Logseq: Settings > Advanced > Network proxy).`,
+      );
       return;
     }
-    const afterScheme = req.url.slice(req.url.indexOf('//') + 2);
-    const rest = afterScheme.slice(afterScheme.search(/[/?#]|$/)).replace(/#.*$/, '');
-    const rawPath = rest.startsWith('/') ? rest : '/' + rest;
-    const headers = filterRawHeaders(req.rawHeaders, ['host']);
-    headers.unshift('Host', target.host);
+    const afterScheme = req.url.slice(req.url.indexOf("//") + 2);
+    const rest = afterScheme.slice(afterScheme.search(/[/?#]|$/)).replace(/#.*$/, "");
+    const rawPath = rest.startsWith("/") ? rest : "/" + rest;
+    const headers = filterRawHeaders(req.rawHeaders, ["host"]);
+    headers.unshift("Host", target.host);
     const upstream = http.request({
-      hostname: target.hostname.replace(/^\[|\]$/g, ''),
+      hostname: target.hostname.replace(/^\[|\]$/g, ""),
       port: target.port || 80,
       method: req.method,
       path: rawPath,
@@ -633,28 +747,33 @@ export async function startConnectProxy({
       agent: false,
       timeout: upstreamTimeoutMs,
     });
-    upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
-    upstream.on('response', (up) => {
+    upstream.on("timeout", () => upstream.destroy(new Error("upstream timeout")));
+    upstream.on("response", (up) => {
       if (verbose) say(`${req.method} http://${target.host}${target.pathname} -> ${up.statusCode}`);
       res.writeHead(up.statusCode, up.statusMessage, filterRawHeaders(up.rawHeaders));
       up.pipe(res);
     });
-    upstream.on('error', (err) => {
+    upstream.on("error", (err) => {
       if (!res.headersSent) sendText(res, 502, `connect proxy: ${err.message}`);
       else res.destroy();
     });
-    res.on('close', () => { if (!res.writableFinished) upstream.destroy(); });
+    res.on("close", () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
     req.pipe(upstream);
   });
 
   await new Promise((resolve, reject) => {
-    outer.once('error', reject);
-    outer.listen(port, host, () => { outer.off('error', reject); resolve(); });
+    outer.once("error", reject);
+    outer.listen(port, host, () => {
+      outer.off("error", reject);
+      resolve();
+    });
   });
   const actualPort = outer.address().port;
   let closed = false;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`,
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${actualPort}`,
     port: actualPort,
     close() {
       if (closed) return Promise.resolve();

@@ -17,7 +17,8 @@ const home = () => process.env.HOME || homedir();
 
 /** Where the service definition lives on this platform, or null (Windows). */
 export function servicePath(platform = process.platform) {
-  if (platform === "linux") return join(process.env.XDG_CONFIG_HOME || join(home(), ".config"), "systemd", "user", UNIT_NAME);
+  if (platform === "linux")
+    return join(process.env.XDG_CONFIG_HOME || join(home(), ".config"), "systemd", "user", UNIT_NAME);
   if (platform === "darwin") return join(home(), "Library", "LaunchAgents", `${AGENT_LABEL}.plist`);
   return null;
 }
@@ -48,7 +49,9 @@ WantedBy=default.target
 
 /** The launchd agent. */
 export function plistText(opts) {
-  const args = serviceArgs(opts).map((a) => `    <string>${xml(a)}</string>`).join("\n");
+  const args = serviceArgs(opts)
+    .map((a) => `    <string>${xml(a)}</string>`)
+    .join("\n");
   const log = join(home(), "Library", "Logs", "logseq-sync-connect.log");
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
@@ -70,7 +73,9 @@ ${args}
 
 /** The manual steps on Windows (Task Scheduler, at logon, hidden). */
 export function windowsSteps(opts) {
-  const cmd = serviceArgs(opts).map((a) => (/\s/.test(a) ? `\\"${a}\\"` : a)).join(" ");
+  const cmd = serviceArgs(opts)
+    .map((a) => (/\s/.test(a) ? `\\"${a}\\"` : a))
+    .join(" ");
   return `On Windows, register it yourself (nothing was changed). In a Command Prompt:
   schtasks /Create /SC ONLOGON /TN "${TASK_NAME}" /TR "${cmd}" /RL LIMITED /F
   schtasks /Run /TN "${TASK_NAME}"
@@ -101,8 +106,10 @@ export function install(opts, platform = process.platform) {
     lines.push(`wrote ${path}`);
     const sd = userSystemd();
     if (!sd.ok) {
-      lines.push(`systemctl --user is not available here (${sd.why.split("\n")[0]}); the unit is written but not started.`,
-        `Start it in a login session with: systemctl --user daemon-reload && systemctl --user enable --now ${UNIT_NAME}`);
+      lines.push(
+        `systemctl --user is not available here (${sd.why.split("\n")[0]}); the unit is written but not started.`,
+        `Start it in a login session with: systemctl --user daemon-reload && systemctl --user enable --now ${UNIT_NAME}`,
+      );
       return lines;
     }
     for (const args of [["daemon-reload"], ["enable", "--now", UNIT_NAME]]) {
@@ -124,7 +131,13 @@ export function install(opts, platform = process.platform) {
 /** Stops and removes the service. Returns the lines to print. */
 export function uninstall(platform = process.platform) {
   const path = servicePath(platform);
-  if (!path) return [windowsSteps({ node: "node", script: "connect.mjs", server: "<server url>", port: 8790, caDir: "<ca dir>" }).split("\n").filter((l) => /Remove/.test(l)).join("\n")];
+  if (!path)
+    return [
+      windowsSteps({ node: "node", script: "connect.mjs", server: "<server url>", port: 8790, caDir: "<ca dir>" })
+        .split("\n")
+        .filter((l) => /Remove/.test(l))
+        .join("\n"),
+    ];
   const lines = [];
   if (platform === "linux") {
     const sd = userSystemd();

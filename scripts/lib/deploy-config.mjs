@@ -18,29 +18,46 @@ export const R2_KEY_RE = /^[A-Za-z0-9]{16,128}$/;
  */
 export const OPTIONS = [
   {
-    name: "dryRun", flag: "--dry-run", default: "off",
+    name: "dryRun",
+    flag: "--dry-run",
+    default: "off",
     help: "check offline what needs no account (migrations on a fresh local D1, the config built and bundled)",
   },
   {
-    name: "email", flag: "--email", value: "<you@example.com>", default: "none",
+    name: "email",
+    flag: "--email",
+    value: "<you@example.com>",
+    default: "none",
     help: "print one bootstrap token for this email when this deploy creates JWT_SECRET",
     check: (v) => (/^[^\s@]+@[^\s@]+$/.test(v) ? null : `${v} is not an email address`),
   },
   {
-    name: "accountId", flag: "--account-id", value: "<id>", default: "$CLOUDFLARE_ACCOUNT_ID, else the login's only account",
+    name: "accountId",
+    flag: "--account-id",
+    value: "<id>",
+    default: "$CLOUDFLARE_ACCOUNT_ID, else the login's only account",
     help: "the Cloudflare account, when your login sees several",
     check: (v) => (ACCOUNT_ID_RE.test(v) ? null : "must be 32 hex digits"),
   },
   {
-    name: "domain", flag: "--domain", value: "<sync.example.org>", default: "none, workers.dev only",
+    name: "domain",
+    flag: "--domain",
+    value: "<sync.example.org>",
+    default: "none, workers.dev only",
     help: "attach this custom domain (a zone on the same account); once is enough",
     check: (v) => (HOST_RE.test(v.toLowerCase()) ? null : `${v} is not a host name`),
   },
   {
-    name: "allowLogseqAccount", flag: "--allow-logseq-account", value: "<email or sub>", repeat: true,
+    name: "allowLogseqAccount",
+    flag: "--allow-logseq-account",
+    value: "<email or sub>",
+    repeat: true,
     default: "none: no Logseq account may sign in",
     help: "let this Logseq account sign in with the app's own login (repeatable; replaces the list set by an\n      earlier deploy, sets ALLOWED_LOGSEQ_ACCOUNTS; more later with npm run admin -- allow <email>)",
-    check: (v) => (/^[^\s@,]+@[^\s@,]+$/.test(v) || UUID_RE.test(v) ? null : `${v} is neither an email address nor a Cognito sub (UUID)`),
+    check: (v) =>
+      /^[^\s@,]+@[^\s@,]+$/.test(v) || UUID_RE.test(v)
+        ? null
+        : `${v} is neither an email address nor a Cognito sub (UUID)`,
   },
   { name: "help", flag: "--help", alias: "-h", default: "", help: "print this and exit" },
 ];
@@ -85,12 +102,15 @@ export function parseArgs(argv, env = {}) {
   }
   const e = (n) => (env[n] ? String(env[n]).trim() : null);
   opts.accountId ??= e("CLOUDFLARE_ACCOUNT_ID");
-  if (opts.accountId && !ACCOUNT_ID_RE.test(opts.accountId)) throw new UsageError("CLOUDFLARE_ACCOUNT_ID must be 32 hex digits");
+  if (opts.accountId && !ACCOUNT_ID_RE.test(opts.accountId))
+    throw new UsageError("CLOUDFLARE_ACCOUNT_ID must be 32 hex digits");
   opts.domain = opts.domain?.toLowerCase() ?? null;
   opts.adminToken = e("ADMIN_TOKEN");
-  if (opts.adminToken && opts.adminToken.length < 16) throw new UsageError("ADMIN_TOKEN must be at least 16 characters");
+  if (opts.adminToken && opts.adminToken.length < 16)
+    throw new UsageError("ADMIN_TOKEN must be at least 16 characters");
   const [id, secret] = [e("R2_S3_ACCESS_KEY_ID"), e("R2_S3_SECRET_ACCESS_KEY")];
-  if (Boolean(id) !== Boolean(secret)) throw new UsageError("set both R2_S3_ACCESS_KEY_ID and R2_S3_SECRET_ACCESS_KEY, or neither");
+  if (Boolean(id) !== Boolean(secret))
+    throw new UsageError("set both R2_S3_ACCESS_KEY_ID and R2_S3_SECRET_ACCESS_KEY, or neither");
   if (id && !(R2_KEY_RE.test(id) && R2_KEY_RE.test(secret))) {
     throw new UsageError("R2_S3_ACCESS_KEY_ID and R2_S3_SECRET_ACCESS_KEY do not look like an R2 API token");
   }
@@ -103,7 +123,10 @@ export const GENERATED_SECRETS = ["JWT_SECRET", "S3_CREDENTIAL_SECRET", "ADMIN_T
 /** What the Worker needs to presign against R2 (src/config.rs), set together as secrets. */
 export const R2_SECRETS = ["R2_ACCOUNT_ID", "R2_S3_BUCKET", "R2_S3_ACCESS_KEY_ID", "R2_S3_SECRET_ACCESS_KEY"];
 export const r2Secrets = (r2, accountId, bucket) => ({
-  R2_ACCOUNT_ID: accountId, R2_S3_BUCKET: bucket, R2_S3_ACCESS_KEY_ID: r2.accessKeyId, R2_S3_SECRET_ACCESS_KEY: r2.secretAccessKey,
+  R2_ACCOUNT_ID: accountId,
+  R2_S3_BUCKET: bucket,
+  R2_S3_ACCESS_KEY_ID: r2.accessKeyId,
+  R2_S3_SECRET_ACCESS_KEY: r2.secretAccessKey,
 });
 
 /**
@@ -118,7 +141,11 @@ export function planSecrets(existing, opts, { accountId, bucket, random }) {
   if (opts.adminToken) values.ADMIN_TOKEN = opts.adminToken;
   if (opts.r2) Object.assign(values, r2Secrets(opts.r2, accountId, bucket));
   if (opts.allowLogseqAccount?.length) values.ALLOWED_LOGSEQ_ACCOUNTS = opts.allowLogseqAccount.join(",");
-  const r2 = opts.r2 ? "given" : ["R2_S3_ACCESS_KEY_ID", "R2_S3_SECRET_ACCESS_KEY"].every((n) => existing.includes(n)) ? "kept" : null;
+  const r2 = opts.r2
+    ? "given"
+    : ["R2_S3_ACCESS_KEY_ID", "R2_S3_SECRET_ACCESS_KEY"].every((n) => existing.includes(n))
+      ? "kept"
+      : null;
   return { values, kept: existing.filter((n) => !(n in values)), r2 };
 }
 
@@ -143,17 +170,31 @@ R2_S3_ACCESS_KEY_ID and R2_S3_SECRET_ACCESS_KEY set (docs/DEPLOY.md).`;
  * §7.2, §7.4); R2 does not take "*" for headers reliably, so they are listed.
  */
 export const corsRules = () => ({
-  rules: [{
-    id: "logseq-sync-clients",
-    allowed: {
-      origins: ["*"],
-      methods: ["GET", "PUT", "HEAD"],
-      headers: ["authorization", "cache-control", "content-md5", "content-range", "content-type", "if-match", "if-none-match", "range",
-        "x-amz-content-sha256", "x-amz-date", "x-amz-security-token", "x-amz-user-agent"],
+  rules: [
+    {
+      id: "logseq-sync-clients",
+      allowed: {
+        origins: ["*"],
+        methods: ["GET", "PUT", "HEAD"],
+        headers: [
+          "authorization",
+          "cache-control",
+          "content-md5",
+          "content-range",
+          "content-type",
+          "if-match",
+          "if-none-match",
+          "range",
+          "x-amz-content-sha256",
+          "x-amz-date",
+          "x-amz-security-token",
+          "x-amz-user-agent",
+        ],
+      },
+      exposeHeaders: ["content-length", "content-range", "content-type", "etag"],
+      maxAgeSeconds: 3600,
     },
-    exposeHeaders: ["content-length", "content-range", "content-type", "etag"],
-    maxAgeSeconds: 3600,
-  }],
+  ],
 });
 
 // wrangler 4.164's output (wrangler-dist/cli.js).
@@ -167,7 +208,8 @@ export function parseJsonOutput(text) {
 }
 
 /** `wrangler secret list` failed because the Worker does not exist yet. */
-export const isWorkerNotFound = (text) => /Worker "[^"]+"(?: \(env: [^)]*\))? not found|\[code: 10007\]/.test(plain(text));
+export const isWorkerNotFound = (text) =>
+  /Worker "[^"]+"(?: \(env: [^)]*\))? not found|\[code: 10007\]/.test(plain(text));
 /** `wrangler d1 migrations apply --remote` failed because the database is not provisioned yet. */
 export const isDatabaseMissing = (text) => /Couldn't find (?:a|an auto-provisioned) D1 DB named/.test(plain(text));
 /** Binding names in `wrangler deploy`'s binding table ("env.NAME ..." lines). */

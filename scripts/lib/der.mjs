@@ -52,5 +52,7 @@ export function oid(dotted) {
 export function time(d) {
   const digits = d.toISOString().slice(0, 19).replace(/[-:T]/g, "") + "Z";
   const y = d.getUTCFullYear();
-  return y >= 1950 && y < 2050 ? tlv(0x17, Buffer.from(digits.slice(2), "ascii")) : tlv(0x18, Buffer.from(digits, "ascii"));
+  return y >= 1950 && y < 2050
+    ? tlv(0x17, Buffer.from(digits.slice(2), "ascii"))
+    : tlv(0x18, Buffer.from(digits, "ascii"));
 }

@@ -4,16 +4,16 @@
 // Device Management), after which Settings > General > About > Certificate Trust Settings must
 // enable full trust for it. Written by hand: a plist with two dicts needs no library.
 
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from "node:crypto";
 
-const xml = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const xml = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** A UUID (v4 layout) derived from `seed`, so the same CA always gives the same profile. */
 function stableUuid(seed) {
-  const h = createHash('sha256').update(seed).digest();
+  const h = createHash("sha256").update(seed).digest();
   h[6] = (h[6] & 0x0f) | 0x40;
   h[8] = (h[8] & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
+  const x = h.subarray(0, 16).toString("hex");
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`.toUpperCase();
 }
 
@@ -23,9 +23,9 @@ function stableUuid(seed) {
  */
 export function caMobileconfig(ca) {
   const x509 = new X509Certificate(ca.cert);
-  const der = x509.raw.toString('base64').replace(/(.{64})/g, '$1\n');
-  const fp = x509.fingerprint256.replace(/:/g, '').toLowerCase();
-  const name = ca.commonName || 'Logseq Sync connect CA';
+  const der = x509.raw.toString("base64").replace(/(.{64})/g, "$1\n");
+  const fp = x509.fingerprint256.replace(/:/g, "").toLowerCase();
+  const name = ca.commonName || "Logseq Sync connect CA";
   const id = `org.logseq-sync-worker.connect.${fp.slice(0, 16)}`;
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">

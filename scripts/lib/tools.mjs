@@ -81,13 +81,13 @@ export function ensureRustTools() {
     run("rustup", ["target", "add", "wasm32-unknown-unknown"]);
   }
   const wb = output(cargoBin("worker-build"), ["--version"]);
-  if (!wb || !wb.includes(WORKER_BUILD_VERSION)) {
+  if (!wb?.includes(WORKER_BUILD_VERSION)) {
     log(`installing worker-build ${WORKER_BUILD_VERSION} (one-time, a few minutes)`);
     cargoInstall("worker-build", WORKER_BUILD_VERSION);
   }
   const bindgenVersion = cargoLockVersion("wasm-bindgen");
   const wbg = output(cargoBin("wasm-bindgen"), ["--version"]);
-  if (!wbg || !wbg.includes(bindgenVersion)) {
+  if (!wbg?.includes(bindgenVersion)) {
     log(`installing wasm-bindgen-cli ${bindgenVersion} (one-time, a few minutes)`);
     cargoInstall("wasm-bindgen-cli", bindgenVersion);
   }
@@ -166,7 +166,9 @@ export function ensureChromium() {
   if (!packages.length || process.platform !== "linux") return found();
   const root = typeof process.getuid === "function" && process.getuid() === 0;
   if (!root || !existsSync("/usr/bin/apt-get")) {
-    log(`${packages.join(" and ")} not found and cannot be installed here (needs root and apt-get); the browser tests will say so`);
+    log(
+      `${packages.join(" and ")} not found and cannot be installed here (needs root and apt-get); the browser tests will say so`,
+    );
     return found();
   }
   log(`installing Debian's ${packages.join(" and ")} for the browser tests (one-time)`);

@@ -6,7 +6,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { appCall, raw } from "../harness/client.mjs";
 import { mintToken, signJwt } from "../../scripts/lib/jwt.mjs";
 import { cognitoUser, idToken, jwksControl, makeSigningKey, testKey } from "../harness/cognito.mjs";
@@ -19,13 +18,18 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Runs `npm run admin` itself; resolves { code, json, stderr }. */
 function admin(...args) {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["scripts/admin.mjs", "--url", BASE, "--token", ADMIN, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      let json = null;
-      try {
-        json = JSON.parse(stdout);
-      } catch {}
-      resolve({ code: err ? err.code : 0, json, stderr });
-    });
+    execFile(
+      process.execPath,
+      ["scripts/admin.mjs", "--url", BASE, "--token", ADMIN, ...args],
+      { timeout: 30_000 },
+      (err, stdout, stderr) => {
+        let json = null;
+        try {
+          json = JSON.parse(stdout);
+        } catch {}
+        resolve({ code: err ? err.code : 0, json, stderr });
+      },
+    );
   });
 }
 
@@ -106,14 +110,26 @@ describe("Logseq-account tokens", () => {
     const [h, p] = good.split(".");
     const cases = {
       malformed: "eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln",
-      "foreign issuer": idToken(user, { claims: { iss: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_attacker" } }),
+      "foreign issuer": idToken(user, {
+        claims: { iss: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_attacker" },
+      }),
       "wrong audience": idToken(user, { claims: { aud: "someotherclient" } }),
       "access token": idToken(user, {
-        claims: { token_use: "access", aud: undefined, client_id: "69cs1lgme7p8kbgld8n5kseii6", scope: "aws.cognito.signin.user.admin", email: undefined, email_verified: undefined },
+        claims: {
+          token_use: "access",
+          aud: undefined,
+          client_id: "69cs1lgme7p8kbgld8n5kseii6",
+          scope: "aws.cognito.signin.user.admin",
+          email: undefined,
+          email_verified: undefined,
+        },
       }),
       "alg none": `${Buffer.from(JSON.stringify({ alg: "none", kid: testKey().kid })).toString("base64url")}.${p}.`,
       "unsigned RS256": `${h}.${p}.`,
-      "HS256 with the JWKS modulus as secret": signJwt("x".repeat(32), JSON.parse(Buffer.from(p, "base64url")), { alg: "HS256", kid: testKey().kid }),
+      "HS256 with the JWKS modulus as secret": signJwt("x".repeat(32), JSON.parse(Buffer.from(p, "base64url")), {
+        alg: "HS256",
+        kid: testKey().kid,
+      }),
       "RS256 signed by another key, same kid": idToken(user, { key: { ...other, kid: testKey().kid } }),
       "tampered payload": `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, "base64url")), sub: cognitoUser().sub })).toString("base64url")}.${good.split(".")[2]}`,
       expired: idToken(user, { claims: { exp: now - 10, iat: now - 3700, auth_time: now - 3700 } }),
@@ -149,13 +165,20 @@ describe("Logseq-account tokens", () => {
       try {
         const stranger = makeSigningKey();
         // A burst of 10 unknown-kid requests at once: one fetch at most per interval (1 s here).
-        const burst = await Promise.all(Array.from({ length: 10 }, () => appCall(BASE, "user_info", {}, idToken(user, { key: stranger }))));
-        burst.forEach((r, i) => unauthorized(r, `unknown kid #${i} while ${mode}`));
+        const burst = await Promise.all(
+          Array.from({ length: 10 }, () => appCall(BASE, "user_info", {}, idToken(user, { key: stranger }))),
+        );
+        for (const [i, r] of burst.entries()) unauthorized(r, `unknown kid #${i} while ${mode}`);
         const fetches = (await jwksControl({})).fetches - before.fetches;
         assert.ok(fetches <= 2, `${fetches} fetches for 10 simultaneous unknown-kid requests`);
         for (let i = 0; i < 3; i++) {
           assert.equal((await appCall(BASE, "user_info", {}, known)).status, 200, "known kid still verifies");
-          const own = await appCall(BASE, "user_info", {}, mintToken(process.env.JWT_SECRET, `own-${mode}@example.com`));
+          const own = await appCall(
+            BASE,
+            "user_info",
+            {},
+            mintToken(process.env.JWT_SECRET, `own-${mode}@example.com`),
+          );
           assert.equal(own.status, 200, "self-issued tokens unaffected");
         }
       } finally {
@@ -177,13 +200,21 @@ describe("revocation: every credential can be closed", () => {
     const r = await admin("revoke-all", email);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.json.users >= 1 && r.json.tokens_revoked >= 1, JSON.stringify(r.json));
-    for (const [what, t] of [["self-issued", own], ["minted", minted.id_token], ["refreshed", refreshedOwn.json.id_token]]) {
+    for (const [what, t] of [
+      ["self-issued", own],
+      ["minted", minted.id_token],
+      ["refreshed", refreshedOwn.json.id_token],
+    ]) {
       unauthorized(await appCall(BASE, "list_graphs", null, t), what);
     }
     assert.deepEqual((await refresh(own)).json, { error: "invalid_grant" }, "the pasted token no longer refreshes");
     assert.deepEqual((await refresh(minted.refresh_token)).json, { error: "invalid_grant" });
     await sleep(1100); // "not before" is the next second
-    assert.equal((await appCall(BASE, "list_graphs", null, mintToken(process.env.JWT_SECRET, email))).status, 200, "a new token works");
+    assert.equal(
+      (await appCall(BASE, "list_graphs", null, mintToken(process.env.JWT_SECRET, email))).status,
+      200,
+      "a new token works",
+    );
     const none = await admin("revoke-all", "nobody-at-all@example.com");
     assert.notEqual(none.code, 0);
   });
@@ -226,17 +257,40 @@ describe("revocation: every credential can be closed", () => {
 describe("npm run admin: usage", () => {
   function cli(...args) {
     return new Promise((resolve) => {
-      execFile(process.execPath, ["scripts/admin.mjs", ...args], { timeout: 30_000 }, (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+      execFile(process.execPath, ["scripts/admin.mjs", ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? err.code : 0, stdout, stderr }),
+      );
     });
   }
 
   test("--help names every command and option with its default; bad arguments: one line plus usage, exit 2", async () => {
     const h = await cli("--help");
     assert.equal(h.code, 0);
-    for (const word of ["--url", "--token", "http://127.0.0.1:8787", "ADMIN_TOKEN", "stdout", "stderr", "allow", "allowed", "disallow", "revoke-all", "mint", "export", "import"]) {
+    for (const word of [
+      "--url",
+      "--token",
+      "http://127.0.0.1:8787",
+      "ADMIN_TOKEN",
+      "stdout",
+      "stderr",
+      "allow",
+      "allowed",
+      "disallow",
+      "revoke-all",
+      "mint",
+      "export",
+      "import",
+    ]) {
       assert.ok(h.stdout.includes(word), word);
     }
-    for (const args of [["nonsense"], ["--frobnicate", "users"], ["allow"], ["revoke-all"], ["users", "extra"], ["--url"]]) {
+    for (const args of [
+      ["nonsense"],
+      ["--frobnicate", "users"],
+      ["allow"],
+      ["revoke-all"],
+      ["users", "extra"],
+      ["--url"],
+    ]) {
       const r = await cli(...args);
       assert.equal(r.code, 2, args.join(" "));
       assert.match(r.stderr, /^admin: [^\n]+\nusage: npm run admin/, args.join(" "));

@@ -25,7 +25,11 @@ const BASE = process.env.WORKER_URL;
 const CHROMIUM = process.env.CHROMIUM_BIN;
 const CERTUTIL = ["/usr/bin/certutil"].find((p) => existsSync(p));
 const DEPLOY_ALLOWED = process.env.COGNITO_DEPLOY_ALLOWED;
-const missing = !CHROMIUM ? "chromium is not installed" : !CERTUTIL ? "certutil (libnss3-tools) is not installed" : null;
+const missing = !CHROMIUM
+  ? "chromium is not installed"
+  : !CERTUTIL
+    ? "certutil (libnss3-tools) is not installed"
+    : null;
 const STEP = { timeout: 60_000 };
 
 const tmp = mkdtempSync(join(tmpdir(), "browser-route-"));
@@ -40,7 +44,9 @@ const dirs = [];
 /** Starts `npm run connect` (scripts/connect.mjs) on a free port; resolves its proxy URL. */
 function startConnect(caDir) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["scripts/connect.mjs", BASE, "--port", "0", "--ca-dir", caDir], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["scripts/connect.mjs", BASE, "--port", "0", "--ca-dir", caDir], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     const timer = setTimeout(() => reject(new Error(`connect did not start:\n${out}`)), 20_000);
     child.stdout.on("data", (d) => {
@@ -76,11 +82,7 @@ async function launch(home) {
     headless: true,
     acceptInsecureCerts: false,
     env: { ...process.env, HOME: home },
-    args: [
-      ...CHROMIUM_FLAGS,
-      `--user-data-dir=${profile}`,
-      `--proxy-server=${proxyUrl}`,
-    ],
+    args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, `--proxy-server=${proxyUrl}`],
   });
   browsers.push(browser);
   return browser;
@@ -139,30 +141,36 @@ window.app = {
 
 describe("the stock desktop route in Chromium", { skip: missing ?? false }, () => {
   let page;
-  let failures = [];
+  const failures = [];
   const pageUrl = `file://${join(tmp, "app.html")}`;
 
-  before(async () => {
-    writeFileSync(join(tmp, "app.html"), APP_PAGE);
-    const caDir = join(tmp, "ca");
-    const c = await startConnect(caDir);
-    connect = c.child;
-    proxyUrl = c.url;
-    caPath = join(caDir, "ca.pem");
-    caName = JSON.parse(readFileSync(join(caDir, "ca.json"), "utf8")).commonName;
-    const browser = await launch(makeHome("home-trusting", true));
-    page = await browser.newPage();
-    page.on("requestfailed", (r) => failures.push(`${r.url()} ${r.failure()?.errorText}`));
-    await page.goto(pageUrl);
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      writeFileSync(join(tmp, "app.html"), APP_PAGE);
+      const caDir = join(tmp, "ca");
+      const c = await startConnect(caDir);
+      connect = c.child;
+      proxyUrl = c.url;
+      caPath = join(caDir, "ca.pem");
+      caName = JSON.parse(readFileSync(join(caDir, "ca.json"), "utf8")).commonName;
+      const browser = await launch(makeHome("home-trusting", true));
+      page = await browser.newPage();
+      page.on("requestfailed", (r) => failures.push(`${r.url()} ${r.failure()?.errorText}`));
+      await page.goto(pageUrl);
+    },
+    { timeout: 60_000 },
+  );
 
-  after(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
-    connect?.kill("SIGTERM");
-    await rsapi.setProxy(null).catch(() => {});
-    await removeDirs(dirs);
-    rmSync(tmp, { recursive: true, force: true });
-  }, { timeout: 30_000 });
+  after(
+    async () => {
+      for (const b of browsers) await b.close().catch(() => {});
+      connect?.kill("SIGTERM");
+      await rsapi.setProxy(null).catch(() => {});
+      await removeDirs(dirs);
+      rmSync(tmp, { recursive: true, force: true });
+    },
+    { timeout: 30_000 },
+  );
 
   test("Chromium's version is recorded", async () => {
     const version = await browsers[0].version();
@@ -185,8 +193,16 @@ describe("the stock desktop route in Chromium", { skip: missing ?? false }, () =
 
   test("the credentialed token refresh of this server's refresh token, from Origin null", STEP, async () => {
     const email = `browser-${Date.now()}@example.com`;
-    await raw(BASE, "/admin/users", { method: "POST", headers: { authorization: `Bearer ${process.env.ADMIN_TOKEN}` }, body: JSON.stringify({ email }) });
-    const minted = await raw(BASE, "/admin/tokens", { method: "POST", headers: { authorization: `Bearer ${process.env.ADMIN_TOKEN}` }, body: JSON.stringify({ email }) });
+    await raw(BASE, "/admin/users", {
+      method: "POST",
+      headers: { authorization: `Bearer ${process.env.ADMIN_TOKEN}` },
+      body: JSON.stringify({ email }),
+    });
+    const minted = await raw(BASE, "/admin/tokens", {
+      method: "POST",
+      headers: { authorization: `Bearer ${process.env.ADMIN_TOKEN}` },
+      body: JSON.stringify({ email }),
+    });
     assert.equal(minted.status, 200, minted.text);
     const r = await page.evaluate((rt) => app.refresh(rt), minted.json.refresh_token);
     assert.equal(r.status, 200, JSON.stringify(r));
@@ -203,8 +219,15 @@ describe("the stock desktop route in Chromium", { skip: missing ?? false }, () =
     assert.equal(created.status, 200, JSON.stringify(created));
     graph = created.body.GraphUUID;
     const list = await page.evaluate((t) => app.api("list_graphs", undefined, t), token);
-    assert.deepEqual(list.body.Graphs.map((g) => g.GraphUUID), [graph]);
-    assert.match(connectOut, /OPTIONS api\.logseq\.com\/file-sync\/create_graph -> 20\d/, "Chromium sent the CORS preflight through the proxy");
+    assert.deepEqual(
+      list.body.Graphs.map((g) => g.GraphUUID),
+      [graph],
+    );
+    assert.match(
+      connectOut,
+      /OPTIONS api\.logseq\.com\/file-sync\/create_graph -> 20\d/,
+      "Chromium sent the CORS preflight through the proxy",
+    );
     const denied = await page.evaluate(() => app.api("user_info", {}, "not-a-token"));
     assert.equal(denied.status, 401);
     assert.deepEqual(denied.body, { message: "Unauthorized" });
@@ -214,7 +237,12 @@ describe("the stock desktop route in Chromium", { skip: missing ?? false }, () =
   test("a commit by the stock rsapi through the same proxy is pushed to the page's websocket", STEP, async () => {
     const keys = await rsapi.keygen();
     const armored = (await rsapi.ageEncryptWithPassphrase("pw", keys.secretKey)).toString("utf8");
-    const up = await appCall(BASE, "upload_graph_encrypt_keys", { GraphUUID: graph, "public-key": keys.publicKey, "encrypted-private-key": armored }, token);
+    const up = await appCall(
+      BASE,
+      "upload_graph_encrypt_keys",
+      { GraphUUID: graph, "public-key": keys.publicKey, "encrypted-private-key": armored },
+      token,
+    );
     assert.equal(up.status, 200, up.text);
     await rsapi.setProxy(proxyUrl);
     const dir = await makeDeviceDir("browser-route");
@@ -223,19 +251,26 @@ describe("the stock desktop route in Chromium", { skip: missing ?? false }, () =
     await rsapi.setEnv(graph, "prod", keys.secretKey, keys.publicKey);
     const txid = await rsapi.updateRemoteFiles(graph, dir, ["pages/browser.md"], 0, token);
     assert.equal(txid, 1);
-    assert.equal(await page.evaluate(() => app.waitForPush(1)), true, "push {\"txid\":1} reached the browser");
+    assert.equal(await page.evaluate(() => app.waitForPush(1)), true, 'push {"txid":1} reached the browser');
     assert.deepEqual(failures, [], "no request failed");
   });
 
-  test("negative control: without the CA in the NSS store the same request fails on the certificate", STEP, async () => {
-    const browser = await launch(makeHome("home-untrusting", false));
-    const p = await browser.newPage();
-    const errors = [];
-    p.on("requestfailed", (r) => errors.push(r.failure()?.errorText));
-    await p.goto(pageUrl);
-    const r = await p.evaluate(() => app.tryFetch("https://api.logseq.com/logseq/version"));
-    assert.match(r, /^failed/);
-    assert.ok(errors.some((e) => /ERR_CERT_AUTHORITY_INVALID|ERR_CERT/.test(e)), `errors: ${errors.join(", ")}`);
-    assert.ok(new X509Certificate(readFileSync(caPath)).ca);
-  });
+  test(
+    "negative control: without the CA in the NSS store the same request fails on the certificate",
+    STEP,
+    async () => {
+      const browser = await launch(makeHome("home-untrusting", false));
+      const p = await browser.newPage();
+      const errors = [];
+      p.on("requestfailed", (r) => errors.push(r.failure()?.errorText));
+      await p.goto(pageUrl);
+      const r = await p.evaluate(() => app.tryFetch("https://api.logseq.com/logseq/version"));
+      assert.match(r, /^failed/);
+      assert.ok(
+        errors.some((e) => /ERR_CERT_AUTHORITY_INVALID|ERR_CERT/.test(e)),
+        `errors: ${errors.join(", ")}`,
+      );
+      assert.ok(new X509Certificate(readFileSync(caPath)).ca);
+    },
+  );
 });

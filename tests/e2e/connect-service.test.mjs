@@ -23,7 +23,13 @@ function connect(...args) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-const opts = { node: "/usr/bin/node", script: "/opt/logseq sync/scripts/connect.mjs", server: "https://sync.example.com", port: 8790, caDir: "/home/u/.config/ca" };
+const opts = {
+  node: "/usr/bin/node",
+  script: "/opt/logseq sync/scripts/connect.mjs",
+  server: "https://sync.example.com",
+  port: 8790,
+  caDir: "/home/u/.config/ca",
+};
 
 describe("connect as a background service", () => {
   test("install writes the systemd user unit and starts it, or says why it cannot", () => {
@@ -36,12 +42,22 @@ describe("connect as a background service", () => {
     assert.match(r.out, /certutil -d sql:\$HOME\/\.pki\/nssdb -A/);
     const text = readFileSync(unit, "utf8");
     const script = resolve("scripts/connect.mjs");
-    assert.match(text, new RegExp(`^ExecStart=${process.execPath} ${script} https://sync.example.com --port 18999 --ca-dir ${caDir}$`, "m"));
+    assert.match(
+      text,
+      new RegExp(
+        `^ExecStart=${process.execPath} ${script} https://sync.example.com --port 18999 --ca-dir ${caDir}$`,
+        "m",
+      ),
+    );
     assert.match(text, /^Restart=on-failure$/m);
     assert.match(text, /^WantedBy=default.target$/m);
     const systemd = spawnSync("systemctl", ["--user", "show-environment"]).status === 0;
     if (systemd) assert.match(r.out, /enabled and started/);
-    else assert.match(r.out, /systemctl --user is not available here .*; the unit is written but not started\.\nStart it in a login session with: systemctl --user daemon-reload && systemctl --user enable --now logseq-sync-connect.service/);
+    else
+      assert.match(
+        r.out,
+        /systemctl --user is not available here .*; the unit is written but not started\.\nStart it in a login session with: systemctl --user daemon-reload && systemctl --user enable --now logseq-sync-connect.service/,
+      );
 
     const s = connect("status");
     assert.equal(s.code, 0);
@@ -56,18 +72,27 @@ describe("connect as a background service", () => {
   });
 
   test("bad arguments: one-line error plus usage, non-zero", () => {
-    for (const args of [["install"], ["install", "https://x.example", "--port", "0"], ["status", "https://x.example"], ["--nope"]]) {
+    for (const args of [
+      ["install"],
+      ["install", "https://x.example", "--port", "0"],
+      ["status", "https://x.example"],
+      ["--nope"],
+    ]) {
       const r = connect(...args);
       assert.equal(r.code, 2, args.join(" "));
       assert.match(r.err, /^connect: .+\n\nusage: npm run connect/);
     }
     const h = connect("--help");
     assert.equal(h.code, 0);
-    for (const o of ["--port", "--ca-dir", "--verbose", "install", "uninstall", "status", "default 8790"]) assert.ok(h.out.includes(o), o);
+    for (const o of ["--port", "--ca-dir", "--verbose", "install", "uninstall", "status", "default 8790"])
+      assert.ok(h.out.includes(o), o);
   });
 
   test("the unit quotes paths with spaces; the launchd agent and the Windows steps", () => {
-    assert.match(unitText(opts), /^ExecStart=\/usr\/bin\/node "\/opt\/logseq sync\/scripts\/connect.mjs" https:\/\/sync.example.com --port 8790 --ca-dir \/home\/u\/.config\/ca$/m);
+    assert.match(
+      unitText(opts),
+      /^ExecStart=\/usr\/bin\/node "\/opt\/logseq sync\/scripts\/connect.mjs" https:\/\/sync.example.com --port 8790 --ca-dir \/home\/u\/.config\/ca$/m,
+    );
     const plist = plistText(opts);
     assert.match(plist, /<key>RunAtLoad<\/key><true\/>/);
     assert.match(plist, /<string>\/opt\/logseq sync\/scripts\/connect.mjs<\/string>/);

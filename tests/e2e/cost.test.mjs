@@ -56,9 +56,25 @@ async function stockUploads(token, files) {
   let written = 0;
   let queries = 0;
   for (const f of files) {
-    const key = `${prefix}/${randomBytes(9).toString("base64url").replace(/[^a-z]/gi, "x").toLowerCase().slice(0, 12)}`;
-    const { path } = presign({ method: "PUT", origin: BASE, pathPrefix: "/s3", key, accessKeyId: c.AccessKeyId, secretKey: c.SecretKey, sessionToken: c.SessionToken });
-    const put = await raw(BASE, path, { method: "PUT", body: f.bytes, headers: { "Content-Type": "application/octet-stream" } });
+    const key = `${prefix}/${randomBytes(9)
+      .toString("base64url")
+      .replace(/[^a-z]/gi, "x")
+      .toLowerCase()
+      .slice(0, 12)}`;
+    const { path } = presign({
+      method: "PUT",
+      origin: BASE,
+      pathPrefix: "/s3",
+      key,
+      accessKeyId: c.AccessKeyId,
+      secretKey: c.SecretKey,
+      sessionToken: c.SessionToken,
+    });
+    const put = await raw(BASE, path, {
+      method: "PUT",
+      body: f.bytes,
+      headers: { "Content-Type": "application/octet-stream" },
+    });
     assert.equal(put.status, 200, put.text);
     written += Number(put.headers["x-d1-rows-written"] ?? 0);
     queries += Number(put.headers["x-d1-queries"] ?? 0);
@@ -125,7 +141,7 @@ describe("D1 cost per request (D1's own metadata)", () => {
     // Overwrite the names of the previous commit: list them first.
     const all = await appCall(BASE, "get_all_files", { GraphUUID: graph }, token);
     const names = all.json.Objects.map((o) => o.Key.split("/").pop());
-    files.forEach((f, i) => (f.name = names[i]));
+    for (const [i, f] of files.entries()) f.name = names[i];
     const res = await commit(token, graph, txid++, files);
     const c = cost(res);
     figures.update_20_overwrite = c;

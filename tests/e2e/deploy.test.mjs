@@ -19,20 +19,30 @@ import * as dc from "../../scripts/lib/deploy-config.mjs";
 
 const ACCOUNT = "a1".repeat(16);
 const FAKE = join(ROOT, "tests", "harness", "fake-wrangler.cjs");
-const MIGRATIONS = readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort();
-const R2_ENV = { R2_S3_ACCESS_KEY_ID: "0123456789abcdef0123456789abcdef", R2_S3_SECRET_ACCESS_KEY: "f".repeat(60) + "9876" };
+const MIGRATIONS = readdirSync(join(ROOT, "migrations"))
+  .filter((f) => f.endsWith(".sql"))
+  .sort();
+const R2_ENV = {
+  R2_S3_ACCESS_KEY_ID: "0123456789abcdef0123456789abcdef",
+  R2_S3_SECRET_ACCESS_KEY: "f".repeat(60) + "9876",
+};
 
 /** The environment without anything that would change the run. */
 function cleanEnv(extra = {}) {
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(R2_|CLOUDFLARE_|ADMIN_TOKEN$|LOGSEQ_SYNC_FAKE|FAKE_STATE$|CI$|WRANGLER_OUTPUT)/.test(k)) delete env[k];
+  for (const k of Object.keys(env))
+    if (/^(R2_|CLOUDFLARE_|ADMIN_TOKEN$|LOGSEQ_SYNC_FAKE|FAKE_STATE$|CI$|WRANGLER_OUTPUT)/.test(k)) delete env[k];
   return { ...env, ...extra };
 }
 
 /** Runs scripts/deploy.mjs; resolves { code, out, stdout, stderr } (code null after the timeout). */
 function runDeploy(args, env, timeoutMs = 90_000) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, "scripts", "deploy.mjs"), ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(ROOT, "scripts", "deploy.mjs"), ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -51,7 +61,8 @@ describe("deploy --dry-run (real wrangler, no account)", { timeout: 600_000 }, (
     assert.equal(r.code, 0, `deploy --dry-run failed:\n${r.out.slice(-4000)}`);
     assert.match(r.out, /Dry run passed \(2 checks\)/);
     assert.match(r.out, new RegExp(MIGRATIONS.join(", ")));
-    for (const b of ["DB", "BUCKET", "GRAPH_HUB", "CLIENT_BUCKET", "JWT_SECRET", "R2_S3_SECRET_ACCESS_KEY"]) assert.match(r.out, new RegExp(`bindings .*\\b${b}\\b`));
+    for (const b of ["DB", "BUCKET", "GRAPH_HUB", "CLIENT_BUCKET", "JWT_SECRET", "R2_S3_SECRET_ACCESS_KEY"])
+      assert.match(r.out, new RegExp(`bindings .*\\b${b}\\b`));
   });
 });
 
@@ -60,12 +71,19 @@ describe("command line", () => {
     const r = await runDeploy(["--help"], cleanEnv(), 20_000);
     assert.equal(r.code, 0);
     const text = r.stdout.replace(/\s+/g, " ");
-    for (const o of dc.OPTIONS) assert.ok(text.includes(o.flag) && text.includes(`[default: ${o.default}]`.replace("[default: ]", "")), o.flag);
+    for (const o of dc.OPTIONS)
+      assert.ok(text.includes(o.flag) && text.includes(`[default: ${o.default}]`.replace("[default: ]", "")), o.flag);
     assert.match(r.stdout, /output: .*stdout.*stderr/);
     assert.ok(!r.out.includes("[setup]"), "installed something before answering --help");
     // The script and its libraries import only node: builtins and each other (none from node_modules).
-    for (const f of ["scripts/deploy.mjs", "scripts/lib/deploy-config.mjs", "scripts/lib/tools.mjs", "scripts/lib/jwt.mjs"]) {
-      for (const [, spec] of readFileSync(join(ROOT, f), "utf8").matchAll(/^import .* from "([^"]+)";$/gm)) assert.match(spec, /^(node:|\.\/)/, `${f} imports ${spec}`);
+    for (const f of [
+      "scripts/deploy.mjs",
+      "scripts/lib/deploy-config.mjs",
+      "scripts/lib/tools.mjs",
+      "scripts/lib/jwt.mjs",
+    ]) {
+      for (const [, spec] of readFileSync(join(ROOT, f), "utf8").matchAll(/^import .* from "([^"]+)";$/gm))
+        assert.match(spec, /^(node:|\.\/)/, `${f} imports ${spec}`);
     }
   });
 
@@ -81,13 +99,27 @@ describe("command line", () => {
   });
 
   it("parses options and the environment", () => {
-    const o = dc.parseArgs(["--dry-run", "--email=me@example.com", "--domain", "Sync.Example.org"], { CLOUDFLARE_ACCOUNT_ID: ACCOUNT, ...R2_ENV });
+    const o = dc.parseArgs(["--dry-run", "--email=me@example.com", "--domain", "Sync.Example.org"], {
+      CLOUDFLARE_ACCOUNT_ID: ACCOUNT,
+      ...R2_ENV,
+    });
     assert.deepEqual(o, {
-      dryRun: true, email: "me@example.com", accountId: ACCOUNT, domain: "sync.example.org", allowLogseqAccount: null, help: false, adminToken: null,
+      dryRun: true,
+      email: "me@example.com",
+      accountId: ACCOUNT,
+      domain: "sync.example.org",
+      allowLogseqAccount: null,
+      help: false,
+      adminToken: null,
       r2: { accessKeyId: R2_ENV.R2_S3_ACCESS_KEY_ID, secretAccessKey: R2_ENV.R2_S3_SECRET_ACCESS_KEY },
     });
-    for (const [argv, env] of [[["--dry-run=yes"], {}], [["--account-id", "123"], {}], [[], { R2_S3_ACCESS_KEY_ID: R2_ENV.R2_S3_ACCESS_KEY_ID }],
-      [[], { ADMIN_TOKEN: "short" }], [[], { R2_S3_ACCESS_KEY_ID: "has space", R2_S3_SECRET_ACCESS_KEY: "x" }]]) {
+    for (const [argv, env] of [
+      [["--dry-run=yes"], {}],
+      [["--account-id", "123"], {}],
+      [[], { R2_S3_ACCESS_KEY_ID: R2_ENV.R2_S3_ACCESS_KEY_ID }],
+      [[], { ADMIN_TOKEN: "short" }],
+      [[], { R2_S3_ACCESS_KEY_ID: "has space", R2_S3_SECRET_ACCESS_KEY: "x" }],
+    ]) {
       assert.throws(() => dc.parseArgs(argv, env), dc.UsageError, JSON.stringify([argv, env]));
     }
   });
@@ -115,8 +147,13 @@ describe("secrets plan, CORS, wrangler output", () => {
     assert.deepEqual(p.values, {});
     assert.deepEqual(p.kept, all);
     assert.equal(p.r2, "kept");
-    assert.deepEqual(dc.planSecrets(all, opts({ ADMIN_TOKEN: "x".repeat(20) }), ctx).values, { ADMIN_TOKEN: "x".repeat(20) });
-    assert.deepEqual(Object.keys(dc.planSecrets(["JWT_SECRET"], opts(), ctx).values), ["S3_CREDENTIAL_SECRET", "ADMIN_TOKEN"]);
+    assert.deepEqual(dc.planSecrets(all, opts({ ADMIN_TOKEN: "x".repeat(20) }), ctx).values, {
+      ADMIN_TOKEN: "x".repeat(20),
+    });
+    assert.deepEqual(Object.keys(dc.planSecrets(["JWT_SECRET"], opts(), ctx).values), [
+      "S3_CREDENTIAL_SECRET",
+      "ADMIN_TOKEN",
+    ]);
   });
 
   it("--allow-logseq-account (repeatable) sets ALLOWED_LOGSEQ_ACCOUNTS with the deploy; absent, the deployed list is kept", () => {
@@ -138,17 +175,26 @@ describe("secrets plan, CORS, wrangler output", () => {
     assert.deepEqual(Object.keys(rule.allowed).sort(), ["headers", "methods", "origins"]);
     assert.deepEqual(rule.allowed.origins, ["*"]);
     assert.deepEqual([...rule.allowed.methods].sort(), ["GET", "HEAD", "PUT"]);
-    for (const h of ["content-type", "content-range", "x-amz-date", "x-amz-content-sha256"]) assert.ok(rule.allowed.headers.includes(h), h);
+    for (const h of ["content-type", "content-range", "x-amz-date", "x-amz-content-sha256"])
+      assert.ok(rule.allowed.headers.includes(h), h);
     assert.ok(rule.exposeHeaders.includes("etag") && Number.isInteger(rule.maxAgeSeconds));
   });
 
   it("reads wrangler 4.164's outputs", () => {
-    assert.deepEqual(dc.parseJsonOutput('note\n[\n  {"name": "JWT_SECRET", "type": "secret_text"}\n]\n'), [{ name: "JWT_SECRET", type: "secret_text" }]);
+    assert.deepEqual(dc.parseJsonOutput('note\n[\n  {"name": "JWT_SECRET", "type": "secret_text"}\n]\n'), [
+      { name: "JWT_SECRET", type: "secret_text" },
+    ]);
     assert.ok(dc.isWorkerNotFound('✘ [ERROR] Worker "logseq-sync" not found.'));
     assert.ok(!dc.isWorkerNotFound("✘ [ERROR] Authentication error [code: 10000]"));
     assert.ok(dc.isDatabaseMissing("Couldn't find a D1 DB named 'logseq-sync' (bound as 'DB') in the API."));
-    assert.deepEqual(dc.parseUploadSize("Total Upload: 1214.39 KiB / gzip: 388.51 KiB"), { rawKiB: 1214.39, gzipKiB: 388.51 });
-    assert.deepEqual(dc.parseBindings("env.GRAPH_HUB (GraphHub)   Durable Object\nenv.DB (logseq-sync)  D1 Database\n"), ["GRAPH_HUB", "DB"]);
+    assert.deepEqual(dc.parseUploadSize("Total Upload: 1214.39 KiB / gzip: 388.51 KiB"), {
+      rawKiB: 1214.39,
+      gzipKiB: 388.51,
+    });
+    assert.deepEqual(
+      dc.parseBindings("env.GRAPH_HUB (GraphHub)   Durable Object\nenv.DB (logseq-sync)  D1 Database\n"),
+      ["GRAPH_HUB", "DB"],
+    );
   });
 });
 
@@ -164,7 +210,19 @@ describe("deploy against a stand-in account (real run, offline)", { timeout: 300
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const state = () => JSON.parse(readFileSync(statePath, "utf8"));
-  const account = (over = {}) => writeFileSync(statePath, JSON.stringify({ loggedIn: true, accounts: [{ id: ACCOUNT, name: "Mine" }], dbs: [], buckets: [], worker: null, calls: [], ...over }));
+  const account = (over = {}) =>
+    writeFileSync(
+      statePath,
+      JSON.stringify({
+        loggedIn: true,
+        accounts: [{ id: ACCOUNT, name: "Mine" }],
+        dbs: [],
+        buckets: [],
+        worker: null,
+        calls: [],
+        ...over,
+      }),
+    );
   const calls = () => state().calls.map((c) => c.args.filter((a) => !a.startsWith("/")).join(" "));
   const clearCalls = () => writeFileSync(statePath, JSON.stringify({ ...state(), calls: [] }));
   const assertNoSecretPrinted = (out) => {
@@ -183,7 +241,12 @@ describe("deploy against a stand-in account (real run, offline)", { timeout: 300
   });
 
   it("several accounts and none chosen: lists them and stops", async () => {
-    account({ accounts: [{ id: ACCOUNT, name: "One" }, { id: "b2".repeat(16), name: "Two" }] });
+    account({
+      accounts: [
+        { id: ACCOUNT, name: "One" },
+        { id: "b2".repeat(16), name: "Two" },
+      ],
+    });
     const r = await runDeploy([], env);
     assert.equal(r.code, 1, r.out);
     assert.match(r.out, /--account-id/);
@@ -204,7 +267,10 @@ describe("deploy against a stand-in account (real run, offline)", { timeout: 300
       "r2 bucket cors set logseq-sync --file --force",
     ]);
     const s = state();
-    assert.ok(s.calls.slice(1).every((c) => c.account === ACCOUNT && c.ci === "true"), "CLOUDFLARE_ACCOUNT_ID / CI=true not passed on");
+    assert.ok(
+      s.calls.slice(1).every((c) => c.account === ACCOUNT && c.ci === "true"),
+      "CLOUDFLARE_ACCOUNT_ID / CI=true not passed on",
+    );
     assert.deepEqual(s.dbs, [{ name: "logseq-sync", applied: MIGRATIONS }]);
     assert.equal(s.buckets[0].cors[0].allowed.origins[0], "*");
     assert.deepEqual(lastDeploy().secretNames, dc.GENERATED_SECRETS);
@@ -212,12 +278,18 @@ describe("deploy against a stand-in account (real run, offline)", { timeout: 300
     for (const n of dc.GENERATED_SECRETS) assert.match(s.worker.secrets[n], /^[0-9a-f]{64}$/, n);
     assertNoSecretPrinted(r.out);
     assert.match(r.out, /Deployed: https:\/\/logseq-sync\.owner\.workers\.dev/);
-    assert.match(r.out, /through the Worker's own \/s3\/ endpoint[\s\S]*100,000 requests a day[\s\S]*To switch to presigned R2 later/);
+    assert.match(
+      r.out,
+      /through the Worker's own \/s3\/ endpoint[\s\S]*100,000 requests a day[\s\S]*To switch to presigned R2 later/,
+    );
     const tokens = r.out.match(/eyJ[\w-]+\.[\w-]+\.[\w-]+/g);
     assert.equal(tokens?.length, 1, r.out);
     const [h, b, sig] = tokens[0].split(".");
     assert.equal(createHmac("sha256", s.worker.secrets.JWT_SECRET).update(`${h}.${b}`).digest("base64url"), sig);
-    assert.equal(JSON.parse(Buffer.from(b, "base64url")).sub, userIdForEmail(s.worker.secrets.JWT_SECRET, "me@example.com"));
+    assert.equal(
+      JSON.parse(Buffer.from(b, "base64url")).sub,
+      userIdForEmail(s.worker.secrets.JWT_SECRET, "me@example.com"),
+    );
   });
 
   it("second deploy that changes nothing: migrations first (none), no secrets, no token", async () => {
@@ -225,7 +297,13 @@ describe("deploy against a stand-in account (real run, offline)", { timeout: 300
     const before = state();
     const r = await runDeploy(["--email", "me@example.com"], env);
     assert.equal(r.code, 0, r.out);
-    assert.deepEqual(calls(), ["whoami --json", "secret list --format json", "d1 migrations apply DB --remote", "deploy --keep-vars", "r2 bucket cors set logseq-sync --file --force"]);
+    assert.deepEqual(calls(), [
+      "whoami --json",
+      "secret list --format json",
+      "d1 migrations apply DB --remote",
+      "deploy --keep-vars",
+      "r2 bucket cors set logseq-sync --file --force",
+    ]);
     assert.deepEqual(state().worker.secrets, before.worker.secrets);
     assert.deepEqual(state().dbs, before.dbs);
     assert.deepEqual(state().buckets, before.buckets);
@@ -283,29 +361,41 @@ describe("deploy against a stand-in account (real run, offline)", { timeout: 300
   // On a terminal the deploy asks for the R2 token; python3's pty gives it one.
   const python = spawnSync("python3", ["-c", "import pty"]).status === 0;
   const terminal = { skip: !python && "python3 (for a pty) not found" };
-  it("on a terminal: logs in, explains the R2 token step, reads the secret without echo, sets it with secret bulk", terminal, async () => {
-    account({ loggedIn: false });
-    const pty = "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))";
-    const child = spawn("python3", ["-c", pty, process.execPath, join(ROOT, "scripts", "deploy.mjs")], { cwd: ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    const answered = new Set();
-    child.stdout.on("data", (d) => {
-      out += d;
-      if (/Access Key ID \(Enter/.test(out) && !answered.has("id")) child.stdin.write(`${R2_ENV.R2_S3_ACCESS_KEY_ID}\r`, () => answered.add("id"));
-      if (/Secret Access Key \(not shown\)/.test(out) && !answered.has("secret")) {
-        answered.add("secret");
-        setTimeout(() => child.stdin.write(`${R2_ENV.R2_S3_SECRET_ACCESS_KEY}\r`), 200);
-      }
-    });
-    const code = await new Promise((resolve) => child.on("close", resolve));
-    assert.equal(code, 0, out);
-    assert.equal(calls()[1], "login", "wrangler login after the first whoami");
-    assert.match(out, new RegExp(`dash\\.cloudflare\\.com/${ACCOUNT}/r2/overview[\\s\\S]*Object Read & Write[\\s\\S]*logseq-sync`));
-    assert.ok(out.includes(R2_ENV.R2_S3_ACCESS_KEY_ID), "the access key id is echoed");
-    assert.ok(!out.includes(R2_ENV.R2_S3_SECRET_ACCESS_KEY), "the secret was echoed");
-    assert.equal(calls().at(-1), "secret bulk");
-    assert.deepEqual(state().worker.secrets.R2_S3_SECRET_ACCESS_KEY, R2_ENV.R2_S3_SECRET_ACCESS_KEY);
-    assert.equal(state().worker.secrets.R2_ACCOUNT_ID, ACCOUNT);
-    assert.match(out, /presigned URLs straight to R2/);
-  });
+  it(
+    "on a terminal: logs in, explains the R2 token step, reads the secret without echo, sets it with secret bulk",
+    terminal,
+    async () => {
+      account({ loggedIn: false });
+      const pty = "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))";
+      const child = spawn("python3", ["-c", pty, process.execPath, join(ROOT, "scripts", "deploy.mjs")], {
+        cwd: ROOT,
+        env,
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      let out = "";
+      const answered = new Set();
+      child.stdout.on("data", (d) => {
+        out += d;
+        if (/Access Key ID \(Enter/.test(out) && !answered.has("id"))
+          child.stdin.write(`${R2_ENV.R2_S3_ACCESS_KEY_ID}\r`, () => answered.add("id"));
+        if (/Secret Access Key \(not shown\)/.test(out) && !answered.has("secret")) {
+          answered.add("secret");
+          setTimeout(() => child.stdin.write(`${R2_ENV.R2_S3_SECRET_ACCESS_KEY}\r`), 200);
+        }
+      });
+      const code = await new Promise((resolve) => child.on("close", resolve));
+      assert.equal(code, 0, out);
+      assert.equal(calls()[1], "login", "wrangler login after the first whoami");
+      assert.match(
+        out,
+        new RegExp(`dash\\.cloudflare\\.com/${ACCOUNT}/r2/overview[\\s\\S]*Object Read & Write[\\s\\S]*logseq-sync`),
+      );
+      assert.ok(out.includes(R2_ENV.R2_S3_ACCESS_KEY_ID), "the access key id is echoed");
+      assert.ok(!out.includes(R2_ENV.R2_S3_SECRET_ACCESS_KEY), "the secret was echoed");
+      assert.equal(calls().at(-1), "secret bulk");
+      assert.deepEqual(state().worker.secrets.R2_S3_SECRET_ACCESS_KEY, R2_ENV.R2_S3_SECRET_ACCESS_KEY);
+      assert.equal(state().worker.secrets.R2_ACCOUNT_ID, ACCOUNT);
+      assert.match(out, /presigned URLs straight to R2/);
+    },
+  );
 });

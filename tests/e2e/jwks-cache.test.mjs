@@ -13,7 +13,13 @@ import { appCall } from "../harness/client.mjs";
 import { cognitoUser, idToken, makeSigningKey, startJwksServer } from "../harness/cognito.mjs";
 import { mintToken } from "../../scripts/lib/jwt.mjs";
 import { ensureWranglerNode } from "../../scripts/lib/tools.mjs";
-import { applyMigrations, freePort, snapshotWorker, startDevServer, stopDevServer } from "../../scripts/lib/devserver.mjs";
+import {
+  applyMigrations,
+  freePort,
+  snapshotWorker,
+  startDevServer,
+  stopDevServer,
+} from "../../scripts/lib/devserver.mjs";
 
 const STEP = { timeout: 180_000 };
 
@@ -31,7 +37,15 @@ async function start(vars) {
   const fd = openSync(join(dir, "worker.log"), "a");
   try {
     const port = await freePort();
-    const s = await startDevServer({ node, port, persistTo: state, config, vars, stdio: ["ignore", fd, fd], timeoutMs: 120_000 });
+    const s = await startDevServer({
+      node,
+      port,
+      persistTo: state,
+      config,
+      vars,
+      stdio: ["ignore", fd, fd],
+      timeoutMs: 120_000,
+    });
     child = s.child;
     return s.url;
   } finally {
@@ -39,11 +53,14 @@ async function start(vars) {
   }
 }
 
-after(async () => {
-  if (child) await stopDevServer(child);
-  await jwks?.close();
-  rmSync(dir, { recursive: true, force: true });
-}, { timeout: 30_000 });
+after(
+  async () => {
+    if (child) await stopDevServer(child);
+    await jwks?.close();
+    rmSync(dir, { recursive: true, force: true });
+  },
+  { timeout: 30_000 },
+);
 
 describe("the JWKS cache", () => {
   test("warm: no fetch per request; a fresh isolate uses the D1 copy while the JWKS is down", STEP, async () => {

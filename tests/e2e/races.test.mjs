@@ -15,22 +15,22 @@
 //
 // Needs WORKER_URL and JWT_SECRET (the worker's).
 
-import { describe, test, before, after } from 'node:test';
-import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import crypto from "node:crypto";
 
-import { raw, appCall, rsapiCall, heldCall as heldCallAt } from '../harness/client.mjs';
-import { RSAPI_SIDE, show, ok, fails, md5, fetchUrl as fetchAbsolute, keyOfUrl } from '../harness/checks.mjs';
-import { listObjects } from '../harness/r2list.mjs';
-import { presign } from '../harness/s3sign.mjs';
-import { startInterceptProxy } from '../harness/proxy.mjs';
-import * as rsapi from '../harness/rsapi.mjs';
-import { makeDeviceDir, removeDirs, writeFiles, readTree } from '../harness/graph.mjs';
-import { mintToken, userIdForEmail } from '../../scripts/lib/jwt.mjs';
+import { raw, appCall, rsapiCall, heldCall as heldCallAt } from "../harness/client.mjs";
+import { RSAPI_SIDE, show, ok, fails, md5, fetchUrl as fetchAbsolute, keyOfUrl } from "../harness/checks.mjs";
+import { listObjects } from "../harness/r2list.mjs";
+import { presign } from "../harness/s3sign.mjs";
+import { startInterceptProxy } from "../harness/proxy.mjs";
+import * as rsapi from "../harness/rsapi.mjs";
+import { makeDeviceDir, removeDirs, writeFiles, readTree } from "../harness/graph.mjs";
+import { mintToken, userIdForEmail } from "../../scripts/lib/jwt.mjs";
 
 const W = process.env.WORKER_URL;
 const SECRET = process.env.JWT_SECRET;
-const RUN = crypto.randomBytes(4).toString('hex');
+const RUN = crypto.randomBytes(4).toString("hex");
 const REQUEST_TIMEOUT_MS = 30_000;
 const fetchUrl = (url, opts = {}) => fetchAbsolute(url, { timeoutMs: REQUEST_TIMEOUT_MS, ...opts });
 const CONFLICT = /(\d+), txid_to_validate = (\d+)/;
@@ -38,14 +38,10 @@ const stats = { rounds: 0, requests: 0, conflicts: 0, lostInBatch: 0, graphGone:
 
 // ---------------------------------------------------------------- helpers
 
-
 function api(name, body, token) {
   const fn = RSAPI_SIDE.has(name) ? rsapiCall : appCall;
   return fn(W, name, body, token, { timeoutMs: REQUEST_TIMEOUT_MS });
 }
-
-
-
 
 /** A 409 the client understands: server txid `server`, client txid `client`, both padded. */
 function isConflict(r, server, client) {
@@ -57,8 +53,9 @@ function isConflict(r, server, client) {
   stats.conflicts++;
 }
 
-const newName = () => `e.${crypto.randomBytes(24).toString('hex')}`;
-const cipher = (plain) => Buffer.concat([Buffer.from('age-encryption.org/v1\n-> X25519 race-test\n'), Buffer.from(plain)]);
+const newName = () => `e.${crypto.randomBytes(24).toString("hex")}`;
+const cipher = (plain) =>
+  Buffer.concat([Buffer.from("age-encryption.org/v1\n-> X25519 race-test\n"), Buffer.from(plain)]);
 
 function makeUser(label) {
   const email = `${label}-${RUN}@races-test.invalid`;
@@ -81,40 +78,59 @@ async function simultaneously(calls) {
 async function pool(tasks, width = 8) {
   const results = new Array(tasks.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, async () => {
-    while (next < tasks.length) {
-      const k = next++;
-      results[k] = await tasks[k]();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(width, tasks.length) }, async () => {
+      while (next < tasks.length) {
+        const k = next++;
+        results[k] = await tasks[k]();
+      }
+    }),
+  );
   return results;
 }
 
 async function createGraph(user, name) {
-  return ok(await api('create_graph', { GraphName: name }, user.token)).GraphUUID;
+  return ok(await api("create_graph", { GraphName: name }, user.token)).GraphUUID;
 }
 
 async function getTxid(user, graph) {
-  return ok(await api('get_txid', { GraphUUID: graph }, user.token)).TXId;
+  return ok(await api("get_txid", { GraphUUID: graph }, user.token)).TXId;
 }
 
 /** One upload through get_upload_urls (the patched-client flow); returns its key. */
 async function presignedUpload(user, graph, body) {
-  const j = ok(await api('get_upload_urls', { GraphUUID: graph, Count: 1 }, user.token));
-  const r = await fetchUrl(j.Uploads[0].URL, { method: 'PUT', body, headers: { 'Content-Type': 'application/octet-stream' } });
+  const j = ok(await api("get_upload_urls", { GraphUUID: graph, Count: 1 }, user.token));
+  const r = await fetchUrl(j.Uploads[0].URL, {
+    method: "PUT",
+    body,
+    headers: { "Content-Type": "application/octet-stream" },
+  });
   assert.equal(r.status, 200, `PUT: ${show(r)}`);
   return j.Uploads[0].Key;
 }
 
 /** The stock client's flow: credentials from get_temp_credential, a self-signed PUT to /s3/. */
 async function stockUploader(user) {
-  const cred = ok(await api('get_temp_credential', undefined, user.token));
-  const prefix = cred.S3Prefix.replace(/^logseq-file-sync-bucket-prod\//, '');
+  const cred = ok(await api("get_temp_credential", undefined, user.token));
+  const prefix = cred.S3Prefix.replace(/^logseq-file-sync-bucket-prod\//, "");
   const c = cred.Credentials;
   return async (body) => {
-    const key = `${prefix}/${Array.from(crypto.randomBytes(12), (b) => String.fromCharCode(97 + (b % 26))).join('')}`;
-    const { path } = presign({ method: 'PUT', origin: W, pathPrefix: '/s3', key, accessKeyId: c.AccessKeyId, secretKey: c.SecretKey, sessionToken: c.SessionToken });
-    const r = await raw(W, path, { method: 'PUT', body, headers: { 'Content-Type': 'application/octet-stream' }, timeoutMs: REQUEST_TIMEOUT_MS });
+    const key = `${prefix}/${Array.from(crypto.randomBytes(12), (b) => String.fromCharCode(97 + (b % 26))).join("")}`;
+    const { path } = presign({
+      method: "PUT",
+      origin: W,
+      pathPrefix: "/s3",
+      key,
+      accessKeyId: c.AccessKeyId,
+      secretKey: c.SecretKey,
+      sessionToken: c.SessionToken,
+    });
+    const r = await raw(W, path, {
+      method: "PUT",
+      body,
+      headers: { "Content-Type": "application/octet-stream" },
+      timeoutMs: REQUEST_TIMEOUT_MS,
+    });
     assert.equal(r.status, 200, `stock PUT: ${show(r)}`);
     return key;
   };
@@ -125,20 +141,24 @@ const objectsUnder = (prefix) => listObjects(W, prefix, REQUEST_TIMEOUT_MS);
 
 /** get_diff from `from`: asserts contiguity (from+1 .. head) and returns the transactions. */
 async function diffFrom(user, graph, from) {
-  const txs = ok(await api('get_diff', { GraphUUID: graph, FromTXId: from }, user.token)).Transactions;
+  const txs = ok(await api("get_diff", { GraphUUID: graph, FromTXId: from }, user.token)).Transactions;
   assert.ok(Array.isArray(txs));
   const ids = txs.map((t) => t.TXId);
-  assert.deepEqual(ids, Array.from({ length: ids.length }, (_, i) => from + 1 + i), `not contiguous from ${from}: ${ids}`);
+  assert.deepEqual(
+    ids,
+    Array.from({ length: ids.length }, (_, i) => from + 1 + i),
+    `not contiguous from ${from}: ${ids}`,
+  );
   return txs;
 }
 
 before(() => {
-  assert.ok(W && SECRET, 'WORKER_URL and JWT_SECRET must be set');
+  assert.ok(W && SECRET, "WORKER_URL and JWT_SECRET must be set");
 });
 
 // ---------------------------------------------------------------- 1. twenty devices, raw API
 
-describe('20 devices commit with the same TXId at once (update_files and delete_files)', { timeout: 300_000 }, () => {
+describe("20 devices commit with the same TXId at once (update_files and delete_files)", { timeout: 300_000 }, () => {
   const DEVICES = 20;
   const ROUNDS = 10;
   let U;
@@ -165,20 +185,22 @@ describe('20 devices commit with the same TXId at once (update_files and delete_
   async function makeChange(i, round) {
     const kind = i % 5;
     const shared = SHARED[(i + round) % SHARED.length];
-    const plain = (n) => `device ${i} round ${round} ${n} ${crypto.randomBytes(crypto.randomInt(16, 3000)).toString('base64')}`;
-    if (kind === 4) return { kind: 'delete', names: [shared, newName()] };
-    const names = kind === 2 ? [shared] : kind === 3 ? [newName(), SHARED[(i + round + 1) % SHARED.length]] : [newName()];
+    const plain = (n) =>
+      `device ${i} round ${round} ${n} ${crypto.randomBytes(crypto.randomInt(16, 3000)).toString("base64")}`;
+    if (kind === 4) return { kind: "delete", names: [shared, newName()] };
+    const names =
+      kind === 2 ? [shared] : kind === 3 ? [newName(), SHARED[(i + round + 1) % SHARED.length]] : [newName()];
     const out = {};
     for (const n of names) out[n] = await upload(i, plain(n));
-    return { kind: 'update', files: out };
+    return { kind: "update", files: out };
   }
 
   /** The API call of a change: [name, body, token]. */
   function call(change, at) {
     stats.requests++;
-    if (change.kind === 'delete') return ['delete_files', { GraphUUID: G, TXId: at, Files: change.names }, U.token];
+    if (change.kind === "delete") return ["delete_files", { GraphUUID: G, TXId: at, Files: change.names }, U.token];
     const Files = Object.fromEntries(Object.entries(change.files).map(([n, f]) => [n, [f.key, f.md5]]));
-    return ['update_files', { GraphUUID: G, TXId: at, Files }, U.token];
+    return ["update_files", { GraphUUID: G, TXId: at, Files }, U.token];
   }
   const send = (change, at) => api(...call(change, at));
 
@@ -186,8 +208,8 @@ describe('20 devices commit with the same TXId at once (update_files and delete_
   function apply(change, j) {
     txid += 1;
     assert.equal(j.TXId, txid);
-    assert.ok(!('message' in j), `a success body carries a message: ${JSON.stringify(j)}`);
-    if (change.kind === 'delete') {
+    assert.ok(!("message" in j), `a success body carries a message: ${JSON.stringify(j)}`);
+    if (change.kind === "delete") {
       const existing = change.names.filter((n) => files.has(n));
       assert.deepEqual([...j.DeleteSuccFiles].sort(), existing.map(remote).sort());
       assert.deepEqual(Object.keys(j.DeleteFailedFiles).sort(), change.names.filter((n) => !files.has(n)).sort());
@@ -195,7 +217,11 @@ describe('20 devices commit with the same TXId at once (update_files and delete_
         versions.set(n, [...(versions.get(n) ?? []), files.get(n).body]);
         files.delete(n);
       }
-      txlog.push({ TXId: txid, TXType: 'delete_files', TXContent: existing.sort().map((n) => [remote(n), null, null]) });
+      txlog.push({
+        TXId: txid,
+        TXType: "delete_files",
+        TXContent: existing.sort().map((n) => [remote(n), null, null]),
+      });
     } else {
       assert.deepEqual([...j.UpdateSuccFiles].sort(), Object.keys(change.files).map(remote).sort());
       assert.deepEqual(j.UpdateFailedFiles, {});
@@ -204,25 +230,31 @@ describe('20 devices commit with the same TXId at once (update_files and delete_
         files.set(n, { ...f, txid });
       }
       // The server lists a transaction's files in name order.
-      txlog.push({ TXId: txid, TXType: 'update_files', TXContent: Object.entries(change.files).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, f]) => [remote(n), null, f.md5]) });
+      txlog.push({
+        TXId: txid,
+        TXType: "update_files",
+        TXContent: Object.entries(change.files)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([n, f]) => [remote(n), null, f.md5]),
+      });
     }
   }
 
   /** The server's graph equals the model. */
   async function checkState() {
     assert.equal(await getTxid(U, G), txid);
-    const objects = ok(await api('get_all_files', { GraphUUID: G }, U.token)).Objects;
+    const objects = ok(await api("get_all_files", { GraphUUID: G }, U.token)).Objects;
     const got = objects.map((o) => [o.Key, o.checksum, o.Size, o.Txid]).sort();
     const want = [...files].map(([n, f]) => [remote(n), f.md5, f.body.length, f.txid]).sort();
-    assert.deepEqual(got, want, 'get_all_files differs from the model');
+    assert.deepEqual(got, want, "get_all_files differs from the model");
   }
 
   before(async () => {
-    U = makeUser('racer');
+    U = makeUser("racer");
     G = await createGraph(U, `races-${RUN}`);
     stockPut = await stockUploader(U);
     // Seed: the shared files exist (txid 1).
-    const seed = { kind: 'update', files: {} };
+    const seed = { kind: "update", files: {} };
     for (const [k, n] of SHARED.entries()) seed.files[n] = await upload(k, `seed ${k}`);
     apply(seed, ok(await send(seed, 0)));
   });
@@ -231,30 +263,35 @@ describe('20 devices commit with the same TXId at once (update_files and delete_
     test(`round ${round}: ${DEVICES} concurrent commits at one TXId → one 200, ${DEVICES - 1} × 409; state = model`, async () => {
       // Devices without a pending change (all at first, then each round's winner) prepare one;
       // losers keep theirs: the same upload keys are sent again, now with the new TXId.
-      await pool(pending.map((p, i) => async () => { if (!p) pending[i] = await makeChange(i, round); }), 6);
+      await pool(
+        pending.map((p, i) => async () => {
+          if (!p) pending[i] = await makeChange(i, round);
+        }),
+        6,
+      );
       const at = txid;
       const answers = await simultaneously(pending.map((change) => call(change, at)));
       stats.rounds++;
       const winners = answers.map((r, i) => [r, i]).filter(([r]) => r.status === 200);
-      assert.equal(winners.length, 1, `exactly one commit wins: ${answers.map((r) => r.status).join(',')}`);
+      assert.equal(winners.length, 1, `exactly one commit wins: ${answers.map((r) => r.status).join(",")}`);
       const [[wr, wi]] = winners;
       for (const [i, r] of answers.entries()) {
         if (i === wi) continue;
         isConflict(r, at + 1, at);
         // A loser that read the graph before the winner committed got past the txid check and
         // lost in its batch's compare-and-increment (more D1 queries than the one read).
-        if (Number(r.headers['x-d1-queries']) > 1) stats.lostInBatch++;
+        if (Number(r.headers["x-d1-queries"]) > 1) stats.lostInBatch++;
       }
       apply(pending[wi], wr.json);
       pending[wi] = null;
 
       const diff = await diffFrom(U, G, at);
-      assert.deepEqual(diff, [txlog.at(-1)], 'the new transaction is exactly the winner\'s');
+      assert.deepEqual(diff, [txlog.at(-1)], "the new transaction is exactly the winner's");
       await checkState();
     });
   }
 
-  test('every loser\'s upload is still pending: each retries with the current TXId and commits', async () => {
+  test("every loser's upload is still pending: each retries with the current TXId and commits", async () => {
     for (const [i, change] of pending.entries()) {
       if (!change) continue;
       const j = ok(await send(change, txid));
@@ -264,62 +301,75 @@ describe('20 devices commit with the same TXId at once (update_files and delete_
     await checkState();
   });
 
-  test('get_diff from 0 is the whole log 1..N, contiguous, equal to the model', async () => {
+  test("get_diff from 0 is the whole log 1..N, contiguous, equal to the model", async () => {
     const diff = await diffFrom(U, G, 0);
     assert.equal(diff.length, txid);
     assert.deepEqual(diff, txlog);
   });
 
-  test('every file and every version downloads byte for byte; every stored object is referenced', async () => {
+  test("every file and every version downloads byte for byte; every stored object is referenced", async () => {
     const names = [...files.keys()];
-    const urls = ok(await api('get_files', { GraphUUID: G, Files: names }, U.token)).PresignedFileUrls;
+    const urls = ok(await api("get_files", { GraphUUID: G, Files: names }, U.token)).PresignedFileUrls;
     assert.deepEqual(Object.keys(urls).sort(), [...names].sort());
     const referenced = new Set();
-    await pool(names.map((n) => async () => {
-      const r = await fetchUrl(urls[n]);
-      assert.equal(r.status, 200, show(r));
-      assert.ok(r.body.equals(files.get(n).body), `${n}: bytes differ`);
-      assert.equal(keyOfUrl(urls[n]), files.get(n).key);
-      referenced.add(files.get(n).key);
-    }));
+    await pool(
+      names.map((n) => async () => {
+        const r = await fetchUrl(urls[n]);
+        assert.equal(r.status, 200, show(r));
+        assert.ok(r.body.equals(files.get(n).body), `${n}: bytes differ`);
+        assert.equal(keyOfUrl(urls[n]), files.get(n).key);
+        referenced.add(files.get(n).key);
+      }),
+    );
     for (const [n, bodies] of versions) {
-      const list = ok(await api('get_file_version_list', { GraphUUID: G, File: n }, U.token)).VersionList;
+      const list = ok(await api("get_file_version_list", { GraphUUID: G, File: n }, U.token)).VersionList;
       assert.equal(list.length, bodies.length, `${n}: ${list.length} versions, the model has ${bodies.length}`);
       const ids = list.map((v) => `${v.FileUUID}/${v.VersionUUID}`);
-      const vurls = ok(await api('get_version_files', { GraphUUID: G, Files: ids }, U.token)).PresignedFileUrls;
-      const got = await Promise.all(ids.map(async (id) => {
-        referenced.add(keyOfUrl(vurls[id]));
-        const r = await fetchUrl(vurls[id]);
-        assert.equal(r.status, 200, show(r));
-        return r.body.toString('base64');
-      }));
-      assert.deepEqual(got.sort(), bodies.map((b) => b.toString('base64')).sort(), `${n}: version bodies differ`);
+      const vurls = ok(await api("get_version_files", { GraphUUID: G, Files: ids }, U.token)).PresignedFileUrls;
+      const got = await Promise.all(
+        ids.map(async (id) => {
+          referenced.add(keyOfUrl(vurls[id]));
+          const r = await fetchUrl(vurls[id]);
+          assert.equal(r.status, 200, show(r));
+          return r.body.toString("base64");
+        }),
+      );
+      assert.deepEqual(got.sort(), bodies.map((b) => b.toString("base64")).sort(), `${n}: version bodies differ`);
     }
     // Every upload was committed in the end, so every object is a file or a version, and
     // every file or version has its object.
     const stored = await objectsUnder(`uploads/${U.id}/`);
-    assert.deepEqual(stored, [...referenced].sort(), 'stored objects ≠ referenced objects');
-    const usage = ok(await api('list_graphs', undefined, U.token)).Graphs.find((g) => g.GraphUUID === G).GraphStorageUsage;
-    const sum = [...files.values()].reduce((a, f) => a + f.body.length, 0) + [...versions.values()].flat().reduce((a, b) => a + b.length, 0);
-    assert.equal(usage, sum, 'GraphStorageUsage = bytes of files and versions');
+    assert.deepEqual(stored, [...referenced].sort(), "stored objects ≠ referenced objects");
+    const usage = ok(await api("list_graphs", undefined, U.token)).Graphs.find(
+      (g) => g.GraphUUID === G,
+    ).GraphStorageUsage;
+    const sum =
+      [...files.values()].reduce((a, f) => a + f.body.length, 0) +
+      [...versions.values()].flat().reduce((a, b) => a + b.length, 0);
+    assert.equal(usage, sum, "GraphStorageUsage = bytes of files and versions");
   });
 });
 
 // ---------------------------------------------------------------- 2. commits racing delete_graph
 
-describe('commits racing delete_graph', { timeout: 120_000 }, () => {
+describe("commits racing delete_graph", { timeout: 120_000 }, () => {
   for (let round = 1; round <= 3; round++) {
     test(`round ${round}: delete_graph and 10 update_files at once → the graph is gone for the client, every object kept for undelete`, async () => {
       const V = makeUser(`deleter${round}`);
       const g = await createGraph(V, `doomed-${RUN}-${round}`);
-      const seedKey = await presignedUpload(V, g, cipher('seed'));
-      ok(await api('update_files', { GraphUUID: g, TXId: 0, Files: { [newName()]: [seedKey, md5('seed')] } }, V.token));
+      const seedKey = await presignedUpload(V, g, cipher("seed"));
+      ok(await api("update_files", { GraphUUID: g, TXId: 0, Files: { [newName()]: [seedKey, md5("seed")] } }, V.token));
       const changes = [];
-      for (let i = 0; i < 10; i++) changes.push({ name: newName(), key: await presignedUpload(V, g, cipher(`c${i}`)), md5: md5(`c${i}`) });
+      for (let i = 0; i < 10; i++)
+        changes.push({ name: newName(), key: await presignedUpload(V, g, cipher(`c${i}`)), md5: md5(`c${i}`) });
       // delete_graph goes first, in the middle, or last of the simultaneous requests.
-      const calls = changes.map((c) => ['update_files', { GraphUUID: g, TXId: 1, Files: { [c.name]: [c.key, c.md5] } }, V.token]);
+      const calls = changes.map((c) => [
+        "update_files",
+        { GraphUUID: g, TXId: 1, Files: { [c.name]: [c.key, c.md5] } },
+        V.token,
+      ]);
       const at = (round - 1) * 5;
-      calls.splice(at, 0, ['delete_graph', { GraphUUID: g }, V.token]);
+      calls.splice(at, 0, ["delete_graph", { GraphUUID: g }, V.token]);
       const all = await simultaneously(calls);
       const [d] = all.splice(at, 1);
       const answers = all;
@@ -333,27 +383,27 @@ describe('commits racing delete_graph', { timeout: 120_000 }, () => {
         } else if (r.status === 409) {
           isConflict(r, 2, 1);
         } else {
-          fails(r, 404, 'graph-not-exist');
+          fails(r, 404, "graph-not-exist");
           stats.graphGone++;
           // Read the graph before it went, lost in the commit batch (`deleted_at IS NULL` in its compare-and-increment).
-          if (Number(r.headers['x-d1-queries']) > 1) stats.goneInBatch++;
+          if (Number(r.headers["x-d1-queries"]) > 1) stats.goneInBatch++;
         }
       }
       assert.ok(committed.length <= 1, `at most one commit at TXId 1: ${answers.map((r) => r.status)}`);
-      fails(await api('get_txid', { GraphUUID: g }, V.token), 404, 'graph-not-exist');
-      assert.ok(!ok(await api('list_graphs', undefined, V.token)).Graphs.some((x) => x.GraphUUID === g));
+      fails(await api("get_txid", { GraphUUID: g }, V.token), 404, "graph-not-exist");
+      assert.ok(!ok(await api("list_graphs", undefined, V.token)).Graphs.some((x) => x.GraphUUID === g));
       // Left: every object. The committed ones belong to the deleted graph, kept for the
       // undelete period (docs/RESTORE.md); the others are uploads no commit took (removed by
       // the cleanup after a day).
       const stored = await objectsUnder(`uploads/${V.id}/`);
-      assert.deepEqual(stored, [seedKey, ...changes.map((c) => c.key)].sort(), 'objects after delete_graph');
+      assert.deepEqual(stored, [seedKey, ...changes.map((c) => c.key)].sort(), "objects after delete_graph");
     });
   }
 });
 
 // ---------------------------------------------------------------- 3. the official library
 
-describe('the official library: rsapi updateRemoteFiles from several folders at once', { timeout: 300_000 }, () => {
+describe("the official library: rsapi updateRemoteFiles from several folders at once", { timeout: 300_000 }, () => {
   const DEVICES = 5;
   const ROUNDS = 3;
   const ATTEMPTS = 3; // rsapi's own retries of a failed updateRemoteFiles
@@ -368,10 +418,10 @@ describe('the official library: rsapi updateRemoteFiles from several folders at 
   before(async () => {
     proxy = await startInterceptProxy({ workerUrl: W });
     await rsapi.setProxy(proxy.url);
-    R = makeUser('rsracer');
+    R = makeUser("rsracer");
     G = await createGraph(R, `rsapi-races-${RUN}`);
     keys = await rsapi.keygen();
-    await rsapi.setEnv(G, 'prod', keys.secretKey, keys.publicKey);
+    await rsapi.setEnv(G, "prod", keys.secretKey, keys.publicKey);
     for (let i = 0; i < DEVICES; i++) dirs.push(await makeDeviceDir(`race${i}`));
   });
 
@@ -384,25 +434,36 @@ describe('the official library: rsapi updateRemoteFiles from several folders at 
   /** The update_files requests in the proxy log: [{status, files: {name: [key, md5]}}]. */
   function updates() {
     return proxy.log
-      .filter((e) => e.path === '/file-sync/update_files')
-      .map((e) => ({ status: e.status, txid: JSON.parse(e.requestBody).TXId, files: JSON.parse(e.requestBody).Files, answer: e.responseBody }));
+      .filter((e) => e.path === "/file-sync/update_files")
+      .map((e) => ({
+        status: e.status,
+        txid: JSON.parse(e.requestBody).TXId,
+        files: JSON.parse(e.requestBody).Files,
+        answer: e.responseBody,
+      }));
   }
 
   for (let round = 1; round <= ROUNDS; round++) {
     test(`round ${round}: ${DEVICES} devices upload at one TXId → one succeeds, the others reject with the conflict; retries converge`, async () => {
       const paths = dirs.map((_, i) => `pages/race-${i}-round-${round}.md`);
       for (const [i, dir] of dirs.entries()) {
-        const content = `- device ${i}, round ${round}\n- ${crypto.randomBytes(200).toString('hex')}\n`;
+        const content = `- device ${i}, round ${round}\n- ${crypto.randomBytes(200).toString("hex")}\n`;
         await writeFiles(dir, { [paths[i]]: content });
         written.set(paths[i], content);
       }
       proxy.clearLog();
       const at = txid;
-      const settled = await Promise.allSettled(dirs.map((dir, i) => rsapi.updateRemoteFiles(G, dir, [paths[i]], at, R.token)));
+      const settled = await Promise.allSettled(
+        dirs.map((dir, i) => rsapi.updateRemoteFiles(G, dir, [paths[i]], at, R.token)),
+      );
       stats.rounds++;
       await proxy.idle(20_000);
-      const won = settled.map((s, i) => [s, i]).filter(([s]) => s.status === 'fulfilled');
-      assert.equal(won.length, 1, `exactly one device succeeds: ${JSON.stringify(settled.map((s) => s.status === 'fulfilled' ? s.value : s.reason.message))}`);
+      const won = settled.map((s, i) => [s, i]).filter(([s]) => s.status === "fulfilled");
+      assert.equal(
+        won.length,
+        1,
+        `exactly one device succeeds: ${JSON.stringify(settled.map((s) => (s.status === "fulfilled" ? s.value : s.reason.message)))}`,
+      );
       assert.equal(won[0][0].value, at + 1);
       const winner = won[0][1];
       for (const [i, s] of settled.entries()) {
@@ -411,7 +472,7 @@ describe('the official library: rsapi updateRemoteFiles from several folders at 
         assert.ok(m, `device ${i}: rsapi's error does not match the client's regex: ${s.reason.message}`);
         assert.equal(Number(m[1]), at + 1);
         assert.equal(Number(m[2]), at);
-        assert.ok(m[1] > m[2], 'as strings too (the client compares strings): pull, then retry');
+        assert.ok(m[1] > m[2], "as strings too (the client compares strings): pull, then retry");
       }
       txid = at + 1;
 
@@ -421,27 +482,34 @@ describe('the official library: rsapi updateRemoteFiles from several folders at 
       stats.requests += ups.length;
       stats.conflicts += ups.filter((u) => u.status === 409).length;
       assert.equal(ups.filter((u) => u.status === 200).length, 1);
-      assert.equal(ups.filter((u) => u.status === 409).length, ATTEMPTS * (DEVICES - 1), JSON.stringify(ups.map((u) => u.status)));
+      assert.equal(
+        ups.filter((u) => u.status === 409).length,
+        ATTEMPTS * (DEVICES - 1),
+        JSON.stringify(ups.map((u) => u.status)),
+      );
       for (const u of ups) {
         assert.equal(u.txid, at);
         if (u.status === 409) assert.match(JSON.parse(u.answer).message, CONFLICT);
       }
-      const puts = proxy.log.filter((e) => e.kind === 's3');
+      const puts = proxy.log.filter((e) => e.kind === "s3");
       assert.equal(puts.length, 1 + ATTEMPTS * (DEVICES - 1));
-      assert.ok(puts.every((e) => e.method === 'PUT' && e.status === 200), JSON.stringify(puts.map((e) => e.status)));
+      assert.ok(
+        puts.every((e) => e.method === "PUT" && e.status === 200),
+        JSON.stringify(puts.map((e) => e.status)),
+      );
 
       // Every losing attempt's upload is still pending: commit them all (under fresh names),
       // then download one per device and compare with the device's file.
       const leftovers = ups.filter((u) => u.status === 409).flatMap((u) => Object.entries(u.files));
       const fresh = Object.fromEntries(leftovers.map(([, [key, sum]]) => [newName(), [key, sum]]));
-      const j = ok(await api('update_files', { GraphUUID: G, TXId: txid, Files: fresh }, R.token));
+      const j = ok(await api("update_files", { GraphUUID: G, TXId: txid, Files: fresh }, R.token));
       assert.equal(j.TXId, txid + 1);
       txid += 1;
       const [encName] = Object.entries(fresh).find(([, [key]]) => key === leftovers[0][1][0]);
-      const urls = ok(await api('get_files', { GraphUUID: G, Files: [encName] }, R.token)).PresignedFileUrls;
+      const urls = ok(await api("get_files", { GraphUUID: G, Files: [encName] }, R.token)).PresignedFileUrls;
       const body = (await fetchUrl(urls[encName])).body;
-      assert.ok(body.subarray(0, 22).equals(Buffer.from('age-encryption.org/v1\n')), 'an age file');
-      ok(await api('delete_files', { GraphUUID: G, TXId: txid, Files: Object.keys(fresh) }, R.token));
+      assert.ok(body.subarray(0, 22).equals(Buffer.from("age-encryption.org/v1\n")), "an age file");
+      ok(await api("delete_files", { GraphUUID: G, TXId: txid, Files: Object.keys(fresh) }, R.token));
       txid += 1;
 
       // The client's reaction to the 409 (LS sync.cljs:1802-1819): pull, then upload again.
@@ -455,18 +523,20 @@ describe('the official library: rsapi updateRemoteFiles from several folders at 
     });
   }
 
-  test('a fresh device downloads every file as written; the log is contiguous', async () => {
+  test("a fresh device downloads every file as written; the log is contiguous", async () => {
     await diffFrom(R, G, 0);
     assert.equal(await getTxid(R, G), txid);
-    const fresh = await makeDeviceDir('race-fresh');
+    const fresh = await makeDeviceDir("race-fresh");
     dirs.push(fresh);
     await rsapi.updateLocalFiles(G, fresh, [...written.keys()], R.token);
     const tree = await readTree(fresh);
     assert.deepEqual([...tree.keys()].sort(), [...written.keys()].sort());
-    for (const [p, content] of written) assert.equal(tree.get(p).toString('utf8'), content, p);
+    for (const [p, content] of written) assert.equal(tree.get(p).toString("utf8"), content, p);
   });
 });
 
 after(() => {
-  process.stdout.write(`# races.test.mjs: ${stats.rounds} race rounds, ${stats.requests} racing requests, ${stats.conflicts} conflicts answered (${stats.lostInBatch} of them lost inside the commit batch); delete_graph races: ${stats.beforeDelete} commits landed first, ${stats.graphGone} found the graph gone (${stats.goneInBatch} inside the commit batch)\n`);
+  process.stdout.write(
+    `# races.test.mjs: ${stats.rounds} race rounds, ${stats.requests} racing requests, ${stats.conflicts} conflicts answered (${stats.lostInBatch} of them lost inside the commit batch); delete_graph races: ${stats.beforeDelete} commits landed first, ${stats.graphGone} found the graph gone (${stats.goneInBatch} inside the commit batch)\n`,
+  );
 });

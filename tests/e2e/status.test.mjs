@@ -22,12 +22,7 @@ async function chromium(args) {
   try {
     const { stdout } = await run(
       CHROMIUM,
-      [
-        ...CHROMIUM_FLAGS,
-        `--user-data-dir=${profile}`,
-        "--window-size=1000,1100",
-        ...args,
-      ],
+      [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, "--window-size=1000,1100", ...args],
       { timeout: 60_000, maxBuffer: 8 * 1024 * 1024 },
     );
     return stdout;
@@ -57,35 +52,40 @@ describe("status page", () => {
     assert.match(r.text, /<p id="bytes">File bodies: <b>presigned URLs straight to R2<\/b>/);
   });
 
-  test(
-    "renders in headless Chromium: version, healthy D1/R2/hub, budget meter; screenshot",
-    { skip: CHROMIUM ? false : "chromium is not installed and could not be installed (needs root + apt-get)" },
-    async () => {
-      const dom = await chromium(["--dump-dom", `${BASE}/`]);
-      assert.match(dom, /Logseq Sync server/);
-      assert.match(dom, /id="version">v\d+\.\d+\.\d+/);
-      for (const part of ["D1", "R2", "Hub"]) {
-        assert.match(dom, new RegExp(`<td>${part}</td><td class="ok">OK</td>`), `${part} healthy`);
-      }
-      for (const row of ["Worker requests", "D1 rows read", "D1 rows written", "R2 class A", "R2 class B", "Durable Object requests"]) {
-        assert.ok(dom.includes(row), row);
-      }
-      assert.ok(!dom.includes(email) && !dom.includes(graphName), "nothing private in the rendered page");
+  test("renders in headless Chromium: version, healthy D1/R2/hub, budget meter; screenshot", {
+    skip: CHROMIUM ? false : "chromium is not installed and could not be installed (needs root + apt-get)",
+  }, async () => {
+    const dom = await chromium(["--dump-dom", `${BASE}/`]);
+    assert.match(dom, /Logseq Sync server/);
+    assert.match(dom, /id="version">v\d+\.\d+\.\d+/);
+    for (const part of ["D1", "R2", "Hub"]) {
+      assert.match(dom, new RegExp(`<td>${part}</td><td class="ok">OK</td>`), `${part} healthy`);
+    }
+    for (const row of [
+      "Worker requests",
+      "D1 rows read",
+      "D1 rows written",
+      "R2 class A",
+      "R2 class B",
+      "Durable Object requests",
+    ]) {
+      assert.ok(dom.includes(row), row);
+    }
+    assert.ok(!dom.includes(email) && !dom.includes(graphName), "nothing private in the rendered page");
 
-      const dir = mkdtempSync(join(tmpdir(), "status-shot-"));
-      const shot = join(dir, "status.png");
-      try {
-        await chromium([`--screenshot=${shot}`, `${BASE}/`]);
-        assert.ok(existsSync(shot), "screenshot written");
-        const png = readFileSync(shot);
-        assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "a PNG");
-        assert.ok(png.length > 10_000, `a real picture, ${png.length} bytes`);
-        if (process.env.STATUS_SCREENSHOT) copyFileSync(shot, process.env.STATUS_SCREENSHOT);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  );
+    const dir = mkdtempSync(join(tmpdir(), "status-shot-"));
+    const shot = join(dir, "status.png");
+    try {
+      await chromium([`--screenshot=${shot}`, `${BASE}/`]);
+      assert.ok(existsSync(shot), "screenshot written");
+      const png = readFileSync(shot);
+      assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "a PNG");
+      assert.ok(png.length > 10_000, `a real picture, ${png.length} bytes`);
+      if (process.env.STATUS_SCREENSHOT) copyFileSync(shot, process.env.STATUS_SCREENSHOT);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test("the budget meter counts requests (flushed about once a minute per isolate)", async () => {
     const before = await raw(BASE, "/", {});

@@ -3,12 +3,12 @@
 // flags Chromium keeps trying Google's hosts, which this sandbox refuses. Each test adds its
 // own --user-data-dir (a fresh profile) and whatever else it needs.
 export const CHROMIUM_FLAGS = Object.freeze([
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
 ]);

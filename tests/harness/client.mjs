@@ -2,9 +2,9 @@
 // node:http only (full control over headers; global fetch would add its own), one connection
 // per request (`Connection: close`), every request bounded by a timeout.
 
-import http from 'node:http';
-import https from 'node:https';
-import zlib from 'node:zlib';
+import http from "node:http";
+import https from "node:https";
+import zlib from "node:zlib";
 
 /**
  * @typedef {object} Reply
@@ -31,14 +31,14 @@ import zlib from 'node:zlib';
  * @param {boolean} [opts.decompress=true]
  * @returns {Promise<Reply>}
  */
-export function raw(baseUrl, path, { method = 'GET', headers = {}, body, timeoutMs = 30_000, decompress = true } = {}) {
+export function raw(baseUrl, path, { method = "GET", headers = {}, body, timeoutMs = 30_000, decompress = true } = {}) {
   const base = new URL(baseUrl);
-  const mod = base.protocol === 'https:' ? https : http;
-  const prefix = base.pathname.replace(/\/+$/, '');
+  const mod = base.protocol === "https:" ? https : http;
+  const prefix = base.pathname.replace(/\/+$/, "");
   return new Promise((resolve, reject) => {
     const req = mod.request({
       protocol: base.protocol,
-      hostname: base.hostname.replace(/^\[|\]$/g, ''),
+      hostname: base.hostname.replace(/^\[|\]$/g, ""),
       port: base.port || undefined,
       method,
       path: prefix + path,
@@ -46,25 +46,36 @@ export function raw(baseUrl, path, { method = 'GET', headers = {}, body, timeout
       rejectUnauthorized: false,
     });
     for (const [k, v] of Object.entries(headers)) if (v !== undefined) req.setHeader(k, v);
-    const timer = setTimeout(() => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${path}`)), timeoutMs);
-    req.on('error', (err) => { clearTimeout(timer); reject(err); });
-    req.on('response', (res) => {
+    const timer = setTimeout(
+      () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${path}`)),
+      timeoutMs,
+    );
+    req.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    req.on("response", (res) => {
       const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('error', (err) => { clearTimeout(timer); reject(err); });
-      res.on('end', () => {
+      res.on("data", (c) => chunks.push(c));
+      res.on("error", (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      res.on("end", () => {
         clearTimeout(timer);
         let buf = Buffer.concat(chunks);
         try {
-          const enc = String(res.headers['content-encoding'] || '').trim().toLowerCase();
-          if (decompress && enc === 'gzip') buf = zlib.gunzipSync(buf);
-          else if (decompress && enc === 'deflate') buf = zlib.inflateSync(buf);
-          else if (decompress && enc === 'br') buf = zlib.brotliDecompressSync(buf);
+          const enc = String(res.headers["content-encoding"] || "")
+            .trim()
+            .toLowerCase();
+          if (decompress && enc === "gzip") buf = zlib.gunzipSync(buf);
+          else if (decompress && enc === "deflate") buf = zlib.inflateSync(buf);
+          else if (decompress && enc === "br") buf = zlib.brotliDecompressSync(buf);
         } catch (err) {
           reject(err);
           return;
         }
-        const text = buf.toString('utf8');
+        const text = buf.toString("utf8");
         const reply = {
           status: res.statusCode,
           statusText: res.statusMessage,
@@ -74,8 +85,12 @@ export function raw(baseUrl, path, { method = 'GET', headers = {}, body, timeout
           text,
           json: undefined,
         };
-        if (/^\s*application\/json\b/i.test(String(res.headers['content-type'] || ''))) {
-          try { reply.json = JSON.parse(text); } catch (err) { reply.jsonError = err; }
+        if (/^\s*application\/json\b/i.test(String(res.headers["content-type"] || ""))) {
+          try {
+            reply.json = JSON.parse(text);
+          } catch (err) {
+            reply.jsonError = err;
+          }
         }
         resolve(reply);
       });
@@ -85,8 +100,8 @@ export function raw(baseUrl, path, { method = 'GET', headers = {}, body, timeout
       req.useChunkedEncodingByDefault = false;
       req.end();
     } else {
-      const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
-      if (req.getHeader('content-length') === undefined) req.setHeader('Content-Length', buf.length);
+      const buf = typeof body === "string" ? Buffer.from(body, "utf8") : Buffer.from(body);
+      if (req.getHeader("content-length") === undefined) req.setHeader("Content-Length", buf.length);
       req.end(buf);
     }
   });
@@ -107,14 +122,14 @@ export function raw(baseUrl, path, { method = 'GET', headers = {}, body, timeout
  */
 export function appCall(baseUrl, api, body, token, { headers = {}, timeoutMs } = {}) {
   return raw(baseUrl, `/file-sync/${api}`, {
-    method: 'POST',
+    method: "POST",
     headers: {
-      Accept: '*/*',
-      'Content-Type': 'application/x-www-form-urlencoded;charset=utf-8',
+      Accept: "*/*",
+      "Content-Type": "application/x-www-form-urlencoded;charset=utf-8",
       Authorization: token == null ? undefined : `Bearer ${token}`,
       ...headers,
     },
-    body: body === undefined ? 'null' : JSON.stringify(body),
+    body: body === undefined ? "null" : JSON.stringify(body),
     timeoutMs,
   });
 }
@@ -133,13 +148,13 @@ export function appCall(baseUrl, api, body, token, { headers = {}, timeoutMs } =
  */
 export function rsapiCall(baseUrl, api, body, token, { headers = {}, timeoutMs } = {}) {
   return raw(baseUrl, `/file-sync/${api}`, {
-    method: 'POST',
+    method: "POST",
     headers: {
       Authorization: token == null ? undefined : `Bearer ${token}`,
-      'Content-Type': 'application/octet-stream',
-      Accept: '*/*',
-      'User-Agent': 'Logseq-sync/0.3',
-      'Accept-Encoding': 'gzip',
+      "Content-Type": "application/octet-stream",
+      Accept: "*/*",
+      "User-Agent": "Logseq-sync/0.3",
+      "Accept-Encoding": "gzip",
       ...headers,
     },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -160,19 +175,35 @@ export function heldCall(baseUrl, name, body, token, timeoutMs = 30_000) {
   let req;
   const done = new Promise((resolve, reject) => {
     req = http.request({
-      hostname: u.hostname, port: u.port, method: 'POST', path: `/file-sync/${name}`, agent: false,
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream', 'User-Agent': 'Logseq-sync/0.3', 'Content-Length': data.length },
+      hostname: u.hostname,
+      port: u.port,
+      method: "POST",
+      path: `/file-sync/${name}`,
+      agent: false,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/octet-stream",
+        "User-Agent": "Logseq-sync/0.3",
+        "Content-Length": data.length,
+      },
     });
     const timer = setTimeout(() => req.destroy(new Error(`timeout: ${name}`)), timeoutMs + 5_000);
-    req.on('error', (e) => { clearTimeout(timer); reject(e); });
-    req.on('response', (res) => {
+    req.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.on("response", (res) => {
       const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => {
         clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString('utf8');
+        const text = Buffer.concat(chunks).toString("utf8");
         let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
         resolve({ status: res.statusCode, headers: res.headers, text, json });
       });
     });

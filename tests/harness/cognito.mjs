@@ -21,7 +21,11 @@ export function makeSigningKey() {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const { n, e } = publicKey.export({ format: "jwk" });
   const kid = b64url(randomUUID());
-  return { kid, pem: privateKey.export({ type: "pkcs8", format: "pem" }), jwk: { alg: "RS256", e, kid, kty: "RSA", n, use: "sig" } };
+  return {
+    kid,
+    pem: privateKey.export({ type: "pkcs8", format: "pem" }),
+    jwk: { alg: "RS256", e, kid, kty: "RSA", n, use: "sig" },
+  };
 }
 
 /** The key `npm test` serves (env COGNITO_TEST_KEY). */
@@ -81,7 +85,8 @@ export function startJwksServer(keys, port = 0) {
     if (req.url === "/jwks.json") {
       state.fetches++;
       if (state.mode === "down") return res.writeHead(503).end("unavailable");
-      if (state.mode === "garbage") return res.writeHead(200, { "content-type": "text/html" }).end("<html>not a jwks</html>");
+      if (state.mode === "garbage")
+        return res.writeHead(200, { "content-type": "text/html" }).end("<html>not a jwks</html>");
       return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: state.keys }));
     }
     if (req.url === "/control" && req.method === "POST") {
@@ -106,7 +111,14 @@ export function startJwksServer(keys, port = 0) {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => {
       const url = `http://127.0.0.1:${server.address().port}`;
-      resolve({ url, jwksUrl: `${url}/jwks.json`, controlUrl: `${url}/control`, state, server, close: () => new Promise((r) => server.close(r)) });
+      resolve({
+        url,
+        jwksUrl: `${url}/jwks.json`,
+        controlUrl: `${url}/control`,
+        state,
+        server,
+        close: () => new Promise((r) => server.close(r)),
+      });
     });
   });
 }

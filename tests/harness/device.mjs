@@ -17,17 +17,17 @@
 // Every acknowledged write (a 200 with a new TXId) is recorded in `acked` so the soak can check
 // that nothing acknowledged was lost.
 
-import { mkdir, readFile, rm, rename, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { mkdir, readFile, rm, rename, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import path from "node:path";
 
-import * as rsapi from './rsapi.mjs';
-import { connectWebSocket } from './ws.mjs';
-import { TXID_CONFLICT_RE, UPLOAD_BATCH, DOWNLOAD_BATCH, md5, chunk, stripUserGraphPrefix } from './graph.mjs';
+import * as rsapi from "./rsapi.mjs";
+import { connectWebSocket } from "./ws.mjs";
+import { TXID_CONFLICT_RE, UPLOAD_BATCH, DOWNLOAD_BATCH, md5, chunk, stripUserGraphPrefix } from "./graph.mjs";
 
 /** A line of text from the PRNG (pages are text; every line differs). */
 function line(rng, tag) {
-  return `- ${tag} ${rng.next().toString(36)} ${'lorem ipsum '.repeat(1 + (rng.next() % 4))}\n`;
+  return `- ${tag} ${rng.next().toString(36)} ${"lorem ipsum ".repeat(1 + (rng.next() % 4))}\n`;
 }
 
 export class Device {
@@ -51,7 +51,18 @@ export class Device {
     this.acked = [];
     this.ws = null;
     this.created = 0;
-    this.counts = { create: 0, edit: 0, delete: 0, rename: 0, asset: 0, pushes: 0, pulls: 0, conflicts: 0, failures: 0, wsReconnects: 0 };
+    this.counts = {
+      create: 0,
+      edit: 0,
+      delete: 0,
+      rename: 0,
+      asset: 0,
+      pushes: 0,
+      pulls: 0,
+      conflicts: 0,
+      failures: 0,
+      wsReconnects: 0,
+    };
     this.errors = [];
   }
 
@@ -70,8 +81,8 @@ export class Device {
   /** One random local edit, as a person makes it in the app. */
   async localEdit() {
     const files = [...(await this.files()).keys()];
-    const pages = files.filter((f) => f.endsWith('.md'));
-    const assets = files.filter((f) => f.startsWith('assets/'));
+    const pages = files.filter((f) => f.endsWith(".md"));
+    const assets = files.filter((f) => f.startsWith("assets/"));
     const r = this.rng.float();
     if (r < 0.25 || pages.length < 3) return this.createPage();
     if (r < 0.6) return this.editPage(this.rng.pick(pages));
@@ -88,7 +99,7 @@ export class Device {
   }
 
   async editPage(rel) {
-    const old = await readFile(this.abs(rel), 'utf8');
+    const old = await readFile(this.abs(rel), "utf8");
     await this.write(rel, old + line(this.rng, `${this.name} edit`));
     this.counts.edit++;
   }
@@ -103,21 +114,21 @@ export class Device {
     const to = `pages/${this.name.toLowerCase()}-renamed-${++this.created}.md`;
     await mkdir(path.dirname(this.abs(to)), { recursive: true });
     await rename(this.abs(rel), this.abs(to));
-    this.pending.set(rel, 'delete');
-    this.pending.set(to, 'put');
+    this.pending.set(rel, "delete");
+    this.pending.set(to, "put");
     this.counts.rename++;
   }
 
   async remove(rel) {
     await rm(this.abs(rel), { force: true });
-    this.pending.set(rel, 'delete');
+    this.pending.set(rel, "delete");
     this.counts.delete++;
   }
 
   async write(rel, data) {
     await mkdir(path.dirname(this.abs(rel)), { recursive: true });
     await writeFile(this.abs(rel), data);
-    this.pending.set(rel, 'put');
+    this.pending.set(rel, "put");
   }
 
   // ------------------------------------------------------------ sync
@@ -159,7 +170,7 @@ export class Device {
     await this.ensureSocket();
     let behind = this.pushedTxid() > this.txid;
     if (poll && !behind) {
-      const r = await this.api('get_txid', { GraphUUID: this.graph });
+      const r = await this.api("get_txid", { GraphUUID: this.graph });
       behind = r.status === 200 && r.json?.TXId > this.txid;
     }
     if (behind && !(await this.pull())) return false;
@@ -170,7 +181,7 @@ export class Device {
   async pull() {
     this.counts.pulls++;
     for (let page = 0; page < 100; page++) {
-      const r = await this.api('get_diff', { GraphUUID: this.graph, FromTXId: this.txid });
+      const r = await this.api("get_diff", { GraphUUID: this.graph, FromTXId: this.txid });
       if (r.status !== 200 || !Array.isArray(r.json?.Transactions)) return this.failed(`get_diff ${r.status}`);
       const txs = [...r.json.Transactions].sort((a, b) => a.TXId - b.TXId);
       if (txs.length === 0) return true;
@@ -184,16 +195,17 @@ export class Device {
   }
 
   async apply(tx) {
-    const keys = (tx.TXContent ?? []).map(([to]) => stripUserGraphPrefix(to)).filter((k) => k.startsWith('e.'));
+    const keys = (tx.TXContent ?? []).map(([to]) => stripUserGraphPrefix(to)).filter((k) => k.startsWith("e."));
     if (keys.length === 0) return true;
     const paths = rsapi.decryptFnames(this.graph, keys).filter((p) => !this.pending.has(p));
-    if (tx.TXType === 'delete_files') {
+    if (tx.TXType === "delete_files") {
       for (const p of paths) await rm(this.abs(p), { force: true });
       return true;
     }
-    if (tx.TXType !== 'update_files') return this.failed(`unexpected TXType ${tx.TXType}`);
+    if (tx.TXType !== "update_files") return this.failed(`unexpected TXType ${tx.TXType}`);
     try {
-      for (const part of chunk(paths, DOWNLOAD_BATCH)) await rsapi.updateLocalFiles(this.graph, this.dir, part, this.token);
+      for (const part of chunk(paths, DOWNLOAD_BATCH))
+        await rsapi.updateLocalFiles(this.graph, this.dir, part, this.token);
       return true;
     } catch (e) {
       return this.failed(`updateLocalFiles: ${e.message}`);
@@ -204,23 +216,33 @@ export class Device {
   async push() {
     for (let attempt = 0; attempt < 5 && this.pending.size; attempt++) {
       // a put whose file is gone (deleted again before it was pushed) is a delete
-      for (const [p, op] of this.pending) if (op === 'put' && !existsSync(this.abs(p))) this.pending.set(p, 'delete');
-      const puts = [...this.pending].filter(([, op]) => op === 'put').map(([p]) => p);
-      const dels = [...this.pending].filter(([, op]) => op === 'delete').map(([p]) => p);
+      for (const [p, op] of this.pending) if (op === "put" && !existsSync(this.abs(p))) this.pending.set(p, "delete");
+      const puts = [...this.pending].filter(([, op]) => op === "put").map(([p]) => p);
+      const dels = [...this.pending].filter(([, op]) => op === "delete").map(([p]) => p);
       let conflict = false;
       for (const part of chunk(puts, UPLOAD_BATCH)) {
         const sums = new Map();
         for (const p of part) sums.set(p, md5(await readFile(this.abs(p))));
-        const outcome = await this.commit('put', part, () => rsapi.updateRemoteFiles(this.graph, this.dir, part, this.txid, this.token));
-        if (outcome === 'conflict') { conflict = true; break; }
-        if (outcome !== 'ok') return false;
+        const outcome = await this.commit("put", part, () =>
+          rsapi.updateRemoteFiles(this.graph, this.dir, part, this.txid, this.token),
+        );
+        if (outcome === "conflict") {
+          conflict = true;
+          break;
+        }
+        if (outcome !== "ok") return false;
         for (const p of part) this.acked.push({ path: p, md5: sums.get(p), txid: this.txid, device: this.name });
       }
       if (!conflict) {
         for (const part of chunk(dels, UPLOAD_BATCH)) {
-          const outcome = await this.commit('delete', part, () => rsapi.deleteRemoteFiles(this.graph, this.dir, part, this.txid, this.token));
-          if (outcome === 'conflict') { conflict = true; break; }
-          if (outcome !== 'ok') return false;
+          const outcome = await this.commit("delete", part, () =>
+            rsapi.deleteRemoteFiles(this.graph, this.dir, part, this.txid, this.token),
+          );
+          if (outcome === "conflict") {
+            conflict = true;
+            break;
+          }
+          if (outcome !== "ok") return false;
           for (const p of part) this.acked.push({ path: p, md5: null, txid: this.txid, device: this.name });
         }
       }
@@ -235,25 +257,26 @@ export class Device {
     this.counts.pushes++;
     try {
       const txid = await run();
-      if (!Number.isInteger(txid) || txid !== this.txid + 1) return this.failed(`${kind} answered TXId ${txid} at local ${this.txid}`) || 'failed';
+      if (!Number.isInteger(txid) || txid !== this.txid + 1)
+        return this.failed(`${kind} answered TXId ${txid} at local ${this.txid}`) || "failed";
       this.txid = txid;
       for (const p of part) this.pending.delete(p);
-      return 'ok';
+      return "ok";
     } catch (e) {
       const m = TXID_CONFLICT_RE.exec(e.message);
       if (m && Number(m[1]) > Number(m[2])) {
         this.counts.conflicts++;
-        return 'conflict';
+        return "conflict";
       }
       this.failed(`${kind}: ${e.message}`);
-      return 'failed';
+      return "failed";
     }
   }
 
   failed(why) {
     this.counts.failures++;
     if (this.errors.length < 50) this.errors.push(why);
-    this.log(`${this.name}: ${why.split('\n')[0]}`);
+    this.log(`${this.name}: ${why.split("\n")[0]}`);
     return false;
   }
 

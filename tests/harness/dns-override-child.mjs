@@ -8,10 +8,10 @@
 //
 // env: WORKER_URL, TOKEN, GRAPH, SECRET_KEY, PUBLIC_KEY, DIR_A, DIR_B, FILES (JSON list)
 
-import dns from 'node:dns/promises';
-import { makeCa, HOSTS } from '../../scripts/lib/connect-proxy.mjs';
-import { startLanConnect } from '../../scripts/lib/connect-lan.mjs';
-import { raw } from './rsapi.mjs';
+import dns from "node:dns/promises";
+import { makeCa, HOSTS } from "../../scripts/lib/connect-proxy.mjs";
+import { startLanConnect } from "../../scripts/lib/connect-lan.mjs";
+import { raw } from "./rsapi.mjs";
 
 const e = process.env;
 const log = [];
@@ -19,16 +19,24 @@ let lan;
 try {
   for (const h of [HOSTS.api, HOSTS.bucket]) {
     const { address } = await dns.lookup(h, { family: 4 });
-    if (address !== '127.0.0.1') throw new Error(`${h} resolves to ${address}, not 127.0.0.1: no DNS override, not calling rsapi`);
+    if (address !== "127.0.0.1")
+      throw new Error(`${h} resolves to ${address}, not 127.0.0.1: no DNS override, not calling rsapi`);
   }
-  lan = await startLanConnect({ serverUrl: e.WORKER_URL, ca: makeCa(), listen: '127.0.0.1', port: 0, transparentPort: 443, log: (l) => log.push(l) });
+  lan = await startLanConnect({
+    serverUrl: e.WORKER_URL,
+    ca: makeCa(),
+    listen: "127.0.0.1",
+    port: 0,
+    transparentPort: 443,
+    log: (l) => log.push(l),
+  });
   const files = JSON.parse(e.FILES);
-  await raw.setEnv(e.GRAPH, 'prod', e.SECRET_KEY, e.PUBLIC_KEY);
+  await raw.setEnv(e.GRAPH, "prod", e.SECRET_KEY, e.PUBLIC_KEY);
   const txid = await raw.updateRemoteFiles(e.GRAPH, e.DIR_A, files, 0, e.TOKEN);
   await raw.updateLocalFiles(e.GRAPH, e.DIR_B, files, e.TOKEN);
-  process.stdout.write(JSON.stringify({ txid, log }) + '\n');
+  process.stdout.write(JSON.stringify({ txid, log }) + "\n");
 } catch (err) {
-  process.stdout.write(JSON.stringify({ error: err.message, log }) + '\n');
+  process.stdout.write(JSON.stringify({ error: err.message, log }) + "\n");
 } finally {
   await lan?.close();
   process.exit(0);

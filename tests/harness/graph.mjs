@@ -1,10 +1,10 @@
 // Fixture helpers for sync tests: a local graph folder ("device"), its files, checksums, and
 // the small bits of client logic the tests need (prefix stripping, batching, txid chaining).
 
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 
 /** The client's graph UUID check (LS util.cljc uuid-string?, PROTOCOL.md §3.2). */
 export const CLIENT_UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-5][0-9a-f]{3}-[089ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -13,7 +13,7 @@ export const CLIENT_UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-5][0-9a-f]{3}-[089ab]
 export const TXID_CONFLICT_RE = /(\d+), txid_to_validate = (\d+)/;
 
 /** Bucket compiled into rsapi for env "prod" (uploads go to `<bucket>.s3.amazonaws.com`). */
-export const PROD_BUCKET = 'logseq-file-sync-bucket-prod';
+export const PROD_BUCKET = "logseq-file-sync-bucket-prod";
 
 /** Batch sizes of the app: uploads/deletes per update_files (20), downloads per get_files (100). */
 export const UPLOAD_BATCH = 20;
@@ -21,7 +21,9 @@ export const DOWNLOAD_BATCH = 100;
 
 /** Lower-case hex MD5 of bytes or a UTF-8 string. */
 export function md5(data) {
-  return createHash('md5').update(typeof data === 'string' ? Buffer.from(data, 'utf8') : data).digest('hex');
+  return createHash("md5")
+    .update(typeof data === "string" ? Buffer.from(data, "utf8") : data)
+    .digest("hex");
 }
 
 /** Split `arr` into chunks of at most `n`. */
@@ -36,13 +38,13 @@ export function chunk(arr, n) {
  * `<a>/<b>/` iff the path has more than two `/`-parts and both a and b are 36 characters.
  */
 export function stripUserGraphPrefix(key) {
-  const parts = String(key).split('/');
-  if (parts.length > 2 && parts[0].length === 36 && parts[1].length === 36) return parts.slice(2).join('/');
+  const parts = String(key).split("/");
+  if (parts.length > 2 && parts[0].length === 36 && parts[1].length === 36) return parts.slice(2).join("/");
   return key;
 }
 
 /** A new empty directory under the OS temp dir (a "device"'s graph folder). */
-export function makeDeviceDir(label = 'device') {
+export function makeDeviceDir(label = "device") {
   return mkdtemp(path.join(tmpdir(), `logseq-sync-${label}-`));
 }
 
@@ -59,7 +61,7 @@ export async function removeDirs(dirs) {
  */
 export async function writeFiles(dir, files) {
   for (const [rel, content] of Object.entries(files)) {
-    const abs = path.join(dir, ...rel.normalize('NFC').split('/'));
+    const abs = path.join(dir, ...rel.normalize("NFC").split("/"));
     await mkdir(path.dirname(abs), { recursive: true });
     await writeFile(abs, content);
   }
@@ -67,7 +69,7 @@ export async function writeFiles(dir, files) {
 
 /** Read one file of a graph folder. */
 export function readGraphFile(dir, rel) {
-  return readFile(path.join(dir, ...rel.split('/')));
+  return readFile(path.join(dir, ...rel.split("/")));
 }
 
 /**
@@ -81,14 +83,14 @@ export async function readTree(dir) {
     const entries = await readdir(path.join(dir, relDir), { withFileTypes: true });
     for (const e of entries) {
       const rel = relDir ? `${relDir}/${e.name}` : e.name;
-      if (rel.startsWith('.') || rel.includes('/.')) continue;
-      if (rel.startsWith('logseq/bak/') || rel === 'logseq/bak') continue;
-      if (rel.startsWith('logseq/version-files/') || rel === 'logseq/version-files') continue;
+      if (rel.startsWith(".") || rel.includes("/.")) continue;
+      if (rel.startsWith("logseq/bak/") || rel === "logseq/bak") continue;
+      if (rel.startsWith("logseq/version-files/") || rel === "logseq/version-files") continue;
       if (e.isDirectory()) await walk(rel);
       else if (e.isFile()) out.set(rel, await readFile(path.join(dir, rel)));
     }
   }
-  await walk('');
+  await walk("");
   return out;
 }
 
@@ -101,17 +103,17 @@ export async function readTree(dir) {
  */
 export function fixtureGraph({ journals = 20, assetBytes = 300 * 1024 } = {}) {
   const files = {
-    'pages/contents.md': '- Welcome to my notes\n- [[Café déjà vu]]\n- [[日本語]]\n',
-    'pages/sub/deep/note.md': '- a page three folders deep\n',
-    ['pages/Café déjà vu.md'.normalize('NFC')]: '- accents: é à ü ñ\n',
-    ['pages/日本語.md'.normalize('NFC')]: '- 日本語のページ\n- emoji 📝\n',
-    'logseq/config.edn': '{:meta/version 1\n :preferred-format :markdown\n :journal/page-title-format "yyyy-MM-dd"}\n',
-    'assets/image.png': randomBytes(assetBytes),
+    "pages/contents.md": "- Welcome to my notes\n- [[Café déjà vu]]\n- [[日本語]]\n",
+    "pages/sub/deep/note.md": "- a page three folders deep\n",
+    ["pages/Café déjà vu.md".normalize("NFC")]: "- accents: é à ü ñ\n",
+    ["pages/日本語.md".normalize("NFC")]: "- 日本語のページ\n- emoji 📝\n",
+    "logseq/config.edn": '{:meta/version 1\n :preferred-format :markdown\n :journal/page-title-format "yyyy-MM-dd"}\n',
+    "assets/image.png": randomBytes(assetBytes),
   };
   const start = Date.UTC(2024, 0, 1);
   for (let i = 0; i < journals; i++) {
     const d = new Date(start + i * 86_400_000);
-    const name = `${d.getUTCFullYear()}_${String(d.getUTCMonth() + 1).padStart(2, '0')}_${String(d.getUTCDate()).padStart(2, '0')}`;
+    const name = `${d.getUTCFullYear()}_${String(d.getUTCMonth() + 1).padStart(2, "0")}_${String(d.getUTCDate()).padStart(2, "0")}`;
     files[`journals/${name}.md`] = `- journal entry ${i}\n- TODO item ${i}\n`;
   }
   return files;

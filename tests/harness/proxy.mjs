@@ -26,31 +26,39 @@
 //
 // Only 127.0.0.1 is ever contacted. Every request is recorded in `log`.
 
-import http from 'node:http';
-import https from 'node:https';
-import net from 'node:net';
-import tls from 'node:tls';
-import zlib from 'node:zlib';
-import { makeSelfSignedCert } from './tls.mjs';
+import http from "node:http";
+import https from "node:https";
+import net from "node:net";
+import tls from "node:tls";
+import zlib from "node:zlib";
+import { makeSelfSignedCert } from "./tls.mjs";
 
-const API_HOSTS = new Set(['api.logseq.com', 'api-dev.logseq.com']);
+const API_HOSTS = new Set(["api.logseq.com", "api-dev.logseq.com"]);
 const S3_HOST = /^[a-z0-9][a-z0-9.-]*\.s3\.amazonaws\.com$/i;
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate',
-  'te', 'trailer', 'upgrade',
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authorization",
+  "proxy-authenticate",
+  "te",
+  "trailer",
+  "upgrade",
 ]);
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+const LOOPBACK_NAMES = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
 
 function isLoopback(hostname) {
-  const h = hostname.replace(/^\[|\]$/g, '');
-  return LOOPBACK_NAMES.has(h) || (net.isIPv4(h) && h.startsWith('127.'));
+  const h = hostname.replace(/^\[|\]$/g, "");
+  return LOOPBACK_NAMES.has(h) || (net.isIPv4(h) && h.startsWith("127."));
 }
 
 /** Strip an optional `:port` from a Host header value (handles `[v6]:port`). */
 function hostOnly(hostHeader) {
-  const h = String(hostHeader || '').trim().toLowerCase();
-  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
-  return h.replace(/:\d+$/, '');
+  const h = String(hostHeader || "")
+    .trim()
+    .toLowerCase();
+  if (h.startsWith("[")) return h.slice(0, h.indexOf("]") + 1);
+  return h.replace(/:\d+$/, "");
 }
 
 /**
@@ -62,8 +70,8 @@ function filterRawHeaders(rawHeaders, drop = []) {
   const out = [];
   // Also drop headers listed in a Connection header.
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i].toLowerCase() === 'connection') {
-      for (const n of rawHeaders[i + 1].split(',')) dropSet.add(n.trim().toLowerCase());
+    if (rawHeaders[i].toLowerCase() === "connection") {
+      for (const n of rawHeaders[i + 1].split(",")) dropSet.add(n.trim().toLowerCase());
     }
   }
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -84,7 +92,7 @@ function capture(stream, entry, field, limit) {
   const chunks = [];
   let size = 0;
   let truncated = false;
-  stream.on('data', (c) => {
+  stream.on("data", (c) => {
     const room = limit - size;
     if (c.length > room) truncated = true;
     if (room <= 0) return;
@@ -100,30 +108,38 @@ function capture(stream, entry, field, limit) {
     // rsapi, sends Accept-Encoding: gzip); the encoding is kept in entry[field + 'Encoding'].
     // Lenient flush: rsapi may hang up after the gzip trailer but before the last HTTP chunk,
     // which cuts the upstream answer short of its end although the body is all there.
-    const enc = String(stream.headers?.['content-encoding'] || '').trim().toLowerCase();
-    if (enc && enc !== 'identity') {
-      entry[field + 'Encoding'] = enc;
+    const enc = String(stream.headers?.["content-encoding"] || "")
+      .trim()
+      .toLowerCase();
+    if (enc && enc !== "identity") {
+      entry[field + "Encoding"] = enc;
       if (!truncated) {
         const lenient = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
         try {
-          if (enc === 'gzip' || enc === 'x-gzip') buf = zlib.gunzipSync(buf, lenient);
-          else if (enc === 'deflate') buf = zlib.inflateSync(buf, lenient);
-          else if (enc === 'br') buf = zlib.brotliDecompressSync(buf, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
-        } catch { /* keep the raw bytes */ }
+          if (enc === "gzip" || enc === "x-gzip") buf = zlib.gunzipSync(buf, lenient);
+          else if (enc === "deflate") buf = zlib.inflateSync(buf, lenient);
+          else if (enc === "br")
+            buf = zlib.brotliDecompressSync(buf, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
+        } catch {
+          /* keep the raw bytes */
+        }
       }
     }
-    entry[field] = buf.toString('utf8');
-    if (truncated) entry[field + 'Truncated'] = true;
-    if (aborted) entry[field + 'Aborted'] = true;
+    entry[field] = buf.toString("utf8");
+    if (truncated) entry[field + "Truncated"] = true;
+    if (aborted) entry[field + "Aborted"] = true;
   };
-  stream.on('end', () => finish(false));
-  stream.on('close', () => finish(true));
+  stream.on("end", () => finish(false));
+  stream.on("close", () => finish(true));
 }
 
 function sendText(res, status, text) {
-  if (res.headersSent) { res.destroy(); return; }
-  const body = Buffer.from(text + '\n');
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length });
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = Buffer.from(text + "\n");
+  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": body.length });
   res.end(body);
 }
 
@@ -155,20 +171,29 @@ function sendText(res, status, text) {
  *   `requestBody` / `responseBody` (see captureLimit; decoded, the Content-Encoding if any is
  *   in `responseBodyEncoding`) and `responseHeaders` (lower-case).
  */
-export async function startInterceptProxy({ workerUrl, port = 0, upstreamTimeoutMs = 120_000, captureLimit = 256 * 1024, extraHeaders } = {}) {
-  if (!workerUrl) throw new Error('startInterceptProxy: workerUrl is required');
+export async function startInterceptProxy({
+  workerUrl,
+  port = 0,
+  upstreamTimeoutMs = 120_000,
+  captureLimit = 256 * 1024,
+  extraHeaders,
+} = {}) {
+  if (!workerUrl) throw new Error("startInterceptProxy: workerUrl is required");
   const worker = new URL(workerUrl);
   if (!/^https?:$/.test(worker.protocol) || !isLoopback(worker.hostname)) {
     throw new Error(`startInterceptProxy: workerUrl must be a loopback http(s) URL, got ${workerUrl}`);
   }
-  const workerPrefix = worker.pathname.replace(/\/+$/, '');
+  const workerPrefix = worker.pathname.replace(/\/+$/, "");
   const { key, cert } = makeSelfSignedCert();
   const secureContext = tls.createSecureContext({ key, cert });
 
   const log = [];
   const tunnels = [];
   const sockets = new Set();
-  const track = (s) => { sockets.add(s); s.once('close', () => sockets.delete(s)); };
+  const track = (s) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  };
 
   // In-flight bookkeeping. rsapi can see its answer complete before the proxy saw the end of
   // it (reqwest's gzip decoder stops at the end of the gzip stream, before the final chunk),
@@ -180,13 +205,25 @@ export async function startInterceptProxy({ workerUrl, port = 0, upstreamTimeout
     log.push(entry);
     inflight++;
     let resolveDone;
-    Object.defineProperty(entry, 'done', { value: new Promise((r) => { resolveDone = r; }), enumerable: false });
-    holds.set(entry, { count: 0, resolve: () => {
-      resolveDone(entry);
-      if (--inflight === 0) { const w = idleWaiters; idleWaiters = []; w.forEach((f) => f()); }
-    } });
+    Object.defineProperty(entry, "done", {
+      value: new Promise((r) => {
+        resolveDone = r;
+      }),
+      enumerable: false,
+    });
+    holds.set(entry, {
+      count: 0,
+      resolve: () => {
+        resolveDone(entry);
+        if (--inflight === 0) {
+          const w = idleWaiters;
+          idleWaiters = [];
+          for (const f of w) f();
+        }
+      },
+    });
     const release = hold(entry);
-    res.once('close', () => setImmediate(release));
+    res.once("close", () => setImmediate(release));
   }
   /** Keep `entry.done` pending until the returned function is called (once). */
   function hold(entry) {
@@ -207,10 +244,10 @@ export async function startInterceptProxy({ workerUrl, port = 0, upstreamTimeout
    */
   function forward(req, res, entry, target, rawHeaders) {
     const { protocol, hostname, port, path } = target;
-    const bareHost = hostname.replace(/^\[|\]$/g, '');
+    const bareHost = hostname.replace(/^\[|\]$/g, "");
     const authority = net.isIPv6(bareHost) ? `[${bareHost}]` : bareHost;
     entry.target = `${protocol}//${authority}:${port}${path}`;
-    const mod = protocol === 'https:' ? https : http;
+    const mod = protocol === "https:" ? https : http;
     const upstream = mod.request({
       protocol,
       hostname: bareHost,
@@ -237,16 +274,16 @@ export async function startInterceptProxy({ workerUrl, port = 0, upstreamTimeout
       entry.addedHeaders = added;
       for (const [k, v] of Object.entries(added)) upstream.setHeader(k, v);
     }
-    upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
+    upstream.on("timeout", () => upstream.destroy(new Error("upstream timeout")));
     const releaseUpstream = hold(entry);
-    upstream.once('close', () => setImmediate(releaseUpstream));
-    upstream.on('response', (up) => {
+    upstream.once("close", () => setImmediate(releaseUpstream));
+    upstream.on("response", (up) => {
       const releaseResponse = hold(entry);
-      up.once('close', () => setImmediate(releaseResponse));
+      up.once("close", () => setImmediate(releaseResponse));
       entry.status = up.statusCode;
-      if (entry.kind === 'api') {
+      if (entry.kind === "api") {
         entry.responseHeaders = up.headers;
-        capture(up, entry, 'responseBody', captureLimit);
+        capture(up, entry, "responseBody", captureLimit);
       }
       const headers = filterRawHeaders(up.rawHeaders);
       try {
@@ -256,10 +293,10 @@ export async function startInterceptProxy({ workerUrl, port = 0, upstreamTimeout
         res.destroy(err);
         return;
       }
-      up.on('error', () => res.destroy());
+      up.on("error", () => res.destroy());
       up.pipe(res);
     });
-    upstream.on('error', (err) => {
+    upstream.on("error", (err) => {
       if (!res.headersSent && !res.destroyed && !req.destroyed) {
         entry.status = 502;
         sendText(res, 502, `proxy: upstream error: ${err.message}`);
@@ -268,10 +305,12 @@ export async function startInterceptProxy({ workerUrl, port = 0, upstreamTimeout
       }
     });
     // client went away (abort before or during the answer): cut the upstream request too
-    res.on('close', () => { if (!res.writableFinished) upstream.destroy(); });
-    req.on('error', () => upstream.destroy());
-    if (entry.kind === 'api') capture(req, entry, 'requestBody', captureLimit);
-    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+    res.on("close", () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.on("error", () => upstream.destroy());
+    if (entry.kind === "api") capture(req, entry, "requestBody", captureLimit);
+    if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) {
       // No body and no framing header (rsapi's get_temp_credential, `.body("")`): forward it
       // exactly like that, without inventing Content-Length: 0 or chunked encoding.
       upstream.useChunkedEncodingByDefault = false;
@@ -282,98 +321,122 @@ export async function startInterceptProxy({ workerUrl, port = 0, upstreamTimeout
     }
   }
 
-  const workerPort = worker.port || (worker.protocol === 'https:' ? '443' : '80');
+  const workerPort = worker.port || (worker.protocol === "https:" ? "443" : "80");
   function workerTarget(pathAndQuery) {
-    return { protocol: worker.protocol, hostname: worker.hostname, port: workerPort, path: workerPrefix + pathAndQuery };
+    return {
+      protocol: worker.protocol,
+      hostname: worker.hostname,
+      port: workerPort,
+      path: workerPrefix + pathAndQuery,
+    };
   }
 
   // ---- requests inside CONNECT tunnels (after TLS termination) ----
   // Idle tunnels stay open long (rsapi reuses a connection within one call; close() ends them).
   const inner = http.createServer({ keepAliveTimeout: 120_000 });
-  inner.on('request', (req, res) => {
-    const hostHeader = req.headers.host || req.socket.connectAuthority || '';
+  inner.on("request", (req, res) => {
+    const hostHeader = req.headers.host || req.socket.connectAuthority || "";
     const host = hostOnly(hostHeader);
-    const entry = { method: req.method, host, path: req.url, status: null, target: null, kind: 'refused' };
+    const entry = { method: req.method, host, path: req.url, status: null, target: null, kind: "refused" };
     record(entry, res);
-    req.on('error', () => {});
-    res.on('error', () => {});
+    req.on("error", () => {});
+    res.on("error", () => {});
 
-    const [pathname] = req.url.split('?');
-    if (API_HOSTS.has(host) && pathname.startsWith('/file-sync/')) {
-      entry.kind = 'api';
-      const headers = filterRawHeaders(req.rawHeaders, ['host', 'x-forwarded-host', 'x-forwarded-proto']);
-      headers.push('Host', worker.host, 'X-Forwarded-Host', hostHeader, 'X-Forwarded-Proto', 'https');
+    const [pathname] = req.url.split("?");
+    if (API_HOSTS.has(host) && pathname.startsWith("/file-sync/")) {
+      entry.kind = "api";
+      const headers = filterRawHeaders(req.rawHeaders, ["host", "x-forwarded-host", "x-forwarded-proto"]);
+      headers.push("Host", worker.host, "X-Forwarded-Host", hostHeader, "X-Forwarded-Proto", "https");
       forward(req, res, entry, workerTarget(req.url), headers);
-    } else if (S3_HOST.test(host) && req.url.startsWith('/')) {
-      entry.kind = 's3';
-      const headers = filterRawHeaders(req.rawHeaders, ['host', 'x-forwarded-host', 'x-forwarded-proto']);
-      headers.push('Host', worker.host, 'X-Forwarded-Host', hostHeader, 'X-Forwarded-Proto', 'https');
-      forward(req, res, entry, workerTarget('/s3' + req.url), headers);
+    } else if (S3_HOST.test(host) && req.url.startsWith("/")) {
+      entry.kind = "s3";
+      const headers = filterRawHeaders(req.rawHeaders, ["host", "x-forwarded-host", "x-forwarded-proto"]);
+      headers.push("Host", worker.host, "X-Forwarded-Host", hostHeader, "X-Forwarded-Proto", "https");
+      forward(req, res, entry, workerTarget("/s3" + req.url), headers);
     } else {
       entry.status = 502;
       req.resume();
       sendText(res, 502, `proxy: host not intercepted: ${hostHeader} ${req.url}`);
     }
   });
-  inner.on('clientError', (err, socket) => { socket.destroy(); });
+  inner.on("clientError", (_err, socket) => {
+    socket.destroy();
+  });
 
   // ---- the proxy itself ----
   const outer = http.createServer({ keepAliveTimeout: 30_000 });
-  outer.on('connection', track);
-  outer.on('clientError', (err, socket) => { socket.destroy(); });
+  outer.on("connection", track);
+  outer.on("clientError", (_err, socket) => {
+    socket.destroy();
+  });
 
-  outer.on('connect', (req, clientSocket, head) => {
-    clientSocket.on('error', () => {});
-    clientSocket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head && head.length) clientSocket.unshift(head);
+  outer.on("connect", (req, clientSocket, head) => {
+    clientSocket.on("error", () => {});
+    clientSocket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (head?.length) clientSocket.unshift(head);
     const tlsSocket = new tls.TLSSocket(clientSocket, {
       isServer: true,
       secureContext,
-      ALPNProtocols: ['http/1.1'], // never negotiate h2
+      ALPNProtocols: ["http/1.1"], // never negotiate h2
     });
     tlsSocket.connectAuthority = req.url; // e.g. api.logseq.com:443
     tunnels.push({ authority: req.url, at: Date.now() });
-    tlsSocket.on('error', () => { clientSocket.destroy(); });
+    tlsSocket.on("error", () => {
+      clientSocket.destroy();
+    });
     track(tlsSocket);
-    inner.emit('connection', tlsSocket);
+    inner.emit("connection", tlsSocket);
   });
 
   // plain http, absolute-form
-  outer.on('request', (req, res) => {
-    req.on('error', () => {});
-    res.on('error', () => {});
+  outer.on("request", (req, res) => {
+    req.on("error", () => {});
+    res.on("error", () => {});
     let target = null;
-    try { if (/^https?:\/\//i.test(req.url)) target = new URL(req.url); } catch { target = null; }
+    try {
+      if (/^https?:\/\//i.test(req.url)) target = new URL(req.url);
+    } catch {
+      target = null;
+    }
     const entry = {
       method: req.method,
       host: target ? target.hostname : hostOnly(req.headers.host),
       path: target ? target.pathname + target.search : req.url,
       status: null,
       target: null,
-      kind: 'refused',
+      kind: "refused",
     };
     record(entry, res);
-    if (!target || target.protocol !== 'http:' || !isLoopback(target.hostname)) {
+    if (target?.protocol !== "http:" || !isLoopback(target.hostname)) {
       entry.status = 502;
       req.resume();
       sendText(res, 502, `proxy: refusing ${req.method} ${req.url}`);
       return;
     }
-    entry.kind = 'http';
+    entry.kind = "http";
     // Raw path+query: take it from the request line itself, not from the URL parser.
-    const afterScheme = req.url.slice(req.url.indexOf('//') + 2);
-    const rest = afterScheme.slice(afterScheme.search(/[/?#]|$/)).replace(/#.*$/, '');
-    const rawPath = rest.startsWith('/') ? rest : '/' + rest;
+    const afterScheme = req.url.slice(req.url.indexOf("//") + 2);
+    const rest = afterScheme.slice(afterScheme.search(/[/?#]|$/)).replace(/#.*$/, "");
+    const rawPath = rest.startsWith("/") ? rest : "/" + rest;
     entry.path = rawPath;
     // RFC 9112 §3.2.2: with an absolute-form target the Host header is the target's authority.
-    const headers = filterRawHeaders(req.rawHeaders, ['host']);
-    headers.unshift('Host', target.host);
-    forward(req, res, entry, { protocol: 'http:', hostname: target.hostname, port: target.port || '80', path: rawPath }, headers);
+    const headers = filterRawHeaders(req.rawHeaders, ["host"]);
+    headers.unshift("Host", target.host);
+    forward(
+      req,
+      res,
+      entry,
+      { protocol: "http:", hostname: target.hostname, port: target.port || "80", path: rawPath },
+      headers,
+    );
   });
 
   await new Promise((resolve, reject) => {
-    outer.once('error', reject);
-    outer.listen(port, '127.0.0.1', () => { outer.off('error', reject); resolve(); });
+    outer.once("error", reject);
+    outer.listen(port, "127.0.0.1", () => {
+      outer.off("error", reject);
+      resolve();
+    });
   });
   const actualPort = outer.address().port;
 
@@ -383,7 +446,10 @@ export async function startInterceptProxy({ workerUrl, port = 0, upstreamTimeout
     port: actualPort,
     log,
     tunnels,
-    clearLog() { log.length = 0; tunnels.length = 0; },
+    clearLog() {
+      log.length = 0;
+      tunnels.length = 0;
+    },
     /**
      * Resolves once no request is in flight (every log entry complete, bodies captured).
      * @param {number} [timeoutMs=10000] reject after this long
@@ -391,8 +457,14 @@ export async function startInterceptProxy({ workerUrl, port = 0, upstreamTimeout
     idle(timeoutMs = 10_000) {
       if (inflight === 0) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`proxy still busy after ${timeoutMs} ms (${inflight} in flight)`)), timeoutMs);
-        idleWaiters.push(() => { clearTimeout(timer); resolve(); });
+        const timer = setTimeout(
+          () => reject(new Error(`proxy still busy after ${timeoutMs} ms (${inflight} in flight)`)),
+          timeoutMs,
+        );
+        idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     },
     /** Stop listening and destroy every open client connection and tunnel. */

@@ -60,16 +60,21 @@
 //   the age secret key, NFC-normalised input): `e.` + lowercase hex of (utf8 bytes + 16-byte
 //   tag), i.e. length 2 + 2*(bytes+16). Same key + same path -> same name.
 
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..', '..');
-const require = createRequire(path.join(repoRoot, 'package.json'));
+const repoRoot = path.resolve(here, "..", "..");
+const require = createRequire(path.join(repoRoot, "package.json"));
 
 export const RSAPI_PATH = path.join(
-  repoRoot, 'node_modules', '@logseq', 'rsapi-linux-x64-gnu', 'rsapi.linux-x64-gnu.node');
+  repoRoot,
+  "node_modules",
+  "@logseq",
+  "rsapi-linux-x64-gnu",
+  "rsapi.linux-x64-gnu.node",
+);
 
 /**
  * The raw napi module. Exports: initLogger keygen setEnv setProxy setProgressCallback
@@ -85,8 +90,10 @@ let currentProxy = null;
 
 function assertSafeProxy(fn) {
   if (!currentProxy) {
-    throw new Error(`rsapi.${fn}: refusing to run without a loopback proxy (call setProxy first); ` +
-      'otherwise rsapi would contact api.logseq.com / s3.amazonaws.com');
+    throw new Error(
+      `rsapi.${fn}: refusing to run without a loopback proxy (call setProxy first); ` +
+        "otherwise rsapi would contact api.logseq.com / s3.amazonaws.com",
+    );
   }
 }
 
@@ -123,7 +130,7 @@ export async function setProxy(url) {
     return;
   }
   const u = new URL(url);
-  if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) {
+  if (!["127.0.0.1", "localhost", "[::1]"].includes(u.hostname)) {
     throw new Error(`rsapi.setProxy: only loopback proxies allowed in tests, got ${url}`);
   }
   await raw.setProxy(url);
@@ -170,7 +177,7 @@ export function decryptFnames(graphUUID, names) {
  * @returns {Promise<number>} the `TXId` of the update_files answer (0 if absent)
  */
 export function updateRemoteFiles(graphUUID, baseDir, relPaths, txid, token) {
-  assertSafeProxy('updateRemoteFiles');
+  assertSafeProxy("updateRemoteFiles");
   return raw.updateRemoteFiles(graphUUID, baseDir, relPaths, txid, token);
 }
 
@@ -182,7 +189,7 @@ export function updateRemoteFiles(graphUUID, baseDir, relPaths, txid, token) {
  *   `message` verbatim if it has one (whatever the status).
  */
 export function deleteRemoteFiles(graphUUID, baseDir, relPaths, txid, token) {
-  assertSafeProxy('deleteRemoteFiles');
+  assertSafeProxy("deleteRemoteFiles");
   return raw.deleteRemoteFiles(graphUUID, baseDir, relPaths, txid, token);
 }
 
@@ -196,7 +203,7 @@ export function deleteRemoteFiles(graphUUID, baseDir, relPaths, txid, token) {
  * @returns {Promise<string[]>} the downloaded page-file paths (plain, relative)
  */
 export function fetchRemoteFiles(graphUUID, baseDir, relPaths, token) {
-  assertSafeProxy('fetchRemoteFiles');
+  assertSafeProxy("fetchRemoteFiles");
   return raw.fetchRemoteFiles(graphUUID, baseDir, relPaths, token);
 }
 
@@ -206,7 +213,7 @@ export function fetchRemoteFiles(graphUUID, baseDir, relPaths, token) {
  * @returns {Promise<void>}
  */
 export function updateLocalFiles(graphUUID, baseDir, relPaths, token) {
-  assertSafeProxy('updateLocalFiles');
+  assertSafeProxy("updateLocalFiles");
   return raw.updateLocalFiles(graphUUID, baseDir, relPaths, token);
 }
 
@@ -217,7 +224,7 @@ export function updateLocalFiles(graphUUID, baseDir, relPaths, token) {
  * @returns {Promise<void>}
  */
 export function updateLocalVersionFiles(graphUUID, baseDir, ids, token) {
-  assertSafeProxy('updateLocalVersionFiles');
+  assertSafeProxy("updateLocalVersionFiles");
   return raw.updateLocalVersionFiles(graphUUID, baseDir, ids, token);
 }
 
@@ -271,7 +278,7 @@ export function ageDecryptWithPassphrase(passphrase, data) {
 }
 
 function toBytes(data) {
-  return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  return typeof data === "string" ? Buffer.from(data, "utf8") : data;
 }
 
 /**
@@ -282,7 +289,9 @@ function toBytes(data) {
  * @param {(progress: object) => void} fn
  */
 export function setProgressCallback(fn) {
-  raw.setProgressCallback((err, progress) => { if (!err) fn(progress); });
+  raw.setProgressCallback((err, progress) => {
+    if (!err) fn(progress);
+  });
 }
 
 let loggerFn = null;
@@ -294,7 +303,10 @@ let loggerFn = null;
  * @param {((level: string, message: string) => void)|null} fn
  */
 export function initLogger(fn) {
-  if (loggerFn === null) raw.initLogger((err, rec) => { if (!err && loggerFn) loggerFn(rec[0], rec[1]); });
+  if (loggerFn === null)
+    raw.initLogger((err, rec) => {
+      if (!err && loggerFn) loggerFn(rec[0], rec[1]);
+    });
   loggerFn = fn || (() => {});
 }
 
@@ -304,7 +316,9 @@ export function initLogger(fn) {
  * @param {(fn: () => void) => void} after
  */
 export function exitAfterTests(after) {
-  after(() => { setImmediate(() => process.exit()); });
+  after(() => {
+    setImmediate(() => process.exit());
+  });
 }
 
 /** `raw.cancelAllRequests()`: rejects in-flight cancellable calls with "cancelled". @returns {Promise<void>} */
@@ -321,7 +335,7 @@ export function cancelAllRequests() {
 export async function rejectionMessage(promise) {
   let value;
   try {
-    value = await (typeof promise === 'function' ? promise() : promise);
+    value = await (typeof promise === "function" ? promise() : promise);
   } catch (err) {
     return String(err && err.message !== undefined ? err.message : err);
   }

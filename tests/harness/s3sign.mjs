@@ -8,10 +8,10 @@
 // canonical query = all parameters except X-Amz-Signature, names and values URI-encoded,
 // sorted by name. The URL sent carries exactly that query plus `&X-Amz-Signature=<hex>`.
 
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac } from "node:crypto";
 
-const hmac = (key, data) => createHmac('sha256', key).update(data, 'utf8').digest();
-const sha256hex = (data) => createHash('sha256').update(data, 'utf8').digest('hex');
+const hmac = (key, data) => createHmac("sha256", key).update(data, "utf8").digest();
+const sha256hex = (data) => createHash("sha256").update(data, "utf8").digest("hex");
 
 /** RFC 3986 encoding of one component (only A-Z a-z 0-9 - . _ ~ left as is). */
 export function uriEncode(s) {
@@ -20,7 +20,10 @@ export function uriEncode(s) {
 
 /** `yyyymmddThhmmssZ` of a Date. */
 export function amzDate(date) {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}/, "");
 }
 
 /**
@@ -41,32 +44,43 @@ export function amzDate(date) {
  * @returns {{url: string, path: string}} the absolute URL and its path+query (for client.raw)
  */
 export function presign({
-  method, origin, pathPrefix = '', key, host, accessKeyId, secretKey, sessionToken,
-  region = 'us-east-1', expires = 3600, now = new Date(),
+  method,
+  origin,
+  pathPrefix = "",
+  key,
+  host,
+  accessKeyId,
+  secretKey,
+  sessionToken,
+  region = "us-east-1",
+  expires = 3600,
+  now = new Date(),
 }) {
   const signedHost = host ?? new URL(origin).host;
   const stamp = amzDate(now);
   const day = stamp.slice(0, 8);
   const scope = `${day}/${region}/s3/aws4_request`;
   const params = {
-    'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
-    'X-Amz-Credential': `${accessKeyId}/${scope}`,
-    'X-Amz-Date': stamp,
-    'X-Amz-Expires': String(expires),
-    'X-Amz-SignedHeaders': 'host',
+    "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+    "X-Amz-Credential": `${accessKeyId}/${scope}`,
+    "X-Amz-Date": stamp,
+    "X-Amz-Expires": String(expires),
+    "X-Amz-SignedHeaders": "host",
   };
-  if (sessionToken !== undefined) params['X-Amz-Security-Token'] = sessionToken;
+  if (sessionToken !== undefined) params["X-Amz-Security-Token"] = sessionToken;
   const query = Object.entries(params)
     .map(([k, v]) => [uriEncode(k), uriEncode(v)])
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
-    .join('&');
-  const canonicalUri = '/' + key.split('/').map(uriEncode).join('/');
-  const canonicalRequest = [method, canonicalUri, query, `host:${signedHost}`, '', 'host', 'UNSIGNED-PAYLOAD'].join('\n');
-  const stringToSign = ['AWS4-HMAC-SHA256', stamp, scope, sha256hex(canonicalRequest)].join('\n');
+    .join("&");
+  const canonicalUri = "/" + key.split("/").map(uriEncode).join("/");
+  const canonicalRequest = [method, canonicalUri, query, `host:${signedHost}`, "", "host", "UNSIGNED-PAYLOAD"].join(
+    "\n",
+  );
+  const stringToSign = ["AWS4-HMAC-SHA256", stamp, scope, sha256hex(canonicalRequest)].join("\n");
   const kDate = hmac(`AWS4${secretKey}`, day);
-  const kSigning = hmac(hmac(hmac(kDate, region), 's3'), 'aws4_request');
-  const signature = createHmac('sha256', kSigning).update(stringToSign, 'utf8').digest('hex');
+  const kSigning = hmac(hmac(hmac(kDate, region), "s3"), "aws4_request");
+  const signature = createHmac("sha256", kSigning).update(stringToSign, "utf8").digest("hex");
   const path = `${pathPrefix}${canonicalUri}?${query}&X-Amz-Signature=${signature}`;
-  return { url: `${origin.replace(/\/+$/, '')}${path}`, path };
+  return { url: `${origin.replace(/\/+$/, "")}${path}`, path };
 }

@@ -11,20 +11,20 @@
 // Downloads are not faulted: rsapi fetches the worker's http:// presigned URLs directly, not
 // through the proxy (tests/e2e/faults.test.mjs covers R2 read failures).
 
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { closeSync, openSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { closeSync, openSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 
-import { appCall } from './client.mjs';
-import { startInterceptProxy } from './proxy.mjs';
-import * as rsapi from './rsapi.mjs';
-import { Device } from './device.mjs';
-import { md5, stripUserGraphPrefix } from './graph.mjs';
-import { Prng } from '../../bench/prng.mjs';
-import { prepareWorker } from '../../bench/server.mjs';
-import { freePort, startDevServer, stopDevServer } from '../../scripts/lib/devserver.mjs';
-import { mintToken } from '../../scripts/lib/jwt.mjs';
+import { appCall } from "./client.mjs";
+import { startInterceptProxy } from "./proxy.mjs";
+import * as rsapi from "./rsapi.mjs";
+import { Device } from "./device.mjs";
+import { md5, stripUserGraphPrefix } from "./graph.mjs";
+import { Prng } from "../../bench/prng.mjs";
+import { prepareWorker } from "../../bench/server.mjs";
+import { freePort, startDevServer, stopDevServer } from "../../scripts/lib/devserver.mjs";
+import { mintToken } from "../../scripts/lib/jwt.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,21 +40,38 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {(line: string) => void} [o.log]
  * @returns {Promise<object>} the report: seed, operation and fault counts, agreement, lost writes
  */
-export async function runSoak({ node, seed, rounds, devices: deviceCount = 3, faultRate = 0.08, restarts = 1, wsDropRate = 0.05, log = () => {} }) {
+export async function runSoak({
+  node,
+  seed,
+  rounds,
+  devices: deviceCount = 3,
+  faultRate = 0.08,
+  restarts = 1,
+  wsDropRate = 0.05,
+  log = () => {},
+}) {
   const startedAt = Date.now();
   const rng = new Prng(seed, 1000);
-  const faults = { 'd1-batch': 0, hub: 0, 'r2-put': 0, 'ws-drop': 0, restart: 0 };
+  const faults = { "d1-batch": 0, hub: 0, "r2-put": 0, "ws-drop": 0, restart: 0 };
   let faultsOn = true;
 
   const prepared = prepareWorker(node);
-  const vars = { ...prepared.secrets, FAULT_INJECTION: 'true' };
+  const vars = { ...prepared.secrets, FAULT_INJECTION: "true" };
   const port = await freePort();
-  const logFile = path.join(prepared.dir, 'worker.log');
+  const logFile = path.join(prepared.dir, "worker.log");
   let worker = null;
   const start = async () => {
-    const fd = openSync(logFile, 'a');
+    const fd = openSync(logFile, "a");
     try {
-      worker = await startDevServer({ node, port, persistTo: prepared.state, config: prepared.config, vars, stdio: ['ignore', fd, fd], timeoutMs: 120_000 });
+      worker = await startDevServer({
+        node,
+        port,
+        persistTo: prepared.state,
+        config: prepared.config,
+        vars,
+        stdio: ["ignore", fd, fd],
+        timeoutMs: 120_000,
+      });
     } finally {
       closeSync(fd);
     }
@@ -70,13 +87,13 @@ export async function runSoak({ node, seed, rounds, devices: deviceCount = 3, fa
       captureLimit: 0,
       extraHeaders: (entry) => {
         if (!faultsOn || !rng.chance(faultRate)) return null;
-        const api = entry.kind === 'api' ? entry.path.split('?')[0].split('/').pop() : null;
+        const api = entry.kind === "api" ? entry.path.split("?")[0].split("/").pop() : null;
         let name = null;
-        if (api === 'update_files' || api === 'delete_files') name = rng.chance(0.7) ? 'd1-batch' : 'hub';
-        else if (entry.kind === 's3' && entry.method === 'PUT') name = 'r2-put';
+        if (api === "update_files" || api === "delete_files") name = rng.chance(0.7) ? "d1-batch" : "hub";
+        else if (entry.kind === "s3" && entry.method === "PUT") name = "r2-put";
         if (!name) return null;
         faults[name]++;
-        return { 'x-fault-inject': name };
+        return { "x-fault-inject": name };
       },
     });
     await rsapi.setProxy(proxy.url);
@@ -90,19 +107,27 @@ export async function runSoak({ node, seed, rounds, devices: deviceCount = 3, fa
         return { status: 0, text: e.message, json: null }; // worker restarting
       }
     };
-    const created = await api('create_graph', { GraphName: `soak ${seed}` });
+    const created = await api("create_graph", { GraphName: `soak ${seed}` });
     if (created.status !== 200) throw new Error(`create_graph: ${created.status} ${created.text}`);
     const graph = created.json.GraphUUID;
     const keys = await rsapi.keygen();
-    await rsapi.setEnv(graph, 'prod', keys.secretKey, keys.publicKey);
+    await rsapi.setEnv(graph, "prod", keys.secretKey, keys.publicKey);
 
     for (let i = 0; i < deviceCount; i++) {
       const dir = await mkdtemp(path.join(tmpdir(), `logseq-sync-soak-${i}-`));
       dirs.push(dir);
-      devices.push(new Device({
-        name: String.fromCharCode(65 + i), api, wsUrl: `${url}/file-sync?graphuuid=${graph}`, graph, token, dir,
-        rng: new Prng(seed, i), log,
-      }));
+      devices.push(
+        new Device({
+          name: String.fromCharCode(65 + i),
+          api,
+          wsUrl: `${url}/file-sync?graphuuid=${graph}`,
+          graph,
+          token,
+          dir,
+          rng: new Prng(seed, i),
+          log,
+        }),
+      );
     }
 
     // ---- the run: every device edits and syncs concurrently; restarts spread over it
@@ -122,21 +147,23 @@ export async function runSoak({ node, seed, rounds, devices: deviceCount = 3, fa
       await restarting;
       restarting = null;
     };
-    await Promise.all(devices.map(async (d) => {
-      for (let r = 0; r < rounds; r++) {
-        const edits = d.rng.int(1, 3);
-        for (let e = 0; e < edits; e++) await d.localEdit();
-        if (d.rng.chance(wsDropRate)) {
-          faults['ws-drop']++;
-          d.dropSocket();
+    await Promise.all(
+      devices.map(async (d) => {
+        for (let r = 0; r < rounds; r++) {
+          const edits = d.rng.int(1, 3);
+          for (let e = 0; e < edits; e++) await d.localEdit();
+          if (d.rng.chance(wsDropRate)) {
+            faults["ws-drop"]++;
+            d.dropSocket();
+          }
+          if (restarting) await restarting;
+          await d.syncRound({ poll: r % 4 === 3 });
+          done++;
+          await restartIfDue();
+          await sleep(d.rng.int(0, 20));
         }
-        if (restarting) await restarting;
-        await d.syncRound({ poll: r % 4 === 3 });
-        done++;
-        await restartIfDue();
-        await sleep(d.rng.int(0, 20));
-      }
-    }));
+      }),
+    );
 
     // ---- settle: no more faults; every device syncs until none has pending changes and all
     // are at the server's txid (bounded)
@@ -145,7 +172,7 @@ export async function runSoak({ node, seed, rounds, devices: deviceCount = 3, fa
     let settled = false;
     for (let pass = 0; pass < 30 && !settled; pass++) {
       for (const d of devices) await d.syncRound({ poll: true });
-      const t = await api('get_txid', { GraphUUID: graph });
+      const t = await api("get_txid", { GraphUUID: graph });
       serverTxid = t.json?.TXId ?? -1;
       settled = devices.every((d) => d.pending.size === 0 && d.txid === serverTxid);
     }
@@ -156,7 +183,8 @@ export async function runSoak({ node, seed, rounds, devices: deviceCount = 3, fa
     for (const d of devices) {
       const local = await d.files();
       const diff = [];
-      for (const [p, sum] of server.files) if (local.get(p) !== sum) diff.push(`${p}: server ${sum}, ${d.name} ${local.get(p) ?? 'missing'}`);
+      for (const [p, sum] of server.files)
+        if (local.get(p) !== sum) diff.push(`${p}: server ${sum}, ${d.name} ${local.get(p) ?? "missing"}`);
       for (const p of local.keys()) if (!server.files.has(p)) diff.push(`${p}: only on ${d.name}`);
       agreement.push({ device: d.name, files: local.size, differences: diff.slice(0, 20), differing: diff.length });
     }
@@ -173,8 +201,20 @@ export async function runSoak({ node, seed, rounds, devices: deviceCount = 3, fa
       rounds,
       devices: deviceCount,
       seconds: Math.round((Date.now() - startedAt) / 1000),
-      operations: { create: sum('create'), edit: sum('edit'), delete: sum('delete'), rename: sum('rename'), asset: sum('asset') },
-      sync: { commits: sum('pushes'), pulls: sum('pulls'), conflicts: sum('conflicts'), failedCalls: sum('failures'), wsReconnects: sum('wsReconnects') },
+      operations: {
+        create: sum("create"),
+        edit: sum("edit"),
+        delete: sum("delete"),
+        rename: sum("rename"),
+        asset: sum("asset"),
+      },
+      sync: {
+        commits: sum("pushes"),
+        pulls: sum("pulls"),
+        conflicts: sum("conflicts"),
+        failedCalls: sum("failures"),
+        wsReconnects: sum("wsReconnects"),
+      },
       faults,
       serverTxid,
       settled,
@@ -201,7 +241,7 @@ async function serverFiles(api, graph) {
   const names = new Map();
   let next;
   for (let page = 0; page < 100; page++) {
-    const r = await api('get_all_files', next ? { GraphUUID: graph, ContinuationToken: next } : { GraphUUID: graph });
+    const r = await api("get_all_files", next ? { GraphUUID: graph, ContinuationToken: next } : { GraphUUID: graph });
     if (r.status !== 200) throw new Error(`get_all_files: ${r.status} ${r.text}`);
     const objects = r.json.Objects ?? [];
     const enc = objects.map((o) => stripUserGraphPrefix(o.Key));
@@ -220,11 +260,11 @@ async function serverFiles(api, graph) {
 async function versionSums(api, graph, token, paths, names) {
   const out = new Map();
   if (!paths.length) return out;
-  const scratch = await mkdtemp(path.join(tmpdir(), 'logseq-sync-soak-versions-'));
+  const scratch = await mkdtemp(path.join(tmpdir(), "logseq-sync-soak-versions-"));
   try {
     for (const p of paths) {
       const file = names.get(p) ?? rsapi.encryptFnames(graph, [p])[0];
-      const r = await api('get_file_version_list', { GraphUUID: graph, File: file });
+      const r = await api("get_file_version_list", { GraphUUID: graph, File: file });
       const ids = (r.json?.VersionList ?? []).map((v) => `${v.FileUUID}/${v.VersionUUID}`);
       const sums = new Set();
       for (let i = 0; i < ids.length; i += 100) {
@@ -232,7 +272,7 @@ async function versionSums(api, graph, token, paths, names) {
         await rsapi.updateLocalVersionFiles(graph, scratch, part, token);
         for (const id of part) {
           try {
-            sums.add(md5(await readFile(path.join(scratch, 'logseq', 'version-files', id))));
+            sums.add(md5(await readFile(path.join(scratch, "logseq", "version-files", id))));
           } catch {
             // not downloaded: counts as missing
           }

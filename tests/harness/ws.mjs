@@ -2,10 +2,10 @@
 // upgrade, masked client frames, text/binary messages (fragmented too), answers pings, close
 // handshake. Everything bounded by timeouts. Loopback use only (plain ws://, i.e. http://).
 
-import http from 'node:http';
-import { createHash, randomBytes } from 'node:crypto';
+import http from "node:http";
+import { createHash, randomBytes } from "node:crypto";
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const OP = { CONT: 0x0, TEXT: 0x1, BINARY: 0x2, CLOSE: 0x8, PING: 0x9, PONG: 0xa };
 
 /**
@@ -22,43 +22,51 @@ const OP = { CONT: 0x0, TEXT: 0x1, BINARY: 0x2, CLOSE: 0x8, PING: 0x9, PONG: 0xa
  * @returns {Promise<WsClient>} rejects on a non-101 answer (error has `status`, `body`)
  */
 export function connectWebSocket(url, { headers = {}, timeoutMs = 10_000 } = {}) {
-  const u = new URL(url.replace(/^ws/i, 'http'));
-  const key = randomBytes(16).toString('base64');
+  const u = new URL(url.replace(/^ws/i, "http"));
+  const key = randomBytes(16).toString("base64");
   return new Promise((resolve, reject) => {
     const req = http.request({
-      hostname: u.hostname.replace(/^\[|\]$/g, ''),
+      hostname: u.hostname.replace(/^\[|\]$/g, ""),
       port: u.port || 80,
       path: u.pathname + u.search,
-      method: 'GET',
+      method: "GET",
       agent: false,
       headers: {
-        Connection: 'Upgrade',
-        Upgrade: 'websocket',
-        'Sec-WebSocket-Key': key,
-        'Sec-WebSocket-Version': '13',
+        Connection: "Upgrade",
+        Upgrade: "websocket",
+        "Sec-WebSocket-Key": key,
+        "Sec-WebSocket-Version": "13",
         ...headers,
       },
     });
-    const timer = setTimeout(() => req.destroy(new Error(`websocket connect timeout after ${timeoutMs} ms`)), timeoutMs);
-    req.on('error', (err) => { clearTimeout(timer); reject(err); });
-    req.on('response', (res) => {
+    const timer = setTimeout(
+      () => req.destroy(new Error(`websocket connect timeout after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    req.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    req.on("response", (res) => {
       const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => {
         clearTimeout(timer);
-        const body = Buffer.concat(chunks).toString('utf8');
+        const body = Buffer.concat(chunks).toString("utf8");
         const err = new Error(`websocket upgrade refused: HTTP ${res.statusCode} ${body}`);
         err.status = res.statusCode;
         err.body = body;
         reject(err);
       });
     });
-    req.on('upgrade', (res, socket, head) => {
+    req.on("upgrade", (res, socket, head) => {
       clearTimeout(timer);
-      const expected = createHash('sha1').update(key + GUID).digest('base64');
-      if (res.statusCode !== 101 || res.headers['sec-websocket-accept'] !== expected) {
+      const expected = createHash("sha1")
+        .update(key + GUID)
+        .digest("base64");
+      if (res.statusCode !== 101 || res.headers["sec-websocket-accept"] !== expected) {
         socket.destroy();
-        reject(new Error(`bad websocket handshake: ${res.statusCode} accept=${res.headers['sec-websocket-accept']}`));
+        reject(new Error(`bad websocket handshake: ${res.statusCode} accept=${res.headers["sec-websocket-accept"]}`));
         return;
       }
       resolve(new WsClient(socket, head, res));
@@ -77,14 +85,17 @@ export class WsClient {
     this.closeCode = null;
     this.closed = false;
     this.closeSent = false;
-    this.buf = head && head.length ? Buffer.from(head) : Buffer.alloc(0);
+    this.buf = head?.length ? Buffer.from(head) : Buffer.alloc(0);
     this.fragments = null; // { opcode, parts: Buffer[] }
     this.waiters = new Set();
     this.closeWaiters = [];
     socket.setNoDelay(true);
-    socket.on('data', (d) => { this.buf = Buffer.concat([this.buf, d]); this.parse(); });
-    socket.on('error', () => {});
-    socket.on('close', () => this.onSocketClose());
+    socket.on("data", (d) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.parse();
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => this.onSocketClose());
     if (this.buf.length) setImmediate(() => this.parse());
   }
 
@@ -107,7 +118,8 @@ export class WsClient {
         off = 10;
       }
       let mask = null;
-      if (masked) { // servers must not mask, but unmask anyway
+      if (masked) {
+        // servers must not mask, but unmask anyway
         if (b.length < off + 4) return;
         mask = b.subarray(off, off + 4);
         off += 4;
@@ -121,7 +133,10 @@ export class WsClient {
   }
 
   onFrame(fin, opcode, payload) {
-    if (opcode === OP.PING) { this.sendFrame(OP.PONG, payload); return; }
+    if (opcode === OP.PING) {
+      this.sendFrame(OP.PONG, payload);
+      return;
+    }
     if (opcode === OP.PONG) return;
     if (opcode === OP.CLOSE) {
       this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
@@ -144,15 +159,19 @@ export class WsClient {
       return;
     }
     if (opcode === OP.TEXT || opcode === OP.BINARY) {
-      if (!fin) { this.fragments = { opcode, parts: [payload] }; return; }
+      if (!fin) {
+        this.fragments = { opcode, parts: [payload] };
+        return;
+      }
       this.deliver(opcode, payload);
     }
   }
 
   deliver(opcode, payload) {
-    const msg = opcode === OP.TEXT
-      ? { type: 'text', data: payload.toString('utf8'), at: Date.now() }
-      : { type: 'binary', data: payload, at: Date.now() };
+    const msg =
+      opcode === OP.TEXT
+        ? { type: "text", data: payload.toString("utf8"), at: Date.now() }
+        : { type: "binary", data: payload, at: Date.now() };
     this.messages.push(msg);
     for (const w of [...this.waiters]) w.check();
   }
@@ -172,10 +191,14 @@ export class WsClient {
       header = Buffer.from([0x80 | opcode, 0x80 | len]);
     } else if (len < 65536) {
       header = Buffer.alloc(4);
-      header[0] = 0x80 | opcode; header[1] = 0x80 | 126; header.writeUInt16BE(len, 2);
+      header[0] = 0x80 | opcode;
+      header[1] = 0x80 | 126;
+      header.writeUInt16BE(len, 2);
     } else {
       header = Buffer.alloc(10);
-      header[0] = 0x80 | opcode; header[1] = 0x80 | 127; header.writeBigUInt64BE(BigInt(len), 2);
+      header[0] = 0x80 | opcode;
+      header[1] = 0x80 | 127;
+      header.writeBigUInt64BE(BigInt(len), 2);
     }
     const body = Buffer.from(payload);
     for (let i = 0; i < body.length; i++) body[i] ^= mask[i & 3];
@@ -184,8 +207,8 @@ export class WsClient {
 
   /** Send a text frame. */
   send(text) {
-    if (this.closed) throw new Error('websocket is closed');
-    this.sendFrame(OP.TEXT, Buffer.from(String(text), 'utf8'));
+    if (this.closed) throw new Error("websocket is closed");
+    this.sendFrame(OP.TEXT, Buffer.from(String(text), "utf8"));
   }
 
   /**
@@ -202,19 +225,40 @@ export class WsClient {
         check: () => {
           for (let i = from; i < this.messages.length; i++) {
             let ok = false;
-            try { ok = predicate(this.messages[i]); } catch { ok = false; }
-            if (ok) { done(); resolve(this.messages[i]); return true; }
+            try {
+              ok = predicate(this.messages[i]);
+            } catch {
+              ok = false;
+            }
+            if (ok) {
+              done();
+              resolve(this.messages[i]);
+              return true;
+            }
           }
           return false;
         },
-        fail: (err) => { done(); reject(err); },
+        fail: (err) => {
+          done();
+          reject(err);
+        },
       };
-      const done = () => { clearTimeout(timer); this.waiters.delete(w); };
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(w);
+      };
       if (w.check()) return;
-      if (this.closed) { reject(new Error('websocket is closed')); return; }
+      if (this.closed) {
+        reject(new Error("websocket is closed"));
+        return;
+      }
       timer = setTimeout(() => {
         this.waiters.delete(w);
-        reject(new Error(`no matching websocket message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(from).map((m) => m.data))}`));
+        reject(
+          new Error(
+            `no matching websocket message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(from).map((m) => m.data))}`,
+          ),
+        );
       }, timeoutMs);
       this.waiters.add(w);
     });
@@ -234,8 +278,14 @@ export class WsClient {
   close(code = 1000, timeoutMs = 2_000) {
     if (this.socket.destroyed) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.socket.destroy(); resolve(); }, timeoutMs);
-      this.closeWaiters.push(() => { clearTimeout(timer); resolve(); });
+      const timer = setTimeout(() => {
+        this.socket.destroy();
+        resolve();
+      }, timeoutMs);
+      this.closeWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
       if (!this.closeSent && !this.closed) {
         const p = Buffer.alloc(2);
         p.writeUInt16BE(code, 0);
