@@ -46,39 +46,46 @@ function e2eFiles() {
   const dir = join(ROOT, "tests", "e2e");
   return readdirSync(dir)
     .filter((f) => f.endsWith(".test.mjs"))
+    .filter((f) => !opt.only || opt.only.split(",").some((w) => w && f.includes(w)))
     .sort()
     .map((f) => join("tests", "e2e", f));
 }
 
-parseCli(process.argv.slice(2), {
+const { values: opt } = parseCli(process.argv.slice(2), {
   usage: `usage: npm test
 Runs cargo fmt --check, biome (JavaScript format and lint, biome.json), clippy (host and wasm32), the Rust unit tests, then builds the Worker,
 starts it on a free 127.0.0.1 port with fresh state in a temp directory and runs tests/e2e
 (node:test) against it. Installs what is missing first (npm deps, Rust tools, and Debian's
-chromium and libnss3-tools when root). No options.
+chromium and libnss3-tools when root).
+Options (for working on one piece; CI runs everything):
+  --only <names>   run only the e2e files whose name contains one of these comma-separated words
+  --skip-checks    skip cargo fmt, biome, clippy and the Rust unit tests
 Output: every step's output; the last line is "total: N passed, M failed"; exit 1 on any failure.`,
+  options: { only: { type: "string" }, "skip-checks": { type: "boolean" } },
 });
 const { node } = setup();
 const chromium = ensureChromium();
 const certutil = chromium ? ensureCertutil() : null;
 
-await step("cargo fmt --check", "cargo", ["fmt", "--check"]);
-// JavaScript everywhere (scripts, tests, bench, web): format and lint; fix with `npx biome check --write .`.
-await step("biome ci", node, [join(ROOT, "node_modules", "@biomejs", "biome", "bin", "biome"), "ci", "."]);
-await step("clippy (host)", "cargo", ["clippy", "--all-targets", "--", "-D", "warnings"]);
-await step("clippy (wasm32)", "cargo", [
-  "clippy",
-  "--lib",
-  "--target",
-  "wasm32-unknown-unknown",
-  "--",
-  "-D",
-  "warnings",
-]);
-const unit = await step("cargo test", "cargo", ["test"]);
-for (const m of unit.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
-  counts.passed += Number(m[1]);
-  counts.failed += Number(m[2]);
+if (!opt["skip-checks"]) {
+  await step("cargo fmt --check", "cargo", ["fmt", "--check"]);
+  // JavaScript everywhere (scripts, tests, bench, web): format and lint; fix with `npx biome check --write .`.
+  await step("biome ci", node, [join(ROOT, "node_modules", "@biomejs", "biome", "bin", "biome"), "ci", "."]);
+  await step("clippy (host)", "cargo", ["clippy", "--all-targets", "--", "-D", "warnings"]);
+  await step("clippy (wasm32)", "cargo", [
+    "clippy",
+    "--lib",
+    "--target",
+    "wasm32-unknown-unknown",
+    "--",
+    "-D",
+    "warnings",
+  ]);
+  const unit = await step("cargo test", "cargo", ["test"]);
+  for (const m of unit.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
+    counts.passed += Number(m[1]);
+    counts.failed += Number(m[2]);
+  }
 }
 
 // End-to-end: a fresh worker with fresh state and throwaway secrets.
