@@ -3,7 +3,7 @@
 -- and the foreign key from txlog to graphs makes every commit batch abort when
 -- its graph was deleted meanwhile.
 -- Composite text keys are WITHOUT ROWID: one row written per insert instead of
--- a table row plus an index entry (DESIGN.md §6).
+-- a table row plus an index entry (ARCHITECTURE.md §D6).
 
 CREATE TABLE users (
   id          TEXT PRIMARY KEY,            -- JWT `sub`, a UUID

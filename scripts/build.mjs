@@ -17,7 +17,7 @@ Output: build/index.js, build/index_bg.wasm; progress on stderr.`,
 ensureNpmDeps();
 ensureRustTools();
 const workerBuild = join(process.env.CARGO_HOME ?? join(homedir(), ".cargo"), "bin", "worker-build");
-// --no-opt: wasm-opt would be downloaded from GitHub (DESIGN.md §6); size is
+// --no-opt: wasm-opt would be downloaded from GitHub (ARCHITECTURE.md §D6); size is
 // kept down by the release profile in Cargo.toml instead.
 run(workerBuild, ["--release", "--no-opt"], { env: buildEnv() });
 process.stderr.write(`[build] worker-build ${WORKER_BUILD_VERSION} done\n`);

@@ -1,5 +1,5 @@
 // Installs and locates everything the project needs, from the package
-// registries only (DESIGN.md §6): npm dependencies, a Node 22 for wrangler when
+// registries only (ARCHITECTURE.md §D6): npm dependencies, a Node 22 for wrangler when
 // the system Node is older, the wasm32 target, worker-build and the
 // wasm-bindgen CLI at exactly the version in Cargo.lock. Every step is a no-op
 // when its tool is already there, so a second start takes seconds.
@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const WORKER_BUILD_VERSION = "0.8.7";
-// wrangler 4.160+ refuses Node < 22.12 (DESIGN.md §6).
+// wrangler 4.160+ refuses Node < 22.12 (ARCHITECTURE.md §D6).
 const NODE22_VERSION = "22.23.3";
 const MIN_WRANGLER_NODE = [22, 12];
 

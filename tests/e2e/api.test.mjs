@@ -1,6 +1,6 @@
 // Every JSON API endpoint against a running worker (WORKER_URL, JWT_SECRET): answers, errors,
 // limits, state after rejected requests, and isolation between users (PROTOCOL.md §2, §3, §6,
-// §9, Appendix A; DESIGN.md §4-5). Requests are shaped like the official client's
+// §9, Appendix A; ARCHITECTURE.md §D4-D5). Requests are shaped like the official client's
 // (tests/harness/client.mjs): app-side APIs as JSON labelled form-urlencoded, rsapi-side APIs
 // as octet-stream. File bodies are put through `get_upload_urls` (the patched-client flow) or
 // signed for the worker's own `/s3/` receiver with the credentials of `get_temp_credential`.

@@ -88,7 +88,7 @@ async function launch(home) {
   return browser;
 }
 
-// The app's requests, as the renderer makes them (PROTOCOL.md §2.7, §3.3, §6.22/23, §8).
+// The app's requests, as the renderer makes them (PROTOCOL.md §2.7, §3.3, §6.22, §6.23, §8).
 const APP_PAGE = `<!doctype html><meta charset="utf-8"><title>app requests</title><script>
 window.app = {
   async connectivity() {
