@@ -1,4 +1,4 @@
-//! Bearer tokens: HS256 JWTs signed with `JWT_SECRET` (DESIGN.md §5).
+//! Bearer tokens: HS256 JWTs signed with `JWT_SECRET` (ARCHITECTURE.md §D5).
 //!
 //! The client reads `sub` (a UUID v1-5, PROTOCOL.md §3.2) and `exp` from the
 //! token and refreshes it when less than an hour remains (§3.3); the server

@@ -1,6 +1,6 @@
 //! Where encrypted bodies are fetched from and put to: presigned URLs against
 //! R2's S3 endpoint when it is configured, else against the Worker's own
-//! `/s3/` endpoint (DESIGN.md §4); and deleting objects in trash.
+//! `/s3/` endpoint (ARCHITECTURE.md §D4); and deleting objects in trash.
 
 use worker::Bucket;
 
@@ -58,7 +58,7 @@ pub fn upload_url(ctx: &Ctx, user: &User, key: &str, expires_at: i64) -> ApiResu
     }
 }
 
-/// A URL against R2's S3 endpoint: path style, region `auto` (DESIGN.md §4).
+/// A URL against R2's S3 endpoint: path style, region `auto` (ARCHITECTURE.md §D4).
 fn r2_url(ctx: &Ctx, r2: &R2S3, method: Method, key: &str, expires_in: u64) -> ApiResult<String> {
     presign(&PresignRequest {
         method,

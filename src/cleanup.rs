@@ -1,4 +1,4 @@
-//! The scheduled cleanup (DESIGN.md §3): orphaned uploads and versions past
+//! The scheduled cleanup (ARCHITECTURE.md §D3): orphaned uploads and versions past
 //! retention go to trash, and trash is deleted from R2, in small pages so a
 //! run stays inside the free plan's CPU and subrequest limits. Nothing a file
 //! or version row refers to is touched.

@@ -1,5 +1,5 @@
 //! Logseq Sync server: a Cloudflare Worker speaking the file-sync protocol of
-//! the official Logseq client (see docs/API.md and ../shared/PROTOCOL.md).
+//! the official Logseq client (see docs/API.md and docs/PROTOCOL.md).
 //!
 //! Pure logic (errors, tokens, signatures, txid rules, wire types, config)
 //! lives in modules without `worker` imports so that it unit-tests on the

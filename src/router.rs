@@ -1,4 +1,4 @@
-//! The one routing table of the Worker (DESIGN.md §2) and the one endpoint
+//! The one routing table of the Worker (ARCHITECTURE.md §D2) and the one endpoint
 //! table of the JSON API. Authentication, body reading, the JSON reply and
 //! the access-log line happen here, once; handlers in `api` do the rest.
 
@@ -153,7 +153,7 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
             }
         });
     }
-    // One line per request; never tokens, keys, names or bodies (STYLE.md "Logs").
+    // One line per request; never tokens, keys, names or bodies (ARCHITECTURE.md §D7).
     console_log!(
         "{}",
         serde_json::json!({

@@ -1,5 +1,5 @@
 //! The Worker's own S3-compatible object endpoint, `PUT|GET|HEAD /s3/<key>`
-//! (DESIGN.md §4). PUT receives the stock client's uploads, presigned by
+//! (ARCHITECTURE.md §D4). PUT receives the stock client's uploads, presigned by
 //! rsapi itself with the credentials of `get_temp_credential` (reproducing
 //! its canonicalisation, PROTOCOL.md §7.2); GET and HEAD serve the download
 //! URLs this Worker signed when R2's S3 endpoint is not configured. Errors
@@ -46,7 +46,7 @@ async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Re
         .strip_prefix("/s3")
         .ok_or(S3Error::InvalidArgument("malformed URL"))?;
     let header = |name: &str| req.headers().get(name).ok().flatten();
-    // The host the client signed: the forwarding proxy passes it on (DESIGN.md §4).
+    // The host the client signed: the forwarding proxy passes it on (ARCHITECTURE.md §D4).
     let host = header("x-forwarded-host")
         .or_else(|| header("host"))
         .unwrap_or_else(|| url_host.to_string());

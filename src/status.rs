@@ -19,7 +19,7 @@ pub struct Check {
     pub detail: String,
 }
 
-/// Which way file bodies travel (DESIGN.md §4), as the configuration decides.
+/// Which way file bodies travel (ARCHITECTURE.md §D4), as the configuration decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BytePath {
     /// R2 S3 credentials are set: download and presigned-upload URLs point at R2.

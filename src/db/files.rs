@@ -1,7 +1,7 @@
 //! Files, versions, pending uploads and the transaction log.
 //!
 //! Lists of keys travel as one JSON array parameter read with `json_each`
-//! (one statement, however many files; DESIGN.md §6), joined against the
+//! (one statement, however many files; ARCHITECTURE.md §D6), joined against the
 //! primary key so reads stay proportional to what is asked for. The joins
 //! are `CROSS JOIN`, which in SQLite fixes the loop order: json_each outside,
 //! a primary-key lookup inside; left to itself the planner may scan the
@@ -82,7 +82,7 @@ const INSERT_PENDING_UPLOADS: &str = "INSERT INTO uploads (key, user_id, size, c
 
 /// ?1 graph id, ?2 expected txid, ?3 storage delta. Sets txid to NULL on a
 /// stale txid or a deleted graph (kept for undelete, migration 0006), which the
-/// NOT NULL constraint turns into an abort of the whole batch (DESIGN.md §3).
+/// NOT NULL constraint turns into an abort of the whole batch (ARCHITECTURE.md §D3).
 const COMPARE_AND_INCREMENT: &str =
     "UPDATE graphs SET txid = CASE WHEN txid = ?2 AND deleted_at IS NULL THEN ?2 + 1 ELSE NULL END, \
      storage_usage = storage_usage + ?3 WHERE id = ?1";

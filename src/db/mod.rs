@@ -3,7 +3,7 @@
 //! (logged in the access line, used by the benchmarks).
 //!
 //! SQL lives in the submodules as named constants next to the small
-//! functions that run it. One logical write is one `batch()` (DESIGN.md §3).
+//! functions that run it. One logical write is one `batch()` (ARCHITECTURE.md §D3).
 
 pub mod accounts;
 pub mod files;

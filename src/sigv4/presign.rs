@@ -1,6 +1,6 @@
 //! Query-presigned SigV4 URLs, path style, `UNSIGNED-PAYLOAD`, with S3's
 //! canonicalisation (the key encoded once, no path normalisation), signed by
-//! `aws-sigv4` with the settings DESIGN.md §4 names. What is ours is the
+//! `aws-sigv4` with the settings ARCHITECTURE.md §D4 names. What is ours is the
 //! URL around it: endpoint parsing, the key's encoding into the path (as the
 //! S3 SDK's greedy label does) and the unsigned `/s3` routing prefix. The
 //! tests pin the output to AWS's published example and to URLs `aws-sigv4`
@@ -55,7 +55,7 @@ impl Method {
 /// |---|---|---|---|---|
 /// | R2 | `https://<account>.r2.cloudflarestorage.com` | `""` | `/<bucket>/<key>` | `/<bucket>/<key>` |
 /// | wrangler's R2 | `http://127.0.0.1:8787/cdn-cgi/local/r2/s3` | `""` | `/<bucket>/<key>` | `/cdn-cgi/local/r2/s3/<bucket>/<key>` |
-/// | this Worker | `https://sync.example.com` | `"/s3"` | `/<key>` | `/<key>` (DESIGN.md §4) |
+/// | this Worker | `https://sync.example.com` | `"/s3"` | `/<key>` | `/<key>` (ARCHITECTURE.md §D4) |
 #[derive(Clone, Copy)]
 pub struct PresignRequest<'a> {
     pub method: Method,

@@ -1,5 +1,5 @@
 //! The "temporary credentials" `get_temp_credential` hands to the stock
-//! client (PROTOCOL.md §6.16, §7.5; DESIGN.md §4 item 2).
+//! client (PROTOCOL.md §6.16, §7.5; ARCHITECTURE.md §D4 item 2).
 //!
 //! Stateless: everything the receiver needs travels in the session token,
 //! under an HMAC-SHA256 of a server secret, so `/s3/<key>` can check an

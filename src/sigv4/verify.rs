@@ -53,7 +53,7 @@ pub struct VerifyRequest<'a> {
     /// pass `GET`.
     pub method: &'a str,
     /// The host the client signed: `X-Forwarded-Host` when the request came
-    /// through the forwarding proxy, else `Host` (DESIGN.md §4).
+    /// through the forwarding proxy, else `Host` (ARCHITECTURE.md §D4).
     pub host: &'a str,
     /// Raw path with the routing prefix removed: `/<escaped key>`.
     pub path: &'a str,
