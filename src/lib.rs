@@ -11,37 +11,21 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-pub mod access;
-pub mod admin;
-pub mod admin_history;
-pub mod api;
-pub mod auth;
-pub mod blobs;
-pub mod cleanup;
-pub mod cognito;
-pub mod config;
-pub mod cputime;
-pub mod db;
-pub mod error;
-pub mod fault;
-pub mod http;
-pub mod hub;
-pub mod ids;
-pub mod jwks;
-pub mod latency;
-pub mod restore;
-pub mod router;
-pub mod s3_receiver;
-pub mod sigv4;
-pub mod status;
-pub mod tokens;
-pub mod txid;
-pub mod uploads;
-pub mod usage;
-pub mod wire;
+pub(crate) mod api;
+pub(crate) mod auth;
+pub(crate) mod config;
+pub(crate) mod db;
+pub(crate) mod error;
+pub(crate) mod hooks;
+pub(crate) mod http;
+pub(crate) mod hub;
+pub(crate) mod ops;
+pub(crate) mod protocol;
+pub(crate) mod router;
+pub(crate) mod s3;
 
-#[cfg(test)]
-mod fuzz_tests;
+use hooks::{cputime, latency};
+use ops::cleanup;
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 

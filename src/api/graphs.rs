@@ -4,8 +4,8 @@
 use super::{check_graph_uuid, Ctx, Empty, User};
 use crate::db::{self, graphs as q, maintenance};
 use crate::error::{ApiError, ApiResult};
-use crate::ids::new_uuid;
-use crate::wire::{
+use crate::protocol::ids::new_uuid;
+use crate::protocol::wire::{
     CreateGraphRequest, CreatedGraph, GetGraphRequest, GraphInfo, GraphList, GraphListEntry,
     GraphRequest, TxId, UserInfo,
 };

@@ -14,7 +14,7 @@ use worker::{Bucket, ObjectNamespace};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{is_client_uuid, is_encrypted_name};
+use crate::protocol::ids::{is_client_uuid, is_encrypted_name};
 
 /// What a handler may use: storage, configuration, the clock of this request.
 pub struct Ctx {
@@ -29,11 +29,11 @@ pub struct Ctx {
     /// Work to finish after the response (hub pushes, trash draining).
     pub after: std::cell::RefCell<Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>>,
     /// R2 and Durable Object operations this request caused (status page meter).
-    pub meter: std::cell::Cell<crate::usage::Counts>,
+    pub meter: std::cell::Cell<crate::ops::usage::Counts>,
     /// The graph this request is about, for the access log (ids are not secret).
     pub graph: std::cell::RefCell<Option<String>>,
     /// A failure to inject into this request (tests only, `fault.rs`).
-    pub fault: Option<crate::fault::Fault>,
+    pub fault: Option<crate::hooks::fault::Fault>,
 }
 
 impl Ctx {
@@ -42,7 +42,7 @@ impl Ctx {
     }
 
     /// Counts operations against the free plan's budget.
-    pub fn count(&self, f: impl FnOnce(&mut crate::usage::Counts)) {
+    pub fn count(&self, f: impl FnOnce(&mut crate::ops::usage::Counts)) {
         let mut c = self.meter.get();
         f(&mut c);
         self.meter.set(c);

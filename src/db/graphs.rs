@@ -8,7 +8,6 @@ use crate::error::ApiError;
 #[derive(Debug, Clone, Deserialize)]
 pub struct GraphRow {
     pub id: String,
-    pub user_id: String,
     pub name: String,
     pub txid: i64,
     pub storage_usage: i64,

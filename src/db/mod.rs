@@ -116,7 +116,7 @@ impl Db {
         args: &[Arg<'_>],
     ) -> Result<Vec<T>, ApiError> {
         let stmt = self.stmt(sql, args)?;
-        crate::latency::before_storage_call().await;
+        crate::hooks::latency::before_storage_call().await;
         let result = stmt.all().await.map_err(d1_error)?;
         self.record(&result);
         Ok(result.results::<T>()?)
@@ -134,7 +134,7 @@ impl Db {
     /// Runs one write; returns the number of rows changed.
     pub async fn run(&self, sql: &str, args: &[Arg<'_>]) -> Result<usize, ApiError> {
         let stmt = self.stmt(sql, args)?;
-        crate::latency::before_storage_call().await;
+        crate::hooks::latency::before_storage_call().await;
         let result = stmt.run().await.map_err(d1_error)?;
         self.record(&result);
         Ok(result
@@ -157,7 +157,7 @@ impl Db {
                 self.stmt("INSERT INTO fault_injected_missing_table VALUES (1)", &[])?,
             );
         }
-        crate::latency::before_storage_call().await;
+        crate::hooks::latency::before_storage_call().await;
         let results = self.d1.batch(stmts).await.map_err(d1_error)?;
         for r in &results {
             self.record(r);

@@ -2,7 +2,7 @@
 
 use super::Db;
 use crate::error::ApiError;
-use crate::usage::Counts;
+use crate::ops::usage::Counts;
 
 /// ?1 day, ?2..?7 counts to add.
 const ADD_USAGE: &str = "INSERT INTO usage_daily (day, requests, rows_read, rows_written, r2_class_a, r2_class_b, do_requests) \

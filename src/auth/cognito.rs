@@ -10,9 +10,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Deserialize;
 
-use crate::auth::{decode_json, jwt_parts, LEEWAY_SECS};
+use crate::auth::jwt::{decode_json, jwt_parts, LEEWAY_SECS};
 use crate::error::ApiError;
-use crate::ids::is_client_uuid;
+use crate::protocol::ids::is_client_uuid;
 
 /// Issuer of Logseq's production user pool `us-east-1_dtagLnju8` (LS config.cljs:36-49).
 pub const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_dtagLnju8";

@@ -58,7 +58,7 @@ thread_local! {
 
 /// `YYYY-MM-DD` (UTC) of a ms timestamp.
 pub fn day_of(now_ms: i64) -> String {
-    crate::sigv4::format_rfc3339(now_ms.div_euclid(1000))
+    crate::s3::sigv4::format_rfc3339(now_ms.div_euclid(1000))
         .and_then(|t| t.get(..10).map(str::to_string))
         .unwrap_or_else(|| "1970-01-01".to_string())
 }

@@ -8,12 +8,12 @@ use serde_json::json;
 use worker::{Method, Request, Response, Result};
 
 use crate::api::Ctx;
-use crate::auth::{self, Claims};
+use crate::auth::jwt::{self, Claims};
+use crate::auth::tokens::{format_refresh_token, parse_refresh_token, secrets_equal, sha256_hex};
 use crate::db::{accounts as aq, graphs as gq, tokens as tq};
 use crate::error::{ApiError, ApiResult};
 use crate::http;
-use crate::ids::{new_uuid, random_bytes};
-use crate::tokens::{format_refresh_token, parse_refresh_token, secrets_equal, sha256_hex};
+use crate::protocol::ids::{new_uuid, random_bytes};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
@@ -43,7 +43,7 @@ pub async fn handle(ctx: &Ctx, mut req: Request, path: &str) -> Result<Response>
             .as_ref()
             .ok_or_else(|| ApiError::NotFound("not found".into()))?;
         let header = req.headers().get("authorization").ok().flatten();
-        let given = auth::bearer_token(header.as_deref())?;
+        let given = jwt::bearer_token(header.as_deref())?;
         if !secrets_equal(given.as_bytes(), expected) {
             return Err(ApiError::Unauthorized);
         }
@@ -174,7 +174,7 @@ async fn route(
             export_page(ctx, graph_id, req).await
         }
         // Getting notes back: deleted graphs, undelete, restore (admin_history.rs).
-        _ => match crate::admin_history::route(ctx, method, path, body, req).await {
+        _ => match crate::ops::admin_history::route(ctx, method, path, body, req).await {
             Some(answer) => answer,
             None => Err(ApiError::NotFound("not found".into())),
         },
@@ -200,7 +200,7 @@ async fn export_page(ctx: &Ctx, graph_id: &str, req: &Request) -> ApiResult<serd
                 .map(|(_, v)| v.to_string())
         })
         .unwrap_or_default();
-    if !after.is_empty() && !crate::ids::is_encrypted_name(&after) {
+    if !after.is_empty() && !crate::protocol::ids::is_encrypted_name(&after) {
         return Err(ApiError::BadRequest("invalid after".into()));
     }
     let mut rows =
@@ -225,7 +225,7 @@ async fn export_page(ctx: &Ctx, graph_id: &str, req: &Request) -> ApiResult<serd
             "size": r.size,
             "last_modified": r.last_modified,
             "txid": r.txid,
-            "url": crate::blobs::download_url(ctx, &r.blob_key)?,
+            "url": crate::s3::blobs::download_url(ctx, &r.blob_key)?,
         }));
     }
     Ok(json!({
@@ -237,7 +237,7 @@ async fn export_page(ctx: &Ctx, graph_id: &str, req: &Request) -> ApiResult<serd
 }
 
 fn account_entry(entry: &str) -> ApiResult<String> {
-    crate::cognito::normalize_account(entry).ok_or_else(|| {
+    crate::auth::cognito::normalize_account(entry).ok_or_else(|| {
         ApiError::BadRequest("an account is a verified email or a Cognito sub (UUID)".into())
     })
 }
@@ -332,7 +332,7 @@ fn id_token(
     until: i64,
 ) -> ApiResult<String> {
     let now = ctx.now_secs();
-    auth::sign(
+    jwt::sign(
         &Claims {
             sub: user_id.to_string(),
             exp: (now + ctx.config.id_token_ttl_secs).min(until),
@@ -406,11 +406,11 @@ async fn refresh_subject(ctx: &Ctx, token: &str) -> ApiResult<Option<Subject>> {
         let until = row.expires_at.div_euclid(1000);
         return Ok(Some((row.user_id, email, Some(row.id), until)));
     }
-    let Ok(claims) = auth::verify(token, &ctx.config.jwt_secret, ctx.now_secs()) else {
+    let Ok(claims) = jwt::verify(token, &ctx.config.jwt_secret, ctx.now_secs()) else {
         return Ok(None);
     };
     // The same check as every API request: "not before" and the token row.
-    match crate::access::check_own_token(ctx, &claims).await {
+    match crate::auth::access::check_own_token(ctx, &claims).await {
         Ok(()) => {}
         Err(ApiError::Unauthorized) => return Ok(None),
         Err(e) => return Err(e),

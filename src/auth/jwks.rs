@@ -18,7 +18,7 @@ use worker::wasm_bindgen_futures::JsFuture;
 use worker::{console_warn, web_sys, Fetch};
 
 use crate::api::Ctx;
-use crate::cognito::{self, KeyState, RsaKey, SignedToken};
+use crate::auth::cognito::{self, KeyState, RsaKey, SignedToken};
 use crate::db::Arg;
 use crate::error::{ApiError, ApiResult};
 
