@@ -14,6 +14,7 @@
 pub(crate) mod api;
 pub(crate) mod auth;
 pub(crate) mod config;
+pub(crate) mod ctx;
 pub(crate) mod db;
 pub(crate) mod error;
 pub(crate) mod hooks;
@@ -75,13 +76,13 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         // lets tests run the cleanup "days later" (`/cdn-cgi/local/scheduled?time=`).
         let now = event.schedule() as i64;
         let report = cleanup::run(&db, &bucket, now, retention).await;
-        Ok::<_, error::ApiError>((report, db.usage()))
+        Ok::<_, error::ApiError>((report, db.cost()))
     }
     .await;
     match result {
-        Ok((Ok(report), usage)) => worker::console_log!(
+        Ok((Ok(report), cost)) => worker::console_log!(
             "{}",
-            serde_json::json!({"event": "cleanup", "report": report, "rows_read": usage.rows_read, "rows_written": usage.rows_written})
+            serde_json::json!({"event": "cleanup", "report": report, "rows_read": cost.rows_read, "rows_written": cost.rows_written})
         ),
         Ok((Err(e), _)) | Err(e) => {
             worker::console_error!(

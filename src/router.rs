@@ -8,12 +8,12 @@ use worker::{console_error, console_log, Context, Date, Env, Method, Request, Re
 use crate::api::{files, graphs, keys, parse, transactions as tx, uploads, Ctx, User};
 use crate::auth::jwt;
 use crate::config::Config;
-use crate::db::{usage as usage_db, Db};
+use crate::db::{meter as meter_db, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::hooks::fault::Fault;
 use crate::http;
 use crate::hub;
-use crate::ops::usage::{self, Counts};
+use crate::ops::meter::{self, Counts};
 use crate::protocol::ids::is_client_uuid;
 
 /// Largest JSON request body accepted (1000 encrypted names fit easily).
@@ -103,7 +103,7 @@ struct Trace {
 
 impl Trace {
     fn take(&mut self, ctx: &Ctx) {
-        let u = ctx.db.usage();
+        let u = ctx.db.cost();
         (self.queries, self.rows_read, self.rows_written) =
             (u.queries, u.rows_read, u.rows_written);
         self.graph = ctx.graph.borrow().clone();
@@ -138,11 +138,11 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
     counts.requests += 1;
     counts.rows_read += trace.rows_read as i64;
     counts.rows_written += trace.rows_written as i64;
-    if let Some((day, due)) = usage::record(now as i64, &counts) {
+    if let Some((day, due)) = meter::record(now as i64, &counts) {
         let env = env.clone();
         wctx.wait_until(async move {
             let flushed = match env.d1("DB") {
-                Ok(d1) => usage_db::add(&Db::new(d1), &day, &due).await,
+                Ok(d1) => meter_db::add(&Db::new(d1), &day, &due).await,
                 Err(e) => Err(e.into()),
             };
             if let Err(e) = flushed {
@@ -287,7 +287,7 @@ async fn dispatch(
             Err(e) => http::error(&e),
         },
         (Method::Post, "/oauth2/token") => match context(env, &req) {
-            Ok(ctx) => crate::ops::admin::refresh(&ctx, req).await,
+            Ok(ctx) => crate::auth::refresh::refresh(&ctx, req).await,
             Err(e) => http::error(&e),
         },
         _ => http::error(&ApiError::NotFound("not found".to_string())),

@@ -124,7 +124,7 @@ pub async fn update_files(
     let keys: Vec<&str> = req.files.values().map(|(k, _)| k.as_str()).collect();
     let (graph, usage, heads) = futures_util::future::join3(
         gq::find_graph(&ctx.db, &req.graph_uuid, &user.id),
-        gq::user_usage(&ctx.db, &user.id),
+        crate::db::users::user_storage(&ctx.db, &user.id),
         crate::s3::blobs::heads(ctx, &keys),
     )
     .await;

@@ -87,7 +87,7 @@ pub async fn get_upload_urls(
 }
 
 async fn check_quota(ctx: &Ctx, user: &User) -> ApiResult<()> {
-    let (usage, _) = gq::user_usage(&ctx.db, &user.id).await?;
+    let (usage, _) = crate::db::users::user_storage(&ctx.db, &user.id).await?;
     if usage >= ctx.config.storage_limit_bytes {
         return Err(ApiError::StorageLimit);
     }

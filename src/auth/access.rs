@@ -11,10 +11,10 @@
 //! user's "not before" (moved by `revoke-all`) is past the token's `iat`,
 //! whether its token row is live, and whether the account is still allowed.
 
-use crate::api::{Ctx, User};
 use crate::auth::cognito;
 use crate::auth::jwt::{self, Claims};
-use crate::db::{accounts, graphs as gq};
+use crate::ctx::{Ctx, User};
+use crate::db::{accounts, users};
 use crate::error::{ApiError, ApiResult};
 
 /// Authenticates a bearer token.
@@ -60,7 +60,8 @@ pub fn admits_own(row: &accounts::AuthRow, claims: &Claims) -> bool {
 async fn logseq_account(ctx: &Ctx, token: &str) -> ApiResult<User> {
     let signed = cognito::split(token)?;
     crate::auth::jwks::verify_signature(ctx, &signed).await?;
-    let account = cognito::check_claims(&signed, cognito::ISSUER, ctx.now_secs())?;
+    let account =
+        cognito::check_claims(&signed, crate::protocol::accounts::ISSUER, ctx.now_secs())?;
     let listed = cognito::is_listed(&ctx.config.allowed_logseq_accounts, &account);
     let ask = (!listed).then_some(account.email.as_str());
     let row = accounts::auth_row(&ctx.db, &account.sub, None, ctx.now_ms, ask).await?;
@@ -68,7 +69,7 @@ async fn logseq_account(ctx: &Ctx, token: &str) -> ApiResult<User> {
         return Err(ApiError::Unauthorized);
     }
     if row.user_exists == 0 {
-        gq::ensure_user(&ctx.db, &account.sub, Some(&account.email), ctx.now_ms).await?;
+        users::ensure_user(&ctx.db, &account.sub, Some(&account.email), ctx.now_ms).await?;
     }
     Ok(User {
         id: account.sub,

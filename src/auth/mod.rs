@@ -6,4 +6,5 @@ pub(crate) mod access;
 pub(crate) mod cognito;
 pub(crate) mod jwks;
 pub(crate) mod jwt;
+pub(crate) mod refresh;
 pub(crate) mod tokens;

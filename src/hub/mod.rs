@@ -7,7 +7,7 @@ use worker::{
     Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
-use crate::api::Ctx;
+use crate::ctx::Ctx;
 
 /// Binding name of the hub namespace (wrangler.toml).
 pub const BINDING: &str = "GRAPH_HUB";

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Method, Request};
 
-use crate::api::Ctx;
+use crate::ctx::Ctx;
 use crate::db::history as hq;
 use crate::error::{ApiError, ApiResult};
 use crate::protocol::restore::{self, RESTORE_PAGE};

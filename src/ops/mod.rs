@@ -4,5 +4,5 @@
 pub(crate) mod admin;
 pub(crate) mod admin_history;
 pub(crate) mod cleanup;
+pub(crate) mod meter;
 pub(crate) mod status;
-pub(crate) mod usage;

@@ -7,10 +7,10 @@
 
 use worker::{Env, Headers, Response, Result};
 
-use crate::api::Ctx;
-use crate::db::usage as uq;
+use crate::ctx::Ctx;
+use crate::db::meter as uq;
 use crate::hub;
-use crate::ops::usage::{day_of, unflushed, Counts, FREE_PLAN_DAILY};
+use crate::ops::meter::{day_of, unflushed, Counts, FREE_PLAN_DAILY};
 
 /// One health check: name, ok, detail.
 pub struct Check {

@@ -2,6 +2,7 @@
 //! identifiers, transaction ids, the wire types of the JSON API and what a
 //! restore changes.
 
+pub(crate) mod accounts;
 pub(crate) mod ids;
 pub(crate) mod restore;
 pub(crate) mod txid;

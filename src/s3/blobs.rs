@@ -4,8 +4,8 @@
 
 use worker::Bucket;
 
-use crate::api::{Ctx, User};
 use crate::config::{Config, R2S3};
+use crate::ctx::{Ctx, User};
 use crate::db::{maintenance, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::s3::keys::upload_prefix;

@@ -7,7 +7,7 @@
 
 use worker::{Conditional, Headers, Method, Request, Response, Result};
 
-use crate::api::Ctx;
+use crate::ctx::Ctx;
 use crate::hooks::fault::Fault;
 use crate::s3::blobs::download_secret;
 use crate::s3::error::{S3Error, ACCESS_DENIED};
