@@ -151,8 +151,9 @@ impl Config {
             }
             _ => None,
         };
-        let (allowed_logseq_accounts, invalid) =
-            crate::cognito::parse_allow_list(&get("ALLOWED_LOGSEQ_ACCOUNTS").unwrap_or_default());
+        let (allowed_logseq_accounts, invalid) = crate::protocol::accounts::parse_allow_list(
+            &get("ALLOWED_LOGSEQ_ACCOUNTS").unwrap_or_default(),
+        );
         if !invalid.is_empty() {
             return Err(ApiError::Internal(format!(
                 "ALLOWED_LOGSEQ_ACCOUNTS has {} entries that are neither an email nor a UUID",
@@ -162,7 +163,7 @@ impl Config {
         Ok(Config {
             allowed_logseq_accounts,
             cognito_jwks_url: get("TEST_COGNITO_JWKS_URL")
-                .unwrap_or_else(|| crate::cognito::JWKS_URL.to_string()),
+                .unwrap_or_else(|| crate::protocol::accounts::JWKS_URL.to_string()),
             jwks_min_interval_ms: int("TEST_COGNITO_JWKS_INTERVAL_SECS", 60)?.max(1) * 1000,
             jwt_secret: secret("JWT_SECRET")?,
             s3_credential_secret: secret("S3_CREDENTIAL_SECRET")?,
@@ -215,7 +216,7 @@ mod tests {
         assert!(c.r2_s3.is_none());
         assert!(c.admin_token.is_none());
         assert!(c.allowed_logseq_accounts.is_empty());
-        assert_eq!(c.cognito_jwks_url, crate::cognito::JWKS_URL);
+        assert_eq!(c.cognito_jwks_url, crate::protocol::accounts::JWKS_URL);
         assert_eq!(c.jwks_min_interval_ms, 60_000);
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("0123456789abcdef"));

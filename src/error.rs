@@ -71,7 +71,7 @@ impl ApiError {
             // The text observed from the real service, trailing space included (PROTOCOL.md §6.3).
             ApiError::GraphExists(name) => format!("graph[{name}] already exists "),
             ApiError::TxidConflict { server, client } => {
-                crate::txid::conflict_message(*server, *client)
+                crate::protocol::txid::conflict_message(*server, *client)
             }
             ApiError::KeysNotFound => "encrypt keys not found".to_string(),
             ApiError::KeysExist => "encrypt keys already exist".to_string(),

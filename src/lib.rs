@@ -11,37 +11,22 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-pub mod access;
-pub mod admin;
-pub mod admin_history;
-pub mod api;
-pub mod auth;
-pub mod blobs;
-pub mod cleanup;
-pub mod cognito;
-pub mod config;
-pub mod cputime;
-pub mod db;
-pub mod error;
-pub mod fault;
-pub mod http;
-pub mod hub;
-pub mod ids;
-pub mod jwks;
-pub mod latency;
-pub mod restore;
-pub mod router;
-pub mod s3_receiver;
-pub mod sigv4;
-pub mod status;
-pub mod tokens;
-pub mod txid;
-pub mod uploads;
-pub mod usage;
-pub mod wire;
+pub(crate) mod api;
+pub(crate) mod auth;
+pub(crate) mod config;
+pub(crate) mod ctx;
+pub(crate) mod db;
+pub(crate) mod error;
+pub(crate) mod hooks;
+pub(crate) mod http;
+pub(crate) mod hub;
+pub(crate) mod ops;
+pub(crate) mod protocol;
+pub(crate) mod router;
+pub(crate) mod s3;
 
-#[cfg(test)]
-mod fuzz_tests;
+use hooks::{cputime, latency};
+use ops::cleanup;
 
 use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
@@ -91,13 +76,13 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         // lets tests run the cleanup "days later" (`/cdn-cgi/local/scheduled?time=`).
         let now = event.schedule() as i64;
         let report = cleanup::run(&db, &bucket, now, retention).await;
-        Ok::<_, error::ApiError>((report, db.usage()))
+        Ok::<_, error::ApiError>((report, db.cost()))
     }
     .await;
     match result {
-        Ok((Ok(report), usage)) => worker::console_log!(
+        Ok((Ok(report), cost)) => worker::console_log!(
             "{}",
-            serde_json::json!({"event": "cleanup", "report": report, "rows_read": usage.rows_read, "rows_written": usage.rows_written})
+            serde_json::json!({"event": "cleanup", "report": report, "rows_read": cost.rows_read, "rows_written": cost.rows_written})
         ),
         Ok((Err(e), _)) | Err(e) => {
             worker::console_error!(
@@ -105,5 +90,80 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
                 serde_json::json!({"event": "cleanup_failed", "error": e.to_string()})
             )
         }
+    }
+}
+
+/// The layers of `src/`, lowest first: a module may import from its own
+/// folder and from lower layers, never from its layer's other folders or
+/// from above. Test-only files and `mod tests` blocks are exempt (the
+/// property tests in `protocol/props.rs` drive every layer).
+#[cfg(test)]
+mod layers {
+    const LAYERS: &[&[&str]] = &[
+        &["protocol", "hooks"],
+        &["error"],
+        &["config"],
+        &["http", "db"],
+        &["ctx"],
+        &["auth", "s3", "hub"],
+        &["api"],
+        &["ops"],
+        &["router"],
+        &["lib"],
+    ];
+    const TEST_FILES: &[&str] = &["props.rs", "tests.rs", "fixtures.rs", "aws_crosscheck.rs"];
+
+    fn layer(module: &str) -> Option<usize> {
+        LAYERS.iter().position(|l| l.contains(&module))
+    }
+
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn every_import_points_downwards() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut all = Vec::new();
+        files(&src, &mut all);
+        let mut violations = Vec::new();
+        for path in all {
+            let rel = path
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            if TEST_FILES.iter().any(|t| rel.ends_with(t)) {
+                continue;
+            }
+            let top = rel.split('/').next().unwrap().trim_end_matches(".rs");
+            let from = layer(top).unwrap_or_else(|| panic!("{rel}: {top} is in no layer"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+            for (n, line) in code.lines().enumerate() {
+                for hit in line.split("crate::").skip(1) {
+                    let to: String = hit
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    let Some(target) = layer(&to) else { continue };
+                    if to != top && target >= from {
+                        violations.push(format!("{rel}:{}: {top} imports {to}", n + 1));
+                    }
+                }
+            }
+        }
+        assert!(
+            violations.is_empty(),
+            "imports pointing up or sideways:\n{}",
+            violations.join("\n")
+        );
     }
 }

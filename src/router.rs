@@ -6,15 +6,15 @@ use serde::Serialize;
 use worker::{console_error, console_log, Context, Date, Env, Method, Request, Response, Result};
 
 use crate::api::{files, graphs, keys, parse, transactions as tx, uploads, Ctx, User};
-use crate::auth;
+use crate::auth::jwt;
 use crate::config::Config;
-use crate::db::{usage as usage_db, Db};
+use crate::db::{meter as meter_db, Db};
 use crate::error::{ApiError, ApiResult};
-use crate::fault::Fault;
+use crate::hooks::fault::Fault;
 use crate::http;
 use crate::hub;
-use crate::ids::is_client_uuid;
-use crate::usage::{self, Counts};
+use crate::ops::meter::{self, Counts};
+use crate::protocol::ids::is_client_uuid;
 
 /// Largest JSON request body accepted (1000 encrypted names fit easily).
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -103,7 +103,7 @@ struct Trace {
 
 impl Trace {
     fn take(&mut self, ctx: &Ctx) {
-        let u = ctx.db.usage();
+        let u = ctx.db.cost();
         (self.queries, self.rows_read, self.rows_written) =
             (u.queries, u.rows_read, u.rows_written);
         self.graph = ctx.graph.borrow().clone();
@@ -138,11 +138,11 @@ pub async fn handle(req: Request, env: Env, wctx: Context) -> Result<Response> {
     counts.requests += 1;
     counts.rows_read += trace.rows_read as i64;
     counts.rows_written += trace.rows_written as i64;
-    if let Some((day, due)) = usage::record(now as i64, &counts) {
+    if let Some((day, due)) = meter::record(now as i64, &counts) {
         let env = env.clone();
         wctx.wait_until(async move {
             let flushed = match env.d1("DB") {
-                Ok(d1) => usage_db::add(&Db::new(d1), &day, &due).await,
+                Ok(d1) => meter_db::add(&Db::new(d1), &day, &due).await,
                 Err(e) => Err(e.into()),
             };
             if let Err(e) = flushed {
@@ -220,7 +220,7 @@ async fn dispatch(
     match (method, path) {
         (Method::Get, "/") => match context(env, &req) {
             Ok(ctx) => {
-                let resp = crate::status::page(&ctx, env).await;
+                let resp = crate::ops::status::page(&ctx, env).await;
                 trace.take(&ctx);
                 resp
             }
@@ -269,7 +269,7 @@ async fn dispatch(
         }
         (_, p) if p.starts_with("/s3/") => match context(env, &req) {
             Ok(ctx) => {
-                let resp = crate::s3_receiver::handle(&ctx, req).await?;
+                let resp = crate::s3::receiver::handle(&ctx, req).await?;
                 trace.take(&ctx);
                 cost_headers(&resp, trace)?;
                 Ok(resp)
@@ -283,11 +283,11 @@ async fn dispatch(
             }
         },
         (_, p) if p.starts_with("/admin/") => match context(env, &req) {
-            Ok(ctx) => crate::admin::handle(&ctx, req, p).await,
+            Ok(ctx) => crate::ops::admin::handle(&ctx, req, p).await,
             Err(e) => http::error(&e),
         },
         (Method::Post, "/oauth2/token") => match context(env, &req) {
-            Ok(ctx) => crate::admin::refresh(&ctx, req).await,
+            Ok(ctx) => crate::auth::refresh::refresh(&ctx, req).await,
             Err(e) => http::error(&e),
         },
         _ => http::error(&ApiError::NotFound("not found".to_string())),
@@ -306,8 +306,8 @@ fn cost_headers(resp: &Response, trace: &Trace) -> Result<()> {
 /// Authenticates, reads the body and calls the endpoint.
 async fn api_call(api: &str, ctx: &Ctx, mut req: Request) -> ApiResult<String> {
     let header = req.headers().get("authorization").ok().flatten();
-    let token = auth::bearer_token(header.as_deref())?;
-    let user = crate::access::authenticate(ctx, token).await?;
+    let token = jwt::bearer_token(header.as_deref())?;
+    let user = crate::auth::access::authenticate(ctx, token).await?;
     let declared = req
         .headers()
         .get("content-length")

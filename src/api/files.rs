@@ -4,14 +4,14 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{check_encrypted_name, check_file_count, check_graph_uuid, with_graph, Ctx, User};
-use crate::blobs;
 use crate::db::files as fq;
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{file_uuid, is_encrypted_name, remote_key, MAX_ENCRYPTED_NAME_LEN};
-use crate::wire::{
+use crate::protocol::ids::{file_uuid, is_encrypted_name, remote_key, MAX_ENCRYPTED_NAME_LEN};
+use crate::protocol::wire::{
     AllFiles, FileMeta, FileObject, FileVersion, FileVersionList, FileVersionListRequest,
     FilesRequest, GraphRequest, PresignedFileUrls,
 };
+use crate::s3::blobs;
 
 /// Files per get_all_files page; the client follows `NextContinuationToken`.
 pub const ALL_FILES_PAGE: i64 = 1000;

@@ -2,10 +2,10 @@
 //! (PROTOCOL.md §6.1-6.6).
 
 use super::{check_graph_uuid, Ctx, Empty, User};
-use crate::db::{self, graphs as q, maintenance};
+use crate::db::{self, graphs as q, maintenance, users};
 use crate::error::{ApiError, ApiResult};
-use crate::ids::new_uuid;
-use crate::wire::{
+use crate::protocol::ids::new_uuid;
+use crate::protocol::wire::{
     CreateGraphRequest, CreatedGraph, GetGraphRequest, GraphInfo, GraphList, GraphListEntry,
     GraphRequest, TxId, UserInfo,
 };
@@ -18,8 +18,8 @@ const EXPIRE_AHEAD_SECS: i64 = 10 * 365 * 24 * 3600;
 /// §6.1. `beta-tester` turns the client's sync UI on (LS user.cljs:265-277).
 pub async fn user_info(ctx: &Ctx, user: &User) -> ApiResult<UserInfo> {
     let (ensured, usage) = futures_util::future::join(
-        q::ensure_user(&ctx.db, &user.id, user.email.as_deref(), ctx.now_ms),
-        q::user_usage(&ctx.db, &user.id),
+        users::ensure_user(&ctx.db, &user.id, user.email.as_deref(), ctx.now_ms),
+        users::user_storage(&ctx.db, &user.id),
     )
     .await;
     ensured?;
@@ -72,9 +72,9 @@ pub async fn create_graph(
     }
     // Independent of each other: one storage round trip.
     let (ensured, existing, usage) = futures_util::future::join3(
-        q::ensure_user(&ctx.db, &user.id, user.email.as_deref(), ctx.now_ms),
+        users::ensure_user(&ctx.db, &user.id, user.email.as_deref(), ctx.now_ms),
         q::find_graph_by_name(&ctx.db, &name, &user.id),
-        q::user_usage(&ctx.db, &user.id),
+        users::user_storage(&ctx.db, &user.id),
     )
     .await;
     ensured?;

@@ -6,8 +6,8 @@ use base64::Engine;
 use super::{check_graph_uuid, Ctx, Empty, User};
 use crate::db::graphs as q;
 use crate::error::{ApiError, ApiResult};
-use crate::ids::random_bytes;
-use crate::wire::{EncryptKeys, GraphRequest, Salt, UploadKeysRequest};
+use crate::protocol::ids::random_bytes;
+use crate::protocol::wire::{EncryptKeys, GraphRequest, Salt, UploadKeysRequest};
 
 const MAX_PUBLIC_KEY: usize = 256;
 const MAX_PRIVATE_KEY: usize = 16 * 1024;

@@ -10,13 +10,13 @@ use crate::db::files::{self as fq, Commit, NewFile, Superseded};
 use crate::db::graphs::{self as gq, GraphRow};
 use crate::error::{ApiError, ApiResult};
 use crate::hub;
-use crate::ids::{file_uuid, new_uuid, remote_key};
-use crate::txid::is_valid_txid;
-use crate::uploads::{is_committable, is_md5_hex, upload_prefix};
-use crate::wire::{
+use crate::protocol::ids::{file_uuid, new_uuid, remote_key};
+use crate::protocol::txid::is_valid_txid;
+use crate::protocol::wire::{
     DeleteFiles, DeletionLog, DeletionLogEntry, Diff, FilesRequest, FromTxRequest,
     RenameFileRequest, Transaction, TxContentItem, TxId, UpdateFiles, UpdateFilesRequest,
 };
+use crate::s3::keys::{is_committable, is_md5_hex, upload_prefix};
 
 /// Most transactions one get_diff answers. Past that the answer holds only
 /// the newest transaction: its TXId leaves a gap after FromTXId, and the
@@ -108,7 +108,7 @@ pub async fn update_files(
                 "checksum must be 32 lowercase hex digits (MD5)".into(),
             ));
         }
-        if !crate::sigv4::is_key_under_prefix(key, &prefix) {
+        if !crate::s3::sigv4::is_key_under_prefix(key, &prefix) {
             return Err(ApiError::BadRequest(format!(
                 "upload key is not under your upload prefix {prefix}/"
             )));
@@ -124,8 +124,8 @@ pub async fn update_files(
     let keys: Vec<&str> = req.files.values().map(|(k, _)| k.as_str()).collect();
     let (graph, usage, heads) = futures_util::future::join3(
         gq::find_graph(&ctx.db, &req.graph_uuid, &user.id),
-        gq::user_usage(&ctx.db, &user.id),
-        crate::blobs::heads(ctx, &keys),
+        crate::db::users::user_storage(&ctx.db, &user.id),
+        crate::s3::blobs::heads(ctx, &keys),
     )
     .await;
     let graph = graph?;

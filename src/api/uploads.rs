@@ -2,15 +2,15 @@
 //! clients) (PROTOCOL.md §6.16, docs/API.md "get_upload_urls").
 
 use super::{check_graph_uuid, Ctx, User};
-use crate::blobs;
 use crate::db::{files as fq, graphs as gq};
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{random_bytes, random_letters};
-use crate::sigv4::temp_credentials;
-use crate::uploads::{s3_prefix, upload_prefix};
-use crate::wire::{
+use crate::protocol::ids::{random_bytes, random_letters};
+use crate::protocol::wire::{
     Credentials, PresignUploadsRequest, PresignedUpload, PresignedUploads, TempCredential,
 };
+use crate::s3::blobs;
+use crate::s3::keys::{s3_prefix, upload_prefix};
+use crate::s3::sigv4::temp_credentials;
 
 /// Most URLs one get_upload_urls call hands out.
 pub const MAX_UPLOAD_URLS: u32 = 100;
@@ -78,7 +78,7 @@ pub async fn get_upload_urls(
         });
     }
     fq::insert_pending_uploads(&ctx.db, &keys, &user.id, ctx.now_ms).await?;
-    let expiration = crate::sigv4::format_rfc3339(expires)
+    let expiration = crate::s3::sigv4::format_rfc3339(expires)
         .ok_or_else(|| ApiError::Internal("expiry out of range".into()))?;
     Ok(PresignedUploads {
         uploads,
@@ -87,7 +87,7 @@ pub async fn get_upload_urls(
 }
 
 async fn check_quota(ctx: &Ctx, user: &User) -> ApiResult<()> {
-    let (usage, _) = gq::user_usage(&ctx.db, &user.id).await?;
+    let (usage, _) = crate::db::users::user_storage(&ctx.db, &user.id).await?;
     if usage >= ctx.config.storage_limit_bytes {
         return Err(ApiError::StorageLimit);
     }

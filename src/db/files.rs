@@ -86,7 +86,9 @@ const INSERT_PENDING_UPLOADS: &str = "INSERT INTO uploads (key, user_id, size, c
 const COMPARE_AND_INCREMENT: &str =
     "UPDATE graphs SET txid = CASE WHEN txid = ?2 AND deleted_at IS NULL THEN ?2 + 1 ELSE NULL END, \
      storage_usage = storage_usage + ?3 WHERE id = ?1";
-/// Commits of a graph a new commit looks back through for its upload keys.
+/// Commits of a graph a new commit looks back through for its upload keys
+/// (the SQL spells it as a literal; the test below pins the two equal).
+#[cfg(test)]
 pub const REUSE_WINDOW: i64 = 100;
 /// As above, and ?4 JSON array of upload keys, ?5 the oldest upload's R2 time
 /// minus a clock margin (ms). The commit also aborts when

@@ -1,14 +1,13 @@
-//! Users, graphs, encryption keys and salts.
+//! Graphs, encryption keys and salts; graphs by any owner for the admin.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::{Arg, Db};
+use super::Db;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct GraphRow {
     pub id: String,
-    pub user_id: String,
     pub name: String,
     pub txid: i64,
     pub storage_usage: i64,
@@ -26,15 +25,6 @@ pub struct SaltRow {
     pub expired_at: i64,
 }
 
-#[derive(Debug, Deserialize)]
-struct Sum {
-    total: Option<i64>,
-    count: i64,
-}
-
-/// ?1 id, ?2 email, ?3 now. Creates the user row on first sight.
-const INSERT_USER: &str =
-    "INSERT INTO users (id, email, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING";
 /// ?1 user id.
 const LIST_GRAPHS: &str =
     "SELECT id, user_id, name, txid, storage_usage FROM graphs WHERE user_id = ?1 AND deleted_at IS NULL ORDER BY created_at, id";
@@ -44,11 +34,6 @@ const FIND_GRAPH: &str =
 /// ?1 name, ?2 user id.
 const FIND_GRAPH_BY_NAME: &str =
     "SELECT id, user_id, name, txid, storage_usage FROM graphs WHERE name = ?1 AND user_id = ?2 AND deleted_at IS NULL";
-/// ?1 user id. The storage of deleted graphs still kept for undelete counts
-/// (their objects are still stored); the count is of live graphs.
-const USER_USAGE: &str =
-    "SELECT SUM(storage_usage) AS total, COALESCE(SUM(deleted_at IS NULL), 0) AS count \
-     FROM graphs WHERE user_id = ?1";
 /// ?1 id, ?2 user id, ?3 name, ?4 now, ?5 graph-count limit. Inserts nothing
 /// when the user already has the limit's number of graphs.
 const INSERT_GRAPH: &str =
@@ -69,18 +54,6 @@ const UPSERT_SALT: &str =
      ON CONFLICT (graph_id) DO UPDATE SET value = excluded.value, expired_at = excluded.expired_at \
      WHERE graph_salts.expired_at <= ?4";
 
-pub async fn ensure_user(
-    db: &Db,
-    user_id: &str,
-    email: Option<&str>,
-    now: i64,
-) -> Result<(), ApiError> {
-    let email = email.map_or(Arg::Null, Arg::Text);
-    db.run(INSERT_USER, &[user_id.into(), email, now.into()])
-        .await?;
-    Ok(())
-}
-
 pub async fn list_graphs(db: &Db, user_id: &str) -> Result<Vec<GraphRow>, ApiError> {
     db.all(LIST_GRAPHS, &[user_id.into()]).await
 }
@@ -100,12 +73,6 @@ pub async fn find_graph_by_name(
 ) -> Result<Option<GraphRow>, ApiError> {
     db.first(FIND_GRAPH_BY_NAME, &[name.into(), user_id.into()])
         .await
-}
-
-/// Total stored bytes and graph count of a user.
-pub async fn user_usage(db: &Db, user_id: &str) -> Result<(i64, i64), ApiError> {
-    let s: Option<Sum> = db.first(USER_USAGE, &[user_id.into()]).await?;
-    Ok(s.map_or((0, 0), |s| (s.total.unwrap_or(0), s.count)))
 }
 
 /// Inserts a graph unless the user is at the graph-count limit; returns
@@ -178,4 +145,29 @@ pub async fn upsert_salt(
         )
         .await?;
     Ok(changed == 1)
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+pub struct GraphSummary {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub txid: i64,
+    pub storage_usage: i64,
+    pub created_at: i64,
+}
+
+const LIST_ALL_GRAPHS: &str =
+    "SELECT id, user_id, name, txid, storage_usage, created_at FROM graphs WHERE deleted_at IS NULL ORDER BY user_id, created_at";
+/// ?1 graph id (any owner: admin only).
+const FIND_ANY_GRAPH: &str =
+    "SELECT id, user_id, name, txid, storage_usage, created_at FROM graphs WHERE id = ?1 AND deleted_at IS NULL";
+
+pub async fn list_all_graphs(db: &Db) -> Result<Vec<GraphSummary>, ApiError> {
+    db.all(LIST_ALL_GRAPHS, &[]).await
+}
+
+/// A graph by id, whoever owns it (admin only).
+pub async fn find_any_graph(db: &Db, id: &str) -> Result<Option<GraphSummary>, ApiError> {
+    db.first(FIND_ANY_GRAPH, &[id.into()]).await
 }

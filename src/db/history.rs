@@ -8,7 +8,7 @@ use serde_json::json;
 use super::files::{Commit, Superseded, DELETE_FILES, UPSERT_FILES};
 use super::Db;
 use crate::error::ApiError;
-use crate::restore::{Body, Plan};
+use crate::protocol::restore::{Body, Plan};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct DeletedGraph {
@@ -251,7 +251,7 @@ pub async fn commit_restore(
     plan: &Plan,
     now: i64,
 ) -> Result<i64, ApiError> {
-    let remote_key = |path: &str| crate::ids::remote_key(&graph.user_id, &graph.id, path);
+    let remote_key = |path: &str| crate::protocol::ids::remote_key(&graph.user_id, &graph.id, path);
     let t = graph.txid;
     let delta: i64 = plan.bring_back.iter().map(|b| b.size).sum();
     let mut stmts = vec![db.stmt(
@@ -279,8 +279,8 @@ pub async fn commit_restore(
             .map(|b| {
                 Ok(Superseded {
                     path: b.path.clone(),
-                    file_uuid: crate::ids::file_uuid(&graph.id, &b.path),
-                    version_uuid: crate::ids::new_uuid()
+                    file_uuid: crate::protocol::ids::file_uuid(&graph.id, &b.path),
+                    version_uuid: crate::protocol::ids::new_uuid()
                         .map_err(|e| ApiError::Internal(format!("random: {e}")))?,
                 })
             })

@@ -10,8 +10,9 @@ pub mod files;
 pub mod graphs;
 pub mod history;
 pub mod maintenance;
+pub mod meter;
 pub mod tokens;
-pub mod usage;
+pub mod users;
 
 use std::cell::Cell;
 
@@ -61,7 +62,7 @@ impl From<i64> for Arg<'_> {
 
 /// Rows read and written, as D1 reports them.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Usage {
+pub struct D1Cost {
     pub queries: u32,
     pub rows_read: u64,
     pub rows_written: u64,
@@ -69,7 +70,7 @@ pub struct Usage {
 
 pub struct Db {
     d1: D1Database,
-    usage: Cell<Usage>,
+    cost: Cell<D1Cost>,
     /// Fault injection: make every batch fail in its middle (tests only).
     fail_batches: Cell<bool>,
 }
@@ -78,7 +79,7 @@ impl Db {
     pub fn new(d1: D1Database) -> Self {
         Db {
             d1,
-            usage: Cell::new(Usage::default()),
+            cost: Cell::new(D1Cost::default()),
             fail_batches: Cell::new(false),
         }
     }
@@ -89,8 +90,8 @@ impl Db {
     }
 
     /// What this request has cost so far.
-    pub fn usage(&self) -> Usage {
-        self.usage.get()
+    pub fn cost(&self) -> D1Cost {
+        self.cost.get()
     }
 
     /// A prepared statement with its arguments bound.
@@ -100,13 +101,13 @@ impl Db {
     }
 
     fn record(&self, result: &D1Result) {
-        let mut u = self.usage.get();
+        let mut u = self.cost.get();
         u.queries += 1;
         if let Ok(Some(meta)) = result.meta() {
             u.rows_read += meta.rows_read.unwrap_or(0) as u64;
             u.rows_written += meta.rows_written.unwrap_or(0) as u64;
         }
-        self.usage.set(u);
+        self.cost.set(u);
     }
 
     /// All rows of a query.
@@ -116,7 +117,7 @@ impl Db {
         args: &[Arg<'_>],
     ) -> Result<Vec<T>, ApiError> {
         let stmt = self.stmt(sql, args)?;
-        crate::latency::before_storage_call().await;
+        crate::hooks::latency::before_storage_call().await;
         let result = stmt.all().await.map_err(d1_error)?;
         self.record(&result);
         Ok(result.results::<T>()?)
@@ -134,7 +135,7 @@ impl Db {
     /// Runs one write; returns the number of rows changed.
     pub async fn run(&self, sql: &str, args: &[Arg<'_>]) -> Result<usize, ApiError> {
         let stmt = self.stmt(sql, args)?;
-        crate::latency::before_storage_call().await;
+        crate::hooks::latency::before_storage_call().await;
         let result = stmt.run().await.map_err(d1_error)?;
         self.record(&result);
         Ok(result
@@ -157,7 +158,7 @@ impl Db {
                 self.stmt("INSERT INTO fault_injected_missing_table VALUES (1)", &[])?,
             );
         }
-        crate::latency::before_storage_call().await;
+        crate::hooks::latency::before_storage_call().await;
         let results = self.d1.batch(stmts).await.map_err(d1_error)?;
         for r in &results {
             self.record(r);

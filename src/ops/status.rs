@@ -7,10 +7,10 @@
 
 use worker::{Env, Headers, Response, Result};
 
-use crate::api::Ctx;
-use crate::db::usage as uq;
+use crate::ctx::Ctx;
+use crate::db::meter as uq;
 use crate::hub;
-use crate::usage::{day_of, unflushed, Counts, FREE_PLAN_DAILY};
+use crate::ops::meter::{day_of, unflushed, Counts, FREE_PLAN_DAILY};
 
 /// One health check: name, ok, detail.
 pub struct Check {
@@ -108,7 +108,7 @@ pub async fn page(ctx: &Ctx, env: &Env) -> Result<Response> {
     } else {
         503
     };
-    let retention = crate::cleanup::Retention {
+    let retention = crate::ops::cleanup::Retention {
         version_days: ctx.config.version_retention_days,
         undelete_days: ctx.config.undelete_retention_days,
     };
@@ -237,7 +237,7 @@ pub fn render(
     bytes: BytePath,
     today: &Counts,
     day: &str,
-    retention: &crate::cleanup::Retention,
+    retention: &crate::ops::cleanup::Retention,
 ) -> String {
     let health: String = checks
         .iter()
@@ -344,7 +344,7 @@ mod tests {
             requests: 50_000,
             ..Counts::default()
         };
-        let retention = crate::cleanup::Retention {
+        let retention = crate::ops::cleanup::Retention {
             version_days: 14,
             undelete_days: 45,
         };

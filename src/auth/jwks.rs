@@ -17,8 +17,8 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{console_warn, web_sys, Fetch};
 
-use crate::api::Ctx;
-use crate::cognito::{self, KeyState, RsaKey, SignedToken};
+use crate::auth::cognito::{self, KeyState, RsaKey, SignedToken};
+use crate::ctx::Ctx;
 use crate::db::Arg;
 use crate::error::{ApiError, ApiResult};
 

@@ -11,10 +11,10 @@
 //! user's "not before" (moved by `revoke-all`) is past the token's `iat`,
 //! whether its token row is live, and whether the account is still allowed.
 
-use crate::api::{Ctx, User};
-use crate::auth::{self, Claims};
-use crate::cognito;
-use crate::db::{accounts, graphs as gq};
+use crate::auth::cognito;
+use crate::auth::jwt::{self, Claims};
+use crate::ctx::{Ctx, User};
+use crate::db::{accounts, users};
 use crate::error::{ApiError, ApiResult};
 
 /// Authenticates a bearer token.
@@ -22,7 +22,7 @@ pub async fn authenticate(ctx: &Ctx, token: &str) -> ApiResult<User> {
     if cognito::is_rs256(token) {
         return logseq_account(ctx, token).await;
     }
-    let claims = auth::verify(token, &ctx.config.jwt_secret, ctx.now_secs())?;
+    let claims = jwt::verify(token, &ctx.config.jwt_secret, ctx.now_secs())?;
     check_own_token(ctx, &claims).await?;
     Ok(User {
         id: claims.sub,
@@ -59,8 +59,9 @@ pub fn admits_own(row: &accounts::AuthRow, claims: &Claims) -> bool {
 /// user (keyed by the token's `sub`) is created on its first request.
 async fn logseq_account(ctx: &Ctx, token: &str) -> ApiResult<User> {
     let signed = cognito::split(token)?;
-    crate::jwks::verify_signature(ctx, &signed).await?;
-    let account = cognito::check_claims(&signed, cognito::ISSUER, ctx.now_secs())?;
+    crate::auth::jwks::verify_signature(ctx, &signed).await?;
+    let account =
+        cognito::check_claims(&signed, crate::protocol::accounts::ISSUER, ctx.now_secs())?;
     let listed = cognito::is_listed(&ctx.config.allowed_logseq_accounts, &account);
     let ask = (!listed).then_some(account.email.as_str());
     let row = accounts::auth_row(&ctx.db, &account.sub, None, ctx.now_ms, ask).await?;
@@ -68,7 +69,7 @@ async fn logseq_account(ctx: &Ctx, token: &str) -> ApiResult<User> {
         return Err(ApiError::Unauthorized);
     }
     if row.user_exists == 0 {
-        gq::ensure_user(&ctx.db, &account.sub, Some(&account.email), ctx.now_ms).await?;
+        users::ensure_user(&ctx.db, &account.sub, Some(&account.email), ctx.now_ms).await?;
     }
     Ok(User {
         id: account.sub,

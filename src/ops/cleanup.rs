@@ -18,10 +18,10 @@
 
 use worker::Bucket;
 
-use crate::blobs;
 use crate::db::{history, maintenance, Db};
 use crate::error::ApiResult;
-use crate::uploads::{upload_prefix, SWEEP_AGE_MS};
+use crate::s3::blobs;
+use crate::s3::keys::{upload_prefix, SWEEP_AGE_MS};
 
 /// Rows handled per page.
 const PAGE: i64 = 100;
@@ -144,7 +144,7 @@ async fn sweep_user(
         } else if let Some(k) = start_after.take() {
             list = list.start_after(k);
         }
-        crate::latency::before_storage_call().await;
+        crate::hooks::latency::before_storage_call().await;
         let page = list.execute().await?;
         for object in page.objects() {
             let uploaded = object.uploaded().as_millis() as i64;

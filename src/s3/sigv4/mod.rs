@@ -51,11 +51,10 @@
 //! `! * ' ( ) ~` or a `%`, and on query values with `= & % space`.
 
 mod encoding;
-mod error;
 mod key;
 mod presign;
 mod signing;
-pub mod temp_credentials;
+pub(crate) mod temp_credentials;
 mod verify;
 
 #[cfg(test)]
@@ -65,9 +64,13 @@ mod fixtures;
 #[cfg(test)]
 mod tests;
 
-pub use encoding::format_rfc3339;
-pub use error::{S3Error, ACCESS_DENIED, REQUEST_HAS_EXPIRED, REQUEST_NOT_YET_VALID};
-pub use key::{is_key_under_prefix, is_valid_object_key, MAX_KEY_BYTES};
-pub use presign::{presign_url, Method, PresignError, PresignRequest, MAX_EXPIRES_SECS};
-pub use temp_credentials::{verify_upload, CredentialClaims, TempCredentials};
-pub use verify::{verify_presigned, SigningSecret, Verified, VerifyRequest, MAX_CLOCK_SKEW_SECS};
+pub(crate) use encoding::format_rfc3339;
+pub(crate) use key::is_key_under_prefix;
+#[cfg(test)]
+pub(crate) use key::{is_valid_object_key, MAX_KEY_BYTES};
+pub(crate) use presign::{presign_url, Method, PresignRequest};
+#[cfg(test)]
+pub(crate) use temp_credentials::{CredentialClaims, TempCredentials};
+#[cfg(test)]
+pub(crate) use verify::Verified;
+pub(crate) use verify::{verify_presigned, VerifyRequest};

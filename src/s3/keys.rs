@@ -37,6 +37,7 @@ pub fn is_md5_hex(s: &str) -> bool {
 }
 
 /// The owner encoded in an upload key, if it is one.
+#[cfg(test)]
 pub fn upload_owner(key: &str) -> Option<&str> {
     let rest = key.strip_prefix("uploads/")?;
     let (user, tail) = rest.split_once('/')?;
@@ -58,11 +59,11 @@ mod tests {
                 .trim_start_matches('/')
         );
         assert_eq!(key_prefix, "uploads/u1/");
-        assert!(crate::sigv4::is_key_under_prefix(
+        assert!(crate::s3::sigv4::is_key_under_prefix(
             "uploads/u1/abcdefghijkl",
             &upload_prefix("u1")
         ));
-        assert!(!crate::sigv4::is_key_under_prefix(
+        assert!(!crate::s3::sigv4::is_key_under_prefix(
             "uploads/u10/abcdefghijkl",
             &upload_prefix("u1")
         ));

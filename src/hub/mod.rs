@@ -7,7 +7,7 @@ use worker::{
     Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
-use crate::api::Ctx;
+use crate::ctx::Ctx;
 
 /// Binding name of the hub namespace (wrangler.toml).
 pub const BINDING: &str = "GRAPH_HUB";
@@ -32,7 +32,7 @@ pub fn notify(ctx: &Ctx, graph_id: &str, txid: i64) {
     };
     let graph_id = graph_id.to_string();
     ctx.count(|c| c.do_requests += 1);
-    let hub_down = ctx.fault == Some(crate::fault::Fault::Hub);
+    let hub_down = ctx.fault == Some(crate::hooks::fault::Fault::Hub);
     ctx.defer(async move {
         let pushed = if hub_down {
             Err(worker::Error::RustError("fault injected: hub down".into()))

@@ -7,10 +7,11 @@
 
 use worker::{Conditional, Headers, Method, Request, Response, Result};
 
-use crate::api::Ctx;
-use crate::blobs::download_secret;
-use crate::fault::Fault;
-use crate::sigv4::{temp_credentials, verify_presigned, S3Error, VerifyRequest, ACCESS_DENIED};
+use crate::ctx::Ctx;
+use crate::hooks::fault::Fault;
+use crate::s3::blobs::download_secret;
+use crate::s3::error::{S3Error, ACCESS_DENIED};
+use crate::s3::sigv4::{temp_credentials, verify_presigned, VerifyRequest};
 
 /// Serves one `/s3/...` request.
 pub async fn handle(ctx: &Ctx, req: Request) -> Result<Response> {
@@ -92,7 +93,7 @@ async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Re
         // immutable, so the put only creates: `etagDoesNotMatch: "*"` is R2's
         // `If-None-Match: *`, and an existing key (committed, or an earlier
         // upload) is refused as S3 refuses a write it does not allow.
-        crate::latency::before_storage_call().await;
+        crate::hooks::latency::before_storage_call().await;
         let object = ctx
             .bucket
             .put(key.clone(), body)
@@ -130,7 +131,7 @@ async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Re
     if ctx.fault == Some(Fault::R2Get) {
         return Err(internal("fault injected: R2 get"));
     }
-    crate::latency::before_storage_call().await;
+    crate::hooks::latency::before_storage_call().await;
     let object = ctx
         .bucket
         .get(verified.key.clone())

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::error::ApiError;
-use crate::ids::is_client_uuid;
+use crate::protocol::ids::is_client_uuid;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -35,18 +35,19 @@ use proptest::test_runner::Config as ProptestConfig;
 use serde_json::{json, Value};
 
 use crate::api::parse;
-use crate::auth::{self, Claims};
+use crate::auth::jwt::{self, Claims};
 use crate::error::ApiError;
-use crate::ids::{is_client_uuid, is_encrypted_name, MAX_ENCRYPTED_NAME_LEN};
-use crate::sigv4::temp_credentials::{self, mint};
-use crate::sigv4::{
-    is_key_under_prefix, is_valid_object_key, presign_url, verify_presigned, Method,
-    PresignRequest, S3Error, Verified, VerifyRequest, MAX_KEY_BYTES,
-};
-use crate::txid::conflict_message;
-use crate::wire::{
+use crate::protocol::ids::{is_client_uuid, is_encrypted_name, MAX_ENCRYPTED_NAME_LEN};
+use crate::protocol::txid::conflict_message;
+use crate::protocol::wire::{
     CreateGraphRequest, FileVersionListRequest, FilesRequest, FromTxRequest, GetGraphRequest,
     GraphRequest, PresignUploadsRequest, RenameFileRequest, UpdateFilesRequest, UploadKeysRequest,
+};
+use crate::s3::error::S3Error;
+use crate::s3::sigv4::temp_credentials::{self, mint};
+use crate::s3::sigv4::{
+    is_key_under_prefix, is_valid_object_key, presign_url, verify_presigned, Method,
+    PresignRequest, Verified, VerifyRequest, MAX_KEY_BYTES,
 };
 
 /// Cases per property: `PROPTEST_CASES` when set, else 256 (bounded for `npm test`).
@@ -645,8 +646,8 @@ proptest! {
         ],
         now in any::<i64>(),
     ) {
-        prop_assert_eq!(auth::verify(&token, JWT_SECRET, now), Err(ApiError::Unauthorized));
-        prop_assert!(auth::bearer_token(Some(&token)).is_err() || token.contains(' '));
+        prop_assert_eq!(jwt::verify(&token, JWT_SECRET, now), Err(ApiError::Unauthorized));
+        prop_assert!(jwt::bearer_token(Some(&token)).is_err() || token.contains(' '));
     }
 
     /// Only an HS256 token signed with our secret, unexpired, with a client
@@ -673,17 +674,17 @@ proptest! {
         }
         let header = json!({"alg": "HS256", "typ": "JWT"});
         let good = hs256(&header, &payload, JWT_SECRET);
-        let claims = auth::verify(&good, JWT_SECRET, now)
+        let claims = jwt::verify(&good, JWT_SECRET, now)
             .map_err(|e| TestCaseError::fail(format!("genuine token refused: {e}")))?;
         prop_assert_eq!(&claims.sub, &sub);
         // Our own signer round-trips too.
         let ours = Claims {
             sub: sub.clone(), exp: now + lifetime, iat: Some(now), nbf: None, email: email.clone(), jti: None,
         };
-        let signed = auth::sign(&ours, JWT_SECRET).unwrap();
-        prop_assert!(auth::verify(&signed, JWT_SECRET, now).is_ok());
+        let signed = jwt::sign(&ours, JWT_SECRET).unwrap();
+        prop_assert!(jwt::verify(&signed, JWT_SECRET, now).is_ok());
 
-        let refused = |t: &str, at: i64| auth::verify(t, JWT_SECRET, at) == Err(ApiError::Unauthorized);
+        let refused = |t: &str, at: i64| jwt::verify(t, JWT_SECRET, at) == Err(ApiError::Unauthorized);
         // Expired (at and after exp).
         prop_assert!(refused(&good, now + lifetime));
         prop_assert!(refused(&good, now + lifetime + 1));

@@ -4,12 +4,12 @@
 
 use worker::Bucket;
 
-use crate::api::{Ctx, User};
 use crate::config::{Config, R2S3};
+use crate::ctx::{Ctx, User};
 use crate::db::{maintenance, Db};
 use crate::error::{ApiError, ApiResult};
-use crate::sigv4::{presign_url, temp_credentials, Method, PresignRequest};
-use crate::uploads::upload_prefix;
+use crate::s3::keys::upload_prefix;
+use crate::s3::sigv4::{presign_url, temp_credentials, Method, PresignRequest};
 
 /// Keys deleted from R2 per page (the binding deletes up to 1000 at once).
 const TRASH_PAGE: i64 = 500;
@@ -112,7 +112,7 @@ pub struct Uploaded {
 pub async fn heads(ctx: &Ctx, keys: &[&str]) -> ApiResult<Vec<Option<Uploaded>>> {
     ctx.count(|c| c.r2_class_b += keys.len() as i64);
     let all = futures_util::future::join_all(keys.iter().map(|k| async move {
-        crate::latency::before_storage_call().await;
+        crate::hooks::latency::before_storage_call().await;
         ctx.bucket.head(*k).await
     }))
     .await;
@@ -135,7 +135,7 @@ pub async fn drain_trash(db: &Db, bucket: &Bucket, pages: usize, now_ms: i64) ->
         if keys.is_empty() {
             break;
         }
-        crate::latency::before_storage_call().await;
+        crate::hooks::latency::before_storage_call().await;
         bucket
             .delete_multiple(keys.iter().map(String::as_str).collect())
             .await?;

@@ -6,33 +6,7 @@
 
 use std::cell::RefCell;
 
-use serde::{Deserialize, Serialize};
-
-/// Counters of one day.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    pub requests: i64,
-    pub rows_read: i64,
-    pub rows_written: i64,
-    pub r2_class_a: i64,
-    pub r2_class_b: i64,
-    pub do_requests: i64,
-}
-
-impl Counts {
-    pub fn add(&mut self, o: &Counts) {
-        self.requests += o.requests;
-        self.rows_read += o.rows_read;
-        self.rows_written += o.rows_written;
-        self.r2_class_a += o.r2_class_a;
-        self.r2_class_b += o.r2_class_b;
-        self.do_requests += o.do_requests;
-    }
-
-    pub fn is_empty(&self) -> bool {
-        *self == Counts::default()
-    }
-}
+pub(crate) use crate::db::meter::Counts;
 
 /// The free plan's daily limits (R2's are monthly: a thirtieth per day).
 pub const FREE_PLAN_DAILY: Counts = Counts {
@@ -58,7 +32,7 @@ thread_local! {
 
 /// `YYYY-MM-DD` (UTC) of a ms timestamp.
 pub fn day_of(now_ms: i64) -> String {
-    crate::sigv4::format_rfc3339(now_ms.div_euclid(1000))
+    crate::s3::sigv4::format_rfc3339(now_ms.div_euclid(1000))
         .and_then(|t| t.get(..10).map(str::to_string))
         .unwrap_or_else(|| "1970-01-01".to_string())
 }

@@ -8,6 +8,7 @@ use super::fixtures::*;
 use super::signing::{canonical_query, canonical_request, scope, string_to_sign, SigningKey};
 use super::temp_credentials::{mint, verify_upload};
 use super::*;
+use crate::s3::error::{S3Error, ACCESS_DENIED, REQUEST_HAS_EXPIRED, REQUEST_NOT_YET_VALID};
 
 /// `(host, path, query)` of an absolute URL.
 fn split(url: &str) -> (String, String, String) {

@@ -7,10 +7,10 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Method, Request};
 
-use crate::api::Ctx;
+use crate::ctx::Ctx;
 use crate::db::history as hq;
 use crate::error::{ApiError, ApiResult};
-use crate::restore::{self, RESTORE_PAGE};
+use crate::protocol::restore::{self, RESTORE_PAGE};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Longest graph name (as create_graph).
