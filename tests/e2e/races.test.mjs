@@ -20,7 +20,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 
 import { raw, appCall, rsapiCall, heldCall as heldCallAt } from "../harness/client.mjs";
-import { RSAPI_SIDE, show, ok, fails, md5, fetchUrl as fetchAbsolute, keyOfUrl } from "../harness/checks.mjs";
+import { RSAPI_SIDE, show, ok, fails, md5, fetchUrl as fetchAbsolute, keyOfUrl, pool } from "../harness/checks.mjs";
 import { listObjects } from "../harness/r2list.mjs";
 import { presign } from "../harness/s3sign.mjs";
 import { startInterceptProxy } from "../harness/proxy.mjs";
@@ -73,20 +73,6 @@ async function simultaneously(calls) {
   await new Promise((r) => setTimeout(r, 500));
   for (const h of held) h.release();
   return Promise.all(held.map((h) => h.done));
-}
-
-async function pool(tasks, width = 8) {
-  const results = new Array(tasks.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, tasks.length) }, async () => {
-      while (next < tasks.length) {
-        const k = next++;
-        results[k] = await tasks[k]();
-      }
-    }),
-  );
-  return results;
 }
 
 async function createGraph(user, name) {
@@ -320,6 +306,7 @@ describe("20 devices commit with the same TXId at once (update_files and delete_
         assert.equal(keyOfUrl(urls[n]), files.get(n).key);
         referenced.add(files.get(n).key);
       }),
+      8,
     );
     for (const [n, bodies] of versions) {
       const list = ok(await api("get_file_version_list", { GraphUUID: G, File: n }, U.token)).VersionList;
