@@ -67,7 +67,7 @@ const HOP_BY_HOP = new Set([
 // ---- X.509 (DER) --------------------------------------------------------------------
 // Node can make keys and signatures but not certificates, so here is the minimum DER encoder
 // for two shapes: a self-signed, name-constrained CA and a leaf it signs. ECDSA P-256 with
-// SHA-256 throughout.
+// SHA-256 throughout. Hand-written (der.mjs says why): this file needs only Node, no npm install.
 
 const dnsName = (h) => tlv(0x82, Buffer.from(h, "ascii")); // GeneralName [2] dNSName
 
