@@ -1567,9 +1567,7 @@ describe("get_temp_credential and the /s3/ receiver", { timeout: 60_000 }, () =>
       origin: W,
       pathPrefix: "/s3",
       key,
-      accessKeyId: cred.Credentials.AccessKeyId,
-      secretKey: cred.Credentials.SecretKey,
-      sessionToken: cred.Credentials.SessionToken,
+      credentials: cred.Credentials,
       ...over,
     });
 

@@ -318,9 +318,7 @@ before(
       origin: W,
       pathPrefix: "/s3",
       key: stockKey,
-      accessKeyId: c.AccessKeyId,
-      secretKey: c.SecretKey,
-      sessionToken: c.SessionToken,
+      credentials: c,
     });
     const sput = await raw(W, path, {
       method: "PUT",

@@ -100,9 +100,7 @@ async function stockUploader(user) {
         origin: W,
         pathPrefix: "/s3",
         key,
-        accessKeyId: c.AccessKeyId,
-        secretKey: c.SecretKey,
-        sessionToken: c.SessionToken,
+        credentials: c,
         ...over,
       }).path,
   };
@@ -132,9 +130,7 @@ function ownDownloadUrl(key, { expires = 600 } = {}) {
     key,
     region: "auto",
     expires,
-    accessKeyId: c.AccessKeyId,
-    secretKey: c.SecretKey,
-    sessionToken: c.SessionToken,
+    credentials: c,
   }).url;
 }
 

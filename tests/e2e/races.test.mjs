@@ -107,9 +107,7 @@ async function stockUploader(user) {
       origin: W,
       pathPrefix: "/s3",
       key,
-      accessKeyId: c.AccessKeyId,
-      secretKey: c.SecretKey,
-      sessionToken: c.SessionToken,
+      credentials: c,
     });
     const r = await raw(W, path, {
       method: "PUT",

@@ -179,9 +179,7 @@ function s3Path(method, key, c, over = {}) {
     origin: W,
     pathPrefix: "/s3",
     key,
-    accessKeyId: c.AccessKeyId,
-    secretKey: c.SecretKey,
-    sessionToken: c.SessionToken,
+    credentials: c,
     ...over,
   }).path;
 }

@@ -38,6 +38,8 @@ export function amzDate(date) {
  * @param {string} o.accessKeyId
  * @param {string} o.secretKey
  * @param {string} [o.sessionToken]
+ * @param {{AccessKeyId: string, SecretKey: string, SessionToken: string}} [o.credentials] instead
+ *   of the three above: temporary credentials as get_temp_credential returns them
  * @param {string} [o.region='us-east-1']
  * @param {number} [o.expires=3600] seconds
  * @param {Date} [o.now=new Date()]
@@ -49,9 +51,10 @@ export function presign({
   pathPrefix = "",
   key,
   host,
-  accessKeyId,
-  secretKey,
-  sessionToken,
+  credentials,
+  accessKeyId = credentials?.AccessKeyId,
+  secretKey = credentials?.SecretKey,
+  sessionToken = credentials?.SessionToken,
   region = "us-east-1",
   expires = 3600,
   now = new Date(),
