@@ -114,6 +114,7 @@ process.stdout.on("error", () => {}); // e.g. piped into head
 const opts = parseCli(process.argv.slice(2), {
   usage: USAGE,
   name: "connect",
+  spaced: true,
   options: {
     port: { type: "string" },
     "ca-dir": { type: "string" },

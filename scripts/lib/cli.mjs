@@ -11,12 +11,12 @@ import { parseArgs } from "node:util";
 export class UsageError extends Error {}
 
 /**
- * Prints the one-line error and the usage to stderr, then exits 2. With `name` the line reads
- * `<name>: <message>` and a blank line follows it; without, `error: <message>`.
+ * Prints the one-line error and the usage to stderr, then exits 2. The line reads
+ * `<name>: <message>` (`error: <message>` without a name); `spaced`: a blank line after it (the
+ * form connect and deploy document).
  */
-export function usageError(usage, message, name) {
-  const head = name ? `${name}: ${message}\n\n` : `error: ${message}\n`;
-  process.stderr.write(`${head}${usage.trimEnd()}\n`);
+export function usageError(usage, message, name = "error", spaced = false) {
+  process.stderr.write(`${name}: ${message}\n${spaced ? "\n" : ""}${usage.trimEnd()}\n`);
   process.exit(2);
 }
 
@@ -55,11 +55,11 @@ export function parseArgv(argv, { options = {}, positionals: [min, max] = [0, 0]
 
 /**
  * parseArgv for a script: prints the usage and exits 0 on --help, prints the error (see
- * usageError; `name` names the script) and exits 2 on a usage error. `check(parsed)` may
+ * usageError; `name` names the script, `spaced` adds the blank line) and exits 2 on a usage error. `check(parsed)` may
  * throw UsageError for what parseArgs cannot see (values, combinations) or return a result.
  * Returns `check`'s result, else `{ values, positionals }`.
  */
-export function parseCli(argv, { usage, name, options, positionals, check = (p) => p }) {
+export function parseCli(argv, { usage, name, spaced, options, positionals, check = (p) => p }) {
   try {
     const parsed = parseArgv(argv, { options, positionals });
     if (parsed.values.help) {
@@ -70,7 +70,7 @@ export function parseCli(argv, { usage, name, options, positionals, check = (p) 
     return check(parsed);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    usageError(usage, e.message, name);
+    usageError(usage, e.message, name, spaced);
   }
 }
 
