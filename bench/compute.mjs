@@ -259,9 +259,7 @@ export function endpointSpecs(ctx, { user, graph, names, state, bucketPrefix }) 
       origin: ctx.url,
       pathPrefix: "/s3",
       key,
-      accessKeyId: cred.AccessKeyId,
-      secretKey: cred.SecretKey,
-      sessionToken: cred.SessionToken,
+      credentials: cred,
     });
     return {
       key,

@@ -104,9 +104,7 @@ export async function concurrencyRun(
         origin: ctx.url,
         pathPrefix: "/s3",
         key: uploadKey(c.cred.prefix),
-        accessKeyId: c.cred.AccessKeyId,
-        secretKey: c.cred.SecretKey,
-        sessionToken: c.cred.SessionToken,
+        credentials: c.cred,
       });
       const key = path.slice(4, path.indexOf("?")); // after "/s3/", before the query
       const put = await timed("PUT /s3/<key>", () =>

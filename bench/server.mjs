@@ -1,124 +1,46 @@
-// The Worker under benchmark: `wrangler dev` on a free port with fresh local state (D1, R2 and
-// its S3 endpoint, Durable Objects), a fixed snapshot of the built worker (so edits to src/ or
-// another build cannot reload it mid-run), its inspector on a second free port (wrangler always
-// opens one; a port of our own avoids clashing with another wrangler on 9229), and its output
-// (one JSON access-log line per request) kept in memory.
-//
-// Reuses scripts/lib: snapshotWorker, applyMigrations, localVars, stopDevServer, spawnWrangler.
-// startDevServer is not used because it sends GET /logseq/version until the worker answers, and
-// the first request a fresh isolate serves is itself a figure (cold start): readiness here is
-// wrangler's "Ready on" line.
+// The Worker under benchmark: scripts/lib/devserver.mjs's `wrangler dev` on a free port with
+// fresh local state (D1, R2 and its S3 endpoint, Durable Objects), a fixed snapshot of the built
+// worker (so edits to src/ or another build cannot reload it mid-run), its inspector on a second
+// free port (wrangler always opens one; a port of our own avoids clashing with another wrangler
+// on 9229), and its output (one JSON access-log line per request) kept in memory. Ready when
+// wrangler prints "Ready on", not when GET /logseq/version answers: the first request a fresh
+// isolate serves is itself a figure (cold start). Here: the bench's vars and the /proc readers.
 
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
-import { spawnWrangler } from "../scripts/lib/tools.mjs";
-import { applyMigrations, freePort, localVars, snapshotWorker, stopDevServer } from "../scripts/lib/devserver.mjs";
+import { freePort, prepareWorker as prepareOwnWorker, startDevServer } from "../scripts/lib/devserver.mjs";
 import { cognitoVars } from "./cognito.mjs";
 
 /**
- * Builds once, snapshots the worker and prepares fresh state. Call `cleanup()` at the end.
- * @returns {{dir: string, config: string, state: string, secrets: Record<string,string>, cleanup(): void}}
+ * Builds once, snapshots the worker and prepares fresh state (devserver.mjs `prepareWorker`),
+ * with the bench's vars. Call `cleanup()` at the end.
+ * @returns {{dir: string, config: string, state: string, secrets: Record<string,string>,
+ *   vars: Record<string,string>, wasm: string, cleanup(): void}}
  */
 export function prepareWorker(node, { workerBuild } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "logseq-sync-bench-"));
-  let config;
-  const state = join(dir, "state");
-  try {
-    config = snapshotWorker(dir);
-    if (workerBuild) {
-      // Bench another build of the worker (e.g. a branch): its build/ output replaces the snapshot's.
-      for (const f of ["index.js", "index_bg.wasm", "snippets"]) {
-        rmSync(join(dir, "worker", f), { recursive: true, force: true });
-        if (existsSync(join(workerBuild, f))) cpSync(join(workerBuild, f), join(dir, "worker", f), { recursive: true });
-      }
-    }
-    applyMigrations(node, state, config);
-  } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
-  }
-  const secrets = {
-    JWT_SECRET: randomBytes(32).toString("hex"),
-    S3_CREDENTIAL_SECRET: randomBytes(32).toString("hex"),
-  };
+  const prepared = prepareOwnWorker(node, { workerBuild, prefix: "logseq-sync-bench-" });
   // BENCH_TIMING: the worker's local timing hook (x-worker-time-ms), if it has one.
-  const vars = { ...secrets, BENCH_TIMING: "true", ...cognitoVars };
-  const wasm = join(dir, "worker", "index_bg.wasm");
-  return { dir, config, state, secrets, vars, wasm, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { ...prepared, vars: { ...prepared.secrets, BENCH_TIMING: "true", ...cognitoVars } };
 }
 
 /**
- * Starts wrangler dev on the prepared snapshot. Resolves when wrangler reports "Ready on" and the
- * inspector lists the worker: no request has reached the worker yet.
+ * Starts wrangler dev on the prepared snapshot. Resolves when wrangler reports "Ready on": no
+ * request has reached the worker yet.
  * @returns {Promise<{url: string, port: number, inspectorPort: number, child: import('node:child_process').ChildProcess,
  *   lines: Array<{at: number, text: string}>, accessLog(): object[], startedAt: number, readyAt: number, stop(): Promise<void>}>}
  */
 export async function startWorker({ node, prepared, timeoutMs = 120_000 }) {
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  const args = [
-    "dev",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--inspector-port",
-    String(inspectorPort),
-    "--show-interactive-dev-session=false",
-    "--persist-to",
-    prepared.state,
-    "--config",
-    prepared.config,
-  ];
-  for (const [k, v] of Object.entries({ ...localVars(port), ...prepared.vars })) args.push("--var", `${k}:${v}`);
-  const startedAt = performance.now();
-  const child = spawnWrangler(node, args, { stdio: ["ignore", "pipe", "pipe"], env: { CI: "true" } });
-  const lines = [];
-  let ready = false;
-  let buffered = "";
-  const onData = (d) => {
-    buffered += d;
-    let nl;
-    while ((nl = buffered.indexOf("\n")) >= 0) {
-      const text = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      lines.push({ at: performance.now(), text });
-      if (/Ready on http/.test(text)) ready = true;
-    }
-  };
-  child.stdout.setEncoding("utf8").on("data", onData);
-  child.stderr.setEncoding("utf8").on("data", onData);
-  let exited = null;
-  child.on("exit", (code) => (exited = code ?? -1));
-  const server = {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    inspectorPort,
-    child,
-    lines,
-    startedAt,
-    readyAt: 0,
-    /** The worker's access-log lines (JSON with "route") seen so far. */
-    accessLog(from = 0) {
-      const out = [];
-      for (let i = from; i < lines.length; i++) {
-        const t = lines[i].text;
-        const at = t.indexOf('{"');
-        if (at < 0 || !t.includes('"route"')) continue;
-        try {
-          out.push(JSON.parse(t.slice(at)));
-        } catch {
-          // not a log line of ours
-        }
-      }
-      return out;
-    },
-    async stop() {
-      await stopDevServer(child);
-    },
+  const server = await startDevServer({
+    node,
+    port: await freePort(),
+    inspectorPort: await freePort(),
+    persistTo: prepared.state,
+    config: prepared.config,
+    vars: prepared.vars,
+    timeoutMs,
+    waitFor: "ready-line",
+  });
+  const { child } = server;
+  return Object.assign(server, {
     /** The workerd process that runs the worker (the one with the inspector), or null. */
     runtimePid() {
       if (this._runtime) return this._runtime;
@@ -160,26 +82,7 @@ export async function startWorker({ node, prepared, timeoutMs = 120_000 }) {
         return { run: NaN, wait: NaN };
       }
     },
-  };
-  const deadline = Date.now() + timeoutMs;
-  try {
-    while (!ready) {
-      if (exited !== null)
-        throw new Error(
-          `wrangler dev exited with ${exited}:\n${lines
-            .slice(-20)
-            .map((l) => l.text)
-            .join("\n")}`,
-        );
-      if (Date.now() > deadline) throw new Error(`wrangler dev not ready after ${timeoutMs / 1000}s`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } catch (e) {
-    await stopDevServer(child);
-    throw e;
-  }
-  server.readyAt = performance.now();
-  return server;
+  });
 }
 
 /** Process ids of `pid` and all its descendants (Linux /proc). */

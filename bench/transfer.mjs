@@ -183,9 +183,7 @@ async function putReceiver(origin, cred, key, body) {
     origin,
     pathPrefix: "/s3",
     key,
-    accessKeyId: cred.AccessKeyId,
-    secretKey: cred.SecretKey,
-    sessionToken: cred.SessionToken,
+    credentials: cred,
   });
   const res = await raw(origin, path, {
     method: "PUT",

@@ -3,6 +3,8 @@
 // every command and option. Arguments are parsed, and --help answered, before
 // anything else is imported.
 
+import { parseCli, UsageError, usageError } from "./lib/cli.mjs";
+
 const USAGE = `usage: npm run admin -- [--url URL] [--token ADMIN_TOKEN] <command> [args]
 
 options:
@@ -63,49 +65,48 @@ const ARITY = {
   restore: [1, 0],
 };
 
+/** A usage error found after parsing (a value's form). */
+const fail = (message) => usageError(USAGE, message, "admin");
+
 // Options of the commands that get notes back, and which command takes which.
-const HISTORY_OPTIONS = { "--name": "name", "--to-txid": "toTxid", "--to-time": "toTime" };
-const HISTORY_FLAGS = { undelete: ["--name"], restore: ["--to-txid", "--to-time", "--dry-run"] };
+const HISTORY_FLAGS = { undelete: ["name"], restore: ["to-txid", "to-time", "dry-run"] };
 
-function fail(message) {
-  process.stderr.write(`admin: ${message}\n${USAGE}`);
-  process.exit(2);
-}
-
-function parseArgs(argv) {
-  const opts = { url: process.env.LOGSEQ_SYNC_URL ?? "http://127.0.0.1:8787", token: process.env.ADMIN_TOKEN };
-  const rest = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "-h" || a === "--help") {
-      process.stdout.write(USAGE);
-      process.exit(0);
-    } else if (a === "--url" || a === "--token") {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) fail(`${a} needs a value`);
-      opts[a.slice(2)] = v;
-    } else if (a in HISTORY_OPTIONS) {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith("--")) fail(`${a} needs a value`);
-      opts[HISTORY_OPTIONS[a]] = v;
-      (opts.flags ??= []).push(a);
-    } else if (a === "--dry-run") {
-      opts.dryRun = true;
-      (opts.flags ??= []).push(a);
-    } else if (a.startsWith("-")) fail(`unknown option ${a}`);
-    else rest.push(a);
-  }
-  const [command, ...args] = rest;
-  if (!command) fail("missing <command>");
+/** The command and its arguments checked against ARITY and HISTORY_FLAGS. */
+function checkCommand({ values, positionals }) {
+  const [command, ...args] = positionals;
+  if (!command) throw new UsageError("missing <command>");
   const arity = ARITY[command];
-  if (!arity) fail(`unknown command ${command}`);
-  if (args.length < arity[0]) fail(`${command}: missing argument`);
-  if (args.length > arity[0] + arity[1]) fail(`${command}: too many arguments`);
-  for (const f of opts.flags ?? []) if (!(HISTORY_FLAGS[command] ?? []).includes(f)) fail(`${command} takes no ${f}`);
-  return { ...opts, command, args };
+  if (!arity) throw new UsageError(`unknown command ${command}`);
+  if (args.length < arity[0]) throw new UsageError(`${command}: missing argument`);
+  if (args.length > arity[0] + arity[1]) throw new UsageError(`${command}: too many arguments`);
+  for (const f of Object.keys(HISTORY_OPTIONS))
+    if (values[f] !== undefined && !(HISTORY_FLAGS[command] ?? []).includes(f))
+      throw new UsageError(`${command} takes no --${f}`);
+  return {
+    url: values.url ?? process.env.LOGSEQ_SYNC_URL ?? "http://127.0.0.1:8787",
+    token: values.token ?? process.env.ADMIN_TOKEN,
+    name: values.name,
+    toTxid: values["to-txid"],
+    toTime: values["to-time"],
+    dryRun: values["dry-run"],
+    command,
+    args,
+  };
 }
+const HISTORY_OPTIONS = {
+  name: { type: "string" },
+  "to-txid": { type: "string" },
+  "to-time": { type: "string" },
+  "dry-run": { type: "boolean" },
+};
 
-const opts = parseArgs(process.argv.slice(2));
+const opts = parseCli(process.argv.slice(2), {
+  usage: USAGE,
+  name: "admin",
+  options: { url: { type: "string" }, token: { type: "string" }, ...HISTORY_OPTIONS },
+  positionals: [0, Number.POSITIVE_INFINITY],
+  check: checkCommand,
+});
 const { existsSync } = await import("node:fs");
 const { join } = await import("node:path");
 const { ROOT, readVarsFile } = await import("./lib/tools.mjs");

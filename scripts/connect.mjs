@@ -10,6 +10,7 @@
 import { loadOrCreateCa, startConnectProxy, defaultCaDir, INTERCEPTED_HOSTS } from "./lib/connect-proxy.mjs";
 import { startLanConnect, checkListenAddress, phoneHelp, writeProfile } from "./lib/connect-lan.mjs";
 import * as service from "./lib/connect-service.mjs";
+import { parseCli, UsageError } from "./lib/cli.mjs";
 
 const USAGE = `usage: npm run connect -- <server url> [options]
        npm run connect -- install <server url> [--port 8790] [--ca-dir <dir>]
@@ -39,64 +40,53 @@ Output: the proxy logs one line per intercepted request (no tokens, no query str
 stdout; warnings and errors go to stderr. install/uninstall/status print what they did to stdout.
 `;
 
-function parseArgs(argv) {
+/** The command line -> opts; the checks parseArgs cannot make throw UsageError. */
+function checkOptions({ values, positionals }) {
+  const command = ["install", "uninstall", "status"].includes(positionals[0]) ? positionals.shift() : "run";
+  if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
+  const [server = null] = positionals;
   const opts = {
-    port: 8790,
-    caDir: defaultCaDir(),
-    verbose: false,
-    server: null,
-    listen: null,
-    transparentPort: null,
-    force: false,
-    command: "run",
+    port: values.port === undefined ? 8790 : Number(values.port),
+    caDir: values["ca-dir"] ?? defaultCaDir(),
+    verbose: values.verbose,
+    server,
+    listen: values.listen ?? null,
+    transparentPort: values["transparent-port"] === undefined ? null : Number(values["transparent-port"]),
+    force: values.force,
+    command,
   };
-  if (["install", "uninstall", "status"].includes(argv[0])) opts.command = argv.shift();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === "-h" || a === "--help") {
-      process.stdout.write(USAGE);
-      process.exit(0);
-    } else if (a === "--port" || a.startsWith("--port=")) opts.port = Number(value());
-    else if (a === "--ca-dir" || a.startsWith("--ca-dir=")) opts.caDir = value();
-    else if (a === "--verbose") opts.verbose = true;
-    else if (a === "--listen" || a.startsWith("--listen=")) opts.listen = value();
-    else if (a === "--transparent-port" || a.startsWith("--transparent-port=")) opts.transparentPort = Number(value());
-    else if (a === "--force") opts.force = true;
-    else if (a.startsWith("-")) throw new Error(`unknown option ${a}`);
-    else if (!opts.server) opts.server = a;
-    else throw new Error(`unexpected argument ${a}`);
-  }
-  if (opts.command === "uninstall" || opts.command === "status") {
-    if (opts.server) throw new Error(`${opts.command} takes no server URL`);
+  if (command === "uninstall" || command === "status") {
+    if (server) throw new UsageError(`${command} takes no server URL`);
     return opts;
   }
-  if (!opts.server) throw new Error("the server URL is missing");
+  if (!server) throw new UsageError("the server URL is missing");
   let url;
   try {
-    url = new URL(opts.server);
+    url = new URL(server);
   } catch {
-    throw new Error(`not a URL: ${opts.server}`);
+    throw new UsageError(`not a URL: ${server}`);
   }
   if (!/^https?:$/.test(url.protocol))
-    throw new Error(`the server URL must start with https:// or http://: ${opts.server}`);
+    throw new UsageError(`the server URL must start with https:// or http://: ${server}`);
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
-    throw new Error("--port must be 0..65535 (0: any free port)");
+    throw new UsageError("--port must be 0..65535 (0: any free port)");
   if (
     opts.transparentPort !== null &&
     (!Number.isInteger(opts.transparentPort) || opts.transparentPort < 0 || opts.transparentPort > 65535)
   )
-    throw new Error("--transparent-port must be 0..65535");
-  if (opts.transparentPort !== null && !opts.listen) throw new Error("--transparent-port needs --listen");
-  if (opts.listen) checkListenAddress(opts.listen, { force: opts.force });
-  if (opts.command === "install" && opts.port === 0)
-    throw new Error("install needs a fixed --port (Logseq's proxy setting names it)");
-  if (opts.command === "install" && opts.listen)
-    throw new Error("install runs the desktop proxy only; run --listen in the foreground");
+    throw new UsageError("--transparent-port must be 0..65535");
+  if (opts.transparentPort !== null && !opts.listen) throw new UsageError("--transparent-port needs --listen");
+  if (opts.listen) {
+    try {
+      checkListenAddress(opts.listen, { force: opts.force });
+    } catch (e) {
+      throw new UsageError(e.message);
+    }
+  }
+  if (command === "install" && opts.port === 0)
+    throw new UsageError("install needs a fixed --port (Logseq's proxy setting names it)");
+  if (command === "install" && opts.listen)
+    throw new UsageError("install runs the desktop proxy only; run --listen in the foreground");
   return opts;
 }
 
@@ -121,13 +111,21 @@ The CA can only vouch for these hosts (X.509 name constraints): ${INTERCEPTED_HO
 
 process.stdout.on("error", () => {}); // e.g. piped into head
 
-let opts;
-try {
-  opts = parseArgs(process.argv.slice(2));
-} catch (e) {
-  process.stderr.write(`connect: ${e.message}\n\n${USAGE}`);
-  process.exit(2);
-}
+const opts = parseCli(process.argv.slice(2), {
+  usage: USAGE,
+  name: "connect",
+  spaced: true,
+  options: {
+    port: { type: "string" },
+    "ca-dir": { type: "string" },
+    verbose: { type: "boolean", default: false },
+    listen: { type: "string" },
+    "transparent-port": { type: "string" },
+    force: { type: "boolean", default: false },
+  },
+  positionals: [0, 2],
+  check: checkOptions,
+});
 
 if (opts.command === "uninstall" || opts.command === "status") {
   try {

@@ -4,13 +4,12 @@
 // failure and ends with one summary line: "total: N passed, M failed".
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, openSync, closeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { parseCli } from "./lib/cli.mjs";
 import { setup, log, ROOT, ensureChromium, ensureCertutil } from "./lib/tools.mjs";
-import { applyMigrations, freePort, snapshotWorker, startDevServer, stopDevServer } from "./lib/devserver.mjs";
+import { freePort, prepareWorker, startDevServer, stopDevServer } from "./lib/devserver.mjs";
 import { makeSigningKey, startJwksServer } from "../tests/harness/cognito.mjs";
 
 const counts = { passed: 0, failed: 0 };
@@ -89,14 +88,9 @@ if (!opt["skip-checks"]) {
 }
 
 // End-to-end: a fresh worker with fresh state and throwaway secrets.
-const state = mkdtempSync(join(tmpdir(), "logseq-sync-e2e-"));
 const port = await freePort();
-const workerLog = join(state, "worker.log");
-const secrets = {
-  JWT_SECRET: randomBytes(32).toString("hex"),
-  S3_CREDENTIAL_SECRET: randomBytes(32).toString("hex"),
-  ADMIN_TOKEN: randomBytes(32).toString("hex"),
-};
+let prepared;
+let secrets = {};
 // Logseq-account tokens: a local stand-in for the user pool's JWKS (tests/harness/cognito.mjs).
 const cognitoKey = makeSigningKey();
 const jwks = await startJwksServer([cognitoKey.jwk]);
@@ -105,7 +99,6 @@ const deployAllowed = `deploy-allowed-${randomBytes(4).toString("hex")}@example.
 // Test-only: lets tests inject D1/R2/hub failures (src/fault.rs), and point the
 // Worker at the local JWKS with a 1 s refetch interval; never deployed.
 const testVars = {
-  ...secrets,
   FAULT_INJECTION: "true",
   TEST_COGNITO_JWKS_URL: jwks.jwksUrl,
   TEST_COGNITO_JWKS_INTERVAL_SECS: "1",
@@ -114,17 +107,18 @@ const testVars = {
 let server;
 try {
   log("== e2e: applying migrations and starting wrangler dev");
-  const config = snapshotWorker(state);
-  applyMigrations(node, state, config);
+  prepared = prepareWorker(node, { prefix: "logseq-sync-e2e-" });
+  secrets = { ...prepared.secrets, ADMIN_TOKEN: randomBytes(32).toString("hex") };
+  const workerLog = join(prepared.dir, "worker.log");
   // The worker's log (one JSON line per request) goes to a file the tests can
   // read, e.g. to prove no secret is ever logged.
   const logFd = openSync(workerLog, "w");
   server = await startDevServer({
     node,
     port,
-    persistTo: state,
-    config,
-    vars: testVars,
+    persistTo: prepared.state,
+    config: prepared.config,
+    vars: { ...secrets, ...testVars },
     stdio: ["ignore", logFd, logFd],
   });
   closeSync(logFd);
@@ -132,7 +126,7 @@ try {
   const e2e = await step("e2e (node:test)", process.execPath, ["--test", "--test-reporter=spec", ...e2eFiles()], {
     WORKER_URL: server.url,
     WORKER_PORT: String(port),
-    WORKER_STATE_DIR: state,
+    WORKER_STATE_DIR: prepared.state,
     WORKER_LOG: workerLog,
     CHROMIUM_BIN: chromium ?? "",
     CERTUTIL_BIN: certutil ?? "",
@@ -151,7 +145,7 @@ try {
 } finally {
   if (server) await stopDevServer(server.child);
   await jwks.close();
-  rmSync(state, { recursive: true, force: true });
+  prepared?.cleanup();
 }
 
 if (failures.length) log(`failed steps: ${failures.join(", ")}`);

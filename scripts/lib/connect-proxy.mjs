@@ -67,7 +67,7 @@ const HOP_BY_HOP = new Set([
 // ---- X.509 (DER) --------------------------------------------------------------------
 // Node can make keys and signatures but not certificates, so here is the minimum DER encoder
 // for two shapes: a self-signed, name-constrained CA and a leaf it signs. ECDSA P-256 with
-// SHA-256 throughout.
+// SHA-256 throughout. Hand-written (der.mjs says why): this file needs only Node, no npm install.
 
 const dnsName = (h) => tlv(0x82, Buffer.from(h, "ascii")); // GeneralName [2] dNSName
 
@@ -384,6 +384,12 @@ function oauthCors(req) {
 }
 
 // ---- the proxy ------------------------------------------------------------------------
+//
+// One exchange = one request through the proxy: `{ method, host, path, kind, status, target }`,
+// made when the request arrives. `kind` says which route took it (`api`, `s3`, `connectivity`,
+// `oauth`, `http` for absolute-form plain http, `refused`); `status` is filled in when the answer
+// (the server's or the proxy's own) starts, `target` when it is forwarded (the URL it went to).
+// The `capture` option sees every exchange: the tests' log (tests/harness/proxy.mjs) is built on it.
 
 /**
  * Start the connect proxy.
@@ -401,6 +407,16 @@ function oauthCors(req) {
  *   Cognito refreshes go (default the real OAuth domain, system CAs; see connect-cognito.mjs)
  * @param {(host: string, port: number) => {host: string, port: number}} [opts.tunnelTarget]
  *   tests only: where a blind tunnel connects (default: where the client asked)
+ * @param {boolean} [opts.sealed=false] tests only: contact nothing but the server and loopback.
+ *   A CONNECT to any other host is intercepted too and every request in it answered 502 (no
+ *   blind tunnel); plain http goes to loopback targets only, anything else (origin-form
+ *   included) is answered 502.
+ * @param {{tunnel?(authority: string): void, request?(x: object, req: http.IncomingMessage,
+ *   res: http.ServerResponse): void, forward?(x: object, upstream: http.ClientRequest):
+ *   (Record<string,string>|null|undefined), response?(x: object, up: http.IncomingMessage): void}}
+ *   [opts.capture] tests only: sees every CONNECT (`tunnel`), every exchange as it arrives
+ *   (`request`), every forwarded request before its headers go out (`forward`; the headers it
+ *   returns are added) and every answer from upstream before it is piped back (`response`).
  * @returns {Promise<{url: string, port: number, close(): Promise<void>}>}
  */
 export async function startConnectProxy({
@@ -413,355 +429,52 @@ export async function startConnectProxy({
   upstreamTimeoutMs = 120_000,
   cognitoUpstream,
   tunnelTarget = (h, p) => ({ host: h, port: p }),
+  sealed = false,
+  capture = {},
 }) {
   const server = new URL(serverUrl);
   if (!/^https?:$/.test(server.protocol)) throw new Error(`server URL must be http(s)://, got ${serverUrl}`);
-  const serverPrefix = server.pathname.replace(/\/+$/, "");
-  const serverPort = server.port || (server.protocol === "https:" ? "443" : "80");
-  const serverMod = server.protocol === "https:" ? https : http;
-  const serverAgent = new serverMod.Agent({ keepAlive: true, maxSockets: 32 });
-
-  // Leaf certificate in memory only, re-minted weekly (valid 30 days).
-  let leafContext = null;
-  let leafMadeAt = 0;
-  function secureContext() {
-    if (!leafContext || Date.now() - leafMadeAt > 7 * 86_400_000) {
-      const leaf = makeLeaf(ca);
-      leafContext = tls.createSecureContext({ key: leaf.key, cert: leaf.cert });
-      leafMadeAt = Date.now();
-    }
-    return leafContext;
-  }
-  secureContext();
-
+  const mod = server.protocol === "https:" ? https : http;
   const sockets = new Set();
-  const track = (s) => {
-    sockets.add(s);
-    s.once("close", () => sockets.delete(s));
-  };
-  const say = (line) => {
-    try {
-      log(line);
-    } catch {
-      /* logging never breaks the proxy */
-    }
-  };
-
-  /**
-   * Forward `req` to `<server><pathAndQuery>` (path and query bytes as they came) and pipe the
-   * answer back. `body`: send these bytes instead of streaming `req` (already read);
-   * `transform`: rewrite the answer's raw headers.
-   */
-  function forwardToServer(req, res, pathAndQuery, clientHost, { body, transform } = {}) {
-    const started = Date.now();
-    const drop = ["host", "x-forwarded-host", "x-forwarded-proto"];
-    if (body) drop.push("content-length");
-    const rawHeaders = filterRawHeaders(req.rawHeaders, drop);
-    rawHeaders.push("Host", server.host, "X-Forwarded-Host", clientHost, "X-Forwarded-Proto", "https");
-    if (body) rawHeaders.push("Content-Length", String(body.length));
-    const upstream = serverMod.request({
-      protocol: server.protocol,
-      hostname: server.hostname.replace(/^\[|\]$/g, ""),
-      port: serverPort,
-      method: req.method,
-      path: serverPrefix + pathAndQuery,
-      setHost: false,
-      agent: serverAgent,
-      timeout: upstreamTimeoutMs,
-    });
-    const grouped = new Map();
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-      const k = rawHeaders[i].toLowerCase();
-      if (!grouped.has(k)) grouped.set(k, { name: rawHeaders[i], values: [] });
-      grouped.get(k).values.push(rawHeaders[i + 1]);
-    }
-    for (const { name, values } of grouped.values()) upstream.setHeader(name, values.length === 1 ? values[0] : values);
-    upstream.on("timeout", () => upstream.destroy(new Error("upstream timeout")));
-    upstream.on("response", (up) => {
-      say(`${req.method} ${clientHost}${req.url.split("?")[0]} -> ${up.statusCode} (${Date.now() - started} ms)`);
-      let headers = filterRawHeaders(up.rawHeaders);
-      if (transform) headers = transform(headers);
+  const p = {
+    server,
+    serverPrefix: server.pathname.replace(/\/+$/, ""),
+    serverPort: server.port || (server.protocol === "https:" ? "443" : "80"),
+    serverMod: mod,
+    serverAgent: new mod.Agent({ keepAlive: true, maxSockets: 32 }),
+    upstreamTimeoutMs,
+    cognitoUpstream,
+    tunnelTarget,
+    sealed,
+    verbose,
+    capture,
+    secureContext: leafContexts(ca),
+    track(s) {
+      sockets.add(s);
+      s.once("close", () => sockets.delete(s));
+    },
+    say(line) {
       try {
-        res.writeHead(up.statusCode, up.statusMessage, headers);
-      } catch (err) {
-        up.destroy();
-        res.destroy(err);
-        return;
+        log(line);
+      } catch {
+        /* logging never breaks the proxy */
       }
-      up.on("error", () => res.destroy());
-      up.pipe(res);
-    });
-    upstream.on("error", (err) => {
-      say(`${req.method} ${clientHost}${req.url.split("?")[0]} -> 502 (${err.message})`);
-      if (!res.headersSent && !res.destroyed) sendText(res, 502, `connect proxy: server unreachable: ${err.message}`);
-      else res.destroy();
-    });
-    res.on("close", () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    req.on("error", () => upstream.destroy());
-    if (body) {
-      upstream.end(body);
-    } else if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) {
-      upstream.useChunkedEncodingByDefault = false; // no body, no framing: keep it that way
-      req.resume();
-      upstream.end();
-    } else {
-      req.pipe(upstream);
-    }
-  }
+    },
+  };
+  p.secureContext();
 
-  async function oauthToken(req, res, clientHost) {
-    const cors = oauthCors(req);
-    if (req.method === "OPTIONS") {
-      res.writeHead(204, cors);
-      res.end();
-      return;
-    }
-    if (req.method !== "POST") {
-      sendText(res, 405, "method not allowed", cors);
-      return;
-    }
-    let body;
-    try {
-      body = await readBody(req, 64 * 1024);
-    } catch {
-      sendText(res, 413, "body too large", cors);
-      return;
-    }
-    const form = new URLSearchParams(body.toString("utf8"));
-    if (form.get("grant_type") !== "refresh_token" || !isOwnRefreshToken(form.get("refresh_token"))) {
-      forwardToCognito(req, res, body, { upstream: cognitoUpstream, say });
-      return;
-    }
-    const claims = selfIssuedClaims(form.get("refresh_token"));
-    if (!claims) {
-      // One of the server's `lsrt.` refresh tokens: the server decides.
-      forwardToServer(req, res, "/oauth2/token", clientHost, {
-        body,
-        transform: (headers) => {
-          const out = [];
-          for (let i = 0; i < headers.length; i += 2)
-            if (!/^access-control-/i.test(headers[i]) && !/^vary$/i.test(headers[i]))
-              out.push(headers[i], headers[i + 1]);
-          for (const [k, v] of Object.entries(cors)) out.push(k, v);
-          return out;
-        },
-      });
-      return;
-    }
-    const now = Math.floor(Date.now() / 1000);
-    if (claims.exp <= now) {
-      say(`POST ${clientHost}/oauth2/token -> 400 invalid_grant (token expired)`);
-      sendJson(res, 400, { error: "invalid_grant" }, cors);
-      return;
-    }
-    const token = form.get("refresh_token");
-    say(`POST ${clientHost}/oauth2/token -> 200 (self-issued token, answered locally)`);
-    sendJson(
-      res,
-      200,
-      { id_token: token, access_token: token, token_type: "Bearer", expires_in: claims.exp - now },
-      cors,
-    );
-  }
-
-  // ---- requests inside intercepted tunnels ----
+  // requests and websocket upgrades inside intercepted tunnels
   const inner = http.createServer({ keepAliveTimeout: 120_000 });
   inner.on("clientError", (_err, socket) => socket.destroy());
-  inner.on("request", (req, res) => {
-    req.on("error", () => {});
-    res.on("error", () => {});
-    const hostHeader = req.headers.host || "";
-    const h = hostOnly(hostHeader);
-    const tunnelHost = req.socket.tunnelHost;
-    const [pathname] = req.url.split("?");
-    if (h !== tunnelHost) {
-      req.resume();
-      sendText(res, 421, `connect proxy: Host ${hostHeader} does not match the tunnel to ${tunnelHost}`);
-    } else if (h === HOSTS.api && (pathname.startsWith("/file-sync/") || pathname === "/logseq/version")) {
-      forwardToServer(req, res, req.url, hostHeader);
-    } else if (h === HOSTS.bucket && req.url.startsWith("/")) {
-      forwardToServer(req, res, "/s3" + req.url, hostHeader);
-    } else if (h === HOSTS.connectivity && pathname === "/logseq-connectivity-testing") {
-      forwardToServer(req, res, "/logseq-connectivity-testing", hostHeader);
-    } else if (h === HOSTS.oauth && pathname === "/oauth2/token") {
-      oauthToken(req, res, hostHeader).catch((err) => sendText(res, 500, `connect proxy: ${err.message}`));
-    } else {
-      say(`${req.method} ${h}${pathname} -> 404 (not a sync route; not sent anywhere)`);
-      req.resume();
-      sendText(res, 404, `connect proxy: ${req.method} https://${h}${pathname} is not a sync route`);
-    }
-  });
+  inner.on("request", (req, res) => tunnelRequest(p, req, res));
+  inner.on("upgrade", (req, socket, head) => tunnelUpgrade(p, req, socket, head));
 
-  // websocket upgrades inside intercepted tunnels
-  inner.on("upgrade", (req, socket, head) => {
-    socket.on("error", () => {});
-    const h = hostOnly(req.headers.host);
-    const [pathname] = req.url.split("?");
-    const refuse = (status, text) => {
-      say(`${req.method} ${h}${pathname} (upgrade) -> ${status}`);
-      socket.end(
-        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
-      );
-    };
-    if (h !== socket.tunnelHost || h !== HOSTS.ws || pathname !== "/file-sync" || req.method !== "GET") {
-      refuse(404, "connect proxy: not a sync websocket");
-      return;
-    }
-    const started = Date.now();
-    const headers = filterRawHeaders(req.rawHeaders, ["host", "x-forwarded-host", "x-forwarded-proto"]);
-    headers.push(
-      "Host",
-      server.host,
-      "X-Forwarded-Host",
-      req.headers.host,
-      "X-Forwarded-Proto",
-      "https",
-      "Connection",
-      "Upgrade",
-      "Upgrade",
-      req.headers.upgrade,
-    );
-    const upstream = serverMod.request({
-      protocol: server.protocol,
-      hostname: server.hostname.replace(/^\[|\]$/g, ""),
-      port: serverPort,
-      method: "GET",
-      path: serverPrefix + req.url,
-      headers,
-      setHost: false,
-      agent: false,
-      timeout: 30_000,
-    });
-    upstream.on("timeout", () => upstream.destroy(new Error("upstream timeout")));
-    upstream.on("upgrade", (up, upSocket, upHead) => {
-      upstream.setTimeout(0);
-      say(`GET ${h}${pathname} (websocket) -> ${up.statusCode} (${Date.now() - started} ms)`);
-      let lines = `HTTP/1.1 ${up.statusCode} ${up.statusMessage}\r\n`;
-      for (let i = 0; i < up.rawHeaders.length; i += 2) lines += `${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}\r\n`;
-      socket.write(lines + "\r\n");
-      if (upHead?.length) socket.write(upHead);
-      if (head?.length) upSocket.write(head);
-      upSocket.on("error", () => socket.destroy());
-      socket.on("close", () => upSocket.destroy());
-      upSocket.on("close", () => socket.destroy());
-      track(upSocket);
-      upSocket.pipe(socket);
-      socket.pipe(upSocket);
-    });
-    upstream.on("response", (up) => {
-      say(`GET ${h}${pathname} (websocket) -> ${up.statusCode} (${Date.now() - started} ms)`);
-      let lines = `HTTP/1.1 ${up.statusCode} ${up.statusMessage}\r\n`;
-      const hs = filterRawHeaders(up.rawHeaders);
-      for (let i = 0; i < hs.length; i += 2) lines += `${hs[i]}: ${hs[i + 1]}\r\n`;
-      socket.write(lines + "Connection: close\r\n\r\n");
-      up.pipe(socket);
-    });
-    upstream.on("error", (err) => {
-      if (socket.writable) refuse(502, `connect proxy: server unreachable: ${err.message}`);
-    });
-    upstream.end();
-  });
-
-  // ---- the proxy itself ----
+  // the proxy itself: CONNECT, and plain http (absolute-form)
   const outer = http.createServer({ keepAliveTimeout: 30_000 });
-  outer.on("connection", track);
+  outer.on("connection", p.track);
   outer.on("clientError", (_err, socket) => socket.destroy());
-
-  outer.on("connect", (req, clientSocket, head) => {
-    clientSocket.on("error", () => {});
-    const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(req.url || "");
-    if (!m) {
-      clientSocket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-      return;
-    }
-    const target = m[1].toLowerCase().replace(/\.$/, "");
-    const targetPort = Number(m[2]);
-    if (INTERCEPTED_HOSTS.includes(target) && targetPort === 443) {
-      clientSocket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-      if (head?.length) clientSocket.unshift(head);
-      const tlsSocket = new tls.TLSSocket(clientSocket, {
-        isServer: true,
-        secureContext: secureContext(),
-        ALPNProtocols: ["http/1.1"],
-      });
-      tlsSocket.tunnelHost = target;
-      tlsSocket.on("error", () => clientSocket.destroy());
-      track(tlsSocket);
-      if (verbose) say(`CONNECT ${req.url} (intercepted)`);
-      inner.emit("connection", tlsSocket);
-      return;
-    }
-    // Everything else: a blind tunnel.
-    const dest = tunnelTarget(target.replace(/^\[|\]$/g, ""), targetPort); // tests map hosts to 127.0.0.1
-    const upstream = net.connect({ host: dest.host, port: dest.port });
-    track(upstream);
-    upstream.setTimeout(30_000, () => upstream.destroy(new Error("connect timeout")));
-    upstream.once("connect", () => {
-      upstream.setTimeout(0);
-      if (verbose) say(`CONNECT ${req.url} (tunnel)`);
-      clientSocket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-      if (head?.length) upstream.write(head);
-      upstream.pipe(clientSocket);
-      clientSocket.pipe(upstream);
-    });
-    upstream.on("error", (err) => {
-      if (verbose) say(`CONNECT ${req.url} -> 502 (${err.message})`);
-      if (!clientSocket.destroyed) clientSocket.end("HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\n");
-    });
-    clientSocket.on("close", () => upstream.destroy());
-  });
-
-  // plain http through the proxy (absolute-form); origin-form requests get a status page
-  outer.on("request", (req, res) => {
-    req.on("error", () => {});
-    res.on("error", () => {});
-    let target = null;
-    try {
-      if (/^http:\/\//i.test(req.url)) target = new URL(req.url);
-    } catch {
-      target = null;
-    }
-    if (!target) {
-      req.resume();
-      sendText(
-        res,
-        200,
-        `Logseq Sync connect proxy -> ${server.origin}${serverPrefix}\nUse it as an HTTP proxy (Logseq: Settings > Advanced > Network proxy).`,
-      );
-      return;
-    }
-    const afterScheme = req.url.slice(req.url.indexOf("//") + 2);
-    const rest = afterScheme.slice(afterScheme.search(/[/?#]|$/)).replace(/#.*$/, "");
-    const rawPath = rest.startsWith("/") ? rest : "/" + rest;
-    const headers = filterRawHeaders(req.rawHeaders, ["host"]);
-    headers.unshift("Host", target.host);
-    const upstream = http.request({
-      hostname: target.hostname.replace(/^\[|\]$/g, ""),
-      port: target.port || 80,
-      method: req.method,
-      path: rawPath,
-      headers,
-      setHost: false,
-      agent: false,
-      timeout: upstreamTimeoutMs,
-    });
-    upstream.on("timeout", () => upstream.destroy(new Error("upstream timeout")));
-    upstream.on("response", (up) => {
-      if (verbose) say(`${req.method} http://${target.host}${target.pathname} -> ${up.statusCode}`);
-      res.writeHead(up.statusCode, up.statusMessage, filterRawHeaders(up.rawHeaders));
-      up.pipe(res);
-    });
-    upstream.on("error", (err) => {
-      if (!res.headersSent) sendText(res, 502, `connect proxy: ${err.message}`);
-      else res.destroy();
-    });
-    res.on("close", () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    req.pipe(upstream);
-  });
+  outer.on("connect", (req, clientSocket, head) => connect(p, inner, req, clientSocket, head));
+  outer.on("request", (req, res) => plainHttp(p, req, res));
 
   await new Promise((resolve, reject) => {
     outer.once("error", reject);
@@ -784,8 +497,379 @@ export async function startConnectProxy({
         for (const s of sockets) s.destroy();
         outer.closeAllConnections?.();
         inner.closeAllConnections?.();
-        serverAgent.destroy();
+        p.serverAgent.destroy();
       });
     },
   };
+}
+
+/** The TLS context for intercepted tunnels: a leaf in memory only, re-minted weekly (valid 30 days). */
+function leafContexts(ca) {
+  let context = null;
+  let madeAt = 0;
+  return () => {
+    if (!context || Date.now() - madeAt > 7 * 86_400_000) {
+      const leaf = makeLeaf(ca);
+      context = tls.createSecureContext({ key: leaf.key, cert: leaf.cert });
+      madeAt = Date.now();
+    }
+    return context;
+  };
+}
+
+/** A new exchange (see above), shown to the capture hook. */
+function exchange(p, req, res, host, path, kind) {
+  const x = { method: req.method, host, path, kind, status: null, target: null };
+  p.capture.request?.(x, req, res);
+  return x;
+}
+
+/** The proxy's own answer to an exchange. */
+function answer(x, res, status, text, extra) {
+  x.status = status;
+  sendText(res, status, text, extra);
+}
+
+/** CONNECT host:port: intercept the sync hosts (TLS with the CA's leaf), tunnel the rest blind. */
+function connect(p, inner, req, clientSocket, head) {
+  clientSocket.on("error", () => {});
+  p.capture.tunnel?.(req.url);
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(req.url || "");
+  if (!m) {
+    clientSocket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    return;
+  }
+  const target = m[1].toLowerCase().replace(/\.$/, "");
+  const targetPort = Number(m[2]);
+  if ((INTERCEPTED_HOSTS.includes(target) && targetPort === 443) || p.sealed) {
+    clientSocket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (head?.length) clientSocket.unshift(head);
+    const tlsSocket = new tls.TLSSocket(clientSocket, {
+      isServer: true,
+      secureContext: p.secureContext(),
+      ALPNProtocols: ["http/1.1"], // never negotiate h2
+    });
+    tlsSocket.tunnelHost = target;
+    tlsSocket.on("error", () => clientSocket.destroy());
+    p.track(tlsSocket);
+    if (p.verbose) p.say(`CONNECT ${req.url} (intercepted)`);
+    inner.emit("connection", tlsSocket);
+    return;
+  }
+  blindTunnel(p, req, clientSocket, head, target, targetPort);
+}
+
+/** Everything that is not a sync host: bytes both ways, nothing decrypted. */
+function blindTunnel(p, req, clientSocket, head, target, targetPort) {
+  const dest = p.tunnelTarget(target.replace(/^\[|\]$/g, ""), targetPort); // tests map hosts to 127.0.0.1
+  const upstream = net.connect({ host: dest.host, port: dest.port });
+  p.track(upstream);
+  upstream.setTimeout(30_000, () => upstream.destroy(new Error("connect timeout")));
+  upstream.once("connect", () => {
+    upstream.setTimeout(0);
+    if (p.verbose) p.say(`CONNECT ${req.url} (tunnel)`);
+    clientSocket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (head?.length) upstream.write(head);
+    upstream.pipe(clientSocket);
+    clientSocket.pipe(upstream);
+  });
+  upstream.on("error", (err) => {
+    if (p.verbose) p.say(`CONNECT ${req.url} -> 502 (${err.message})`);
+    if (!clientSocket.destroyed) clientSocket.end("HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\n");
+  });
+  clientSocket.on("close", () => upstream.destroy());
+}
+
+/** A request inside an intercepted tunnel: the route table of the header comment. */
+function tunnelRequest(p, req, res) {
+  req.on("error", () => {});
+  res.on("error", () => {});
+  const hostHeader = req.headers.host || "";
+  const h = hostOnly(hostHeader);
+  const tunnelHost = req.socket.tunnelHost;
+  const [pathname] = req.url.split("?");
+  const route = (kind) => exchange(p, req, res, h, req.url, kind);
+  if (h !== tunnelHost) {
+    req.resume();
+    answer(route("refused"), res, 421, `connect proxy: Host ${hostHeader} does not match the tunnel to ${tunnelHost}`);
+  } else if (!INTERCEPTED_HOSTS.includes(h)) {
+    // only when sealed: a host the proxy would have tunnelled blind
+    req.resume();
+    answer(route("refused"), res, 502, `connect proxy: host not intercepted: ${hostHeader} ${pathname}`);
+  } else if (h === HOSTS.api && (pathname.startsWith("/file-sync/") || pathname === "/logseq/version")) {
+    forwardToServer(p, req, res, route("api"), req.url, hostHeader);
+  } else if (h === HOSTS.bucket && req.url.startsWith("/")) {
+    forwardToServer(p, req, res, route("s3"), `/s3${req.url}`, hostHeader);
+  } else if (h === HOSTS.connectivity && pathname === "/logseq-connectivity-testing") {
+    forwardToServer(p, req, res, route("connectivity"), "/logseq-connectivity-testing", hostHeader);
+  } else if (h === HOSTS.oauth && pathname === "/oauth2/token") {
+    const x = route("oauth");
+    oauthToken(p, req, res, x, hostHeader).catch((err) => answer(x, res, 500, `connect proxy: ${err.message}`));
+  } else {
+    p.say(`${req.method} ${h}${pathname} -> 404 (not a sync route; not sent anywhere)`);
+    req.resume();
+    answer(route("refused"), res, 404, `connect proxy: ${req.method} https://${h}${pathname} is not a sync route`);
+  }
+}
+
+/**
+ * Forward `req` to `<server><pathAndQuery>` (path and query bytes as they came) with the
+ * client's Host in X-Forwarded-Host (byte-exact: it is the `host` a SigV4 presign covered).
+ */
+function forwardToServer(p, req, res, x, pathAndQuery, clientHost, { body, transform } = {}) {
+  const drop = ["host", "x-forwarded-host", "x-forwarded-proto"];
+  if (body) drop.push("content-length");
+  const rawHeaders = filterRawHeaders(req.rawHeaders, drop);
+  rawHeaders.push("Host", p.server.host, "X-Forwarded-Host", clientHost, "X-Forwarded-Proto", "https");
+  if (body) rawHeaders.push("Content-Length", String(body.length));
+  const target = { protocol: p.server.protocol, hostname: p.server.hostname, port: p.serverPort };
+  forward(p, req, res, x, { ...target, path: p.serverPrefix + pathAndQuery }, rawHeaders, {
+    agent: p.serverAgent,
+    body,
+    transform,
+    logAs: `${req.method} ${clientHost}${req.url.split("?")[0]}`,
+  });
+}
+
+/**
+ * Send `req` to `target` ({protocol, hostname, port, path}; `path` byte for byte, never parsed,
+ * which would normalise dot segments and re-encode) with `rawHeaders`, and pipe the answer back.
+ * `body`: send these bytes instead of streaming `req` (already read); `transform`: rewrite the
+ * answer's raw headers; `logAs`: log one line per answer under this name.
+ */
+function forward(p, req, res, x, target, rawHeaders, { agent = false, body, transform, logAs } = {}) {
+  const started = Date.now();
+  const bareHost = target.hostname.replace(/^\[|\]$/g, "");
+  x.target = `${target.protocol}//${net.isIPv6(bareHost) ? `[${bareHost}]` : bareHost}:${target.port}${target.path}`;
+  const upstream = (target.protocol === "https:" ? https : http).request({
+    protocol: target.protocol,
+    hostname: bareHost,
+    port: target.port,
+    method: req.method,
+    path: target.path,
+    setHost: false,
+    agent,
+    timeout: p.upstreamTimeoutMs,
+  });
+  // Headers one by one (not as an array option: Node would then serialise them at once and add
+  // `Transfer-Encoding: chunked` to a POST that had no body framing at all).
+  const grouped = new Map();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const k = rawHeaders[i].toLowerCase();
+    if (!grouped.has(k)) grouped.set(k, { name: rawHeaders[i], values: [] });
+    grouped.get(k).values.push(rawHeaders[i + 1]);
+  }
+  for (const { name, values } of grouped.values()) upstream.setHeader(name, values.length === 1 ? values[0] : values);
+  const added = p.capture.forward?.(x, upstream);
+  for (const [k, v] of Object.entries(added || {})) upstream.setHeader(k, v);
+  upstream.on("timeout", () => upstream.destroy(new Error("upstream timeout")));
+  upstream.on("response", (up) => {
+    if (logAs) p.say(`${logAs} -> ${up.statusCode} (${Date.now() - started} ms)`);
+    x.status = up.statusCode;
+    p.capture.response?.(x, up);
+    let headers = filterRawHeaders(up.rawHeaders);
+    if (transform) headers = transform(headers);
+    try {
+      res.writeHead(up.statusCode, up.statusMessage, headers);
+    } catch (err) {
+      up.destroy();
+      res.destroy(err);
+      return;
+    }
+    up.on("error", () => res.destroy());
+    up.pipe(res);
+  });
+  upstream.on("error", (err) => {
+    if (logAs) p.say(`${logAs} -> 502 (${err.message})`);
+    if (!res.headersSent && !res.destroyed) answer(x, res, 502, `connect proxy: server unreachable: ${err.message}`);
+    else res.destroy();
+  });
+  // the client went away (before or during the answer): cut the upstream request too
+  res.on("close", () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  req.on("error", () => upstream.destroy());
+  if (body) {
+    upstream.end(body);
+  } else if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) {
+    // No body and no framing header (rsapi's get_temp_credential, `.body("")`): forward it
+    // exactly like that, without inventing Content-Length: 0 or chunked encoding.
+    upstream.useChunkedEncodingByDefault = false;
+    req.resume();
+    upstream.end();
+  } else {
+    req.pipe(upstream);
+  }
+}
+
+/** POST /oauth2/token on the Cognito host: see the header comment. */
+async function oauthToken(p, req, res, x, clientHost) {
+  const cors = oauthCors(req);
+  if (req.method === "OPTIONS") {
+    x.status = 204;
+    res.writeHead(204, cors);
+    res.end();
+    return;
+  }
+  if (req.method !== "POST") {
+    answer(x, res, 405, "method not allowed", cors);
+    return;
+  }
+  let body;
+  try {
+    body = await readBody(req, 64 * 1024);
+  } catch {
+    answer(x, res, 413, "body too large", cors);
+    return;
+  }
+  const form = new URLSearchParams(body.toString("utf8"));
+  if (form.get("grant_type") !== "refresh_token" || !isOwnRefreshToken(form.get("refresh_token"))) {
+    forwardToCognito(req, res, body, { upstream: p.cognitoUpstream, say: p.say });
+    return;
+  }
+  const claims = selfIssuedClaims(form.get("refresh_token"));
+  if (!claims) {
+    // One of the server's `lsrt.` refresh tokens: the server decides.
+    forwardToServer(p, req, res, x, "/oauth2/token", clientHost, {
+      body,
+      transform: (headers) => {
+        const out = [];
+        for (let i = 0; i < headers.length; i += 2)
+          if (!/^access-control-/i.test(headers[i]) && !/^vary$/i.test(headers[i]))
+            out.push(headers[i], headers[i + 1]);
+        for (const [k, v] of Object.entries(cors)) out.push(k, v);
+        return out;
+      },
+    });
+    return;
+  }
+  const now = Math.floor(Date.now() / 1000);
+  if (claims.exp <= now) {
+    p.say(`POST ${clientHost}/oauth2/token -> 400 invalid_grant (token expired)`);
+    x.status = 400;
+    sendJson(res, 400, { error: "invalid_grant" }, cors);
+    return;
+  }
+  const token = form.get("refresh_token");
+  p.say(`POST ${clientHost}/oauth2/token -> 200 (self-issued token, answered locally)`);
+  x.status = 200;
+  sendJson(
+    res,
+    200,
+    { id_token: token, access_token: token, token_type: "Bearer", expires_in: claims.exp - now },
+    cors,
+  );
+}
+
+/** The websocket upgrade inside an intercepted tunnel: only ws.logseq.com GET /file-sync. */
+function tunnelUpgrade(p, req, socket, head) {
+  socket.on("error", () => {});
+  const h = hostOnly(req.headers.host);
+  const [pathname] = req.url.split("?");
+  const refuse = (status, text) => {
+    p.say(`${req.method} ${h}${pathname} (upgrade) -> ${status}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    );
+  };
+  if (h !== socket.tunnelHost || h !== HOSTS.ws || pathname !== "/file-sync" || req.method !== "GET") {
+    refuse(404, "connect proxy: not a sync websocket");
+    return;
+  }
+  const started = Date.now();
+  const headers = filterRawHeaders(req.rawHeaders, ["host", "x-forwarded-host", "x-forwarded-proto"]);
+  headers.push(
+    ...["Host", p.server.host, "X-Forwarded-Host", req.headers.host, "X-Forwarded-Proto", "https"],
+    ...["Connection", "Upgrade", "Upgrade", req.headers.upgrade],
+  );
+  const upstream = p.serverMod.request({
+    protocol: p.server.protocol,
+    hostname: p.server.hostname.replace(/^\[|\]$/g, ""),
+    port: p.serverPort,
+    method: "GET",
+    path: p.serverPrefix + req.url,
+    headers,
+    setHost: false,
+    agent: false,
+    timeout: 30_000,
+  });
+  const statusLine = (up) => {
+    p.say(`GET ${h}${pathname} (websocket) -> ${up.statusCode} (${Date.now() - started} ms)`);
+    return `HTTP/1.1 ${up.statusCode} ${up.statusMessage}\r\n`;
+  };
+  upstream.on("timeout", () => upstream.destroy(new Error("upstream timeout")));
+  upstream.on("upgrade", (up, upSocket, upHead) => {
+    upstream.setTimeout(0);
+    let lines = statusLine(up);
+    for (let i = 0; i < up.rawHeaders.length; i += 2) lines += `${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}\r\n`;
+    socket.write(`${lines}\r\n`);
+    if (upHead?.length) socket.write(upHead);
+    if (head?.length) upSocket.write(head);
+    upSocket.on("error", () => socket.destroy());
+    socket.on("close", () => upSocket.destroy());
+    upSocket.on("close", () => socket.destroy());
+    p.track(upSocket);
+    upSocket.pipe(socket);
+    socket.pipe(upSocket);
+  });
+  upstream.on("response", (up) => {
+    let lines = statusLine(up);
+    const hs = filterRawHeaders(up.rawHeaders);
+    for (let i = 0; i < hs.length; i += 2) lines += `${hs[i]}: ${hs[i + 1]}\r\n`;
+    socket.write(`${lines}Connection: close\r\n\r\n`);
+    up.pipe(socket);
+  });
+  upstream.on("error", (err) => {
+    if (socket.writable) refuse(502, `connect proxy: server unreachable: ${err.message}`);
+  });
+  upstream.end();
+}
+
+/** A loopback name or address (the only plain-http targets of a sealed proxy). */
+function isLoopback(hostname) {
+  const h = hostname.replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || (net.isIPv4(h) && h.startsWith("127."));
+}
+
+/** Plain http through the proxy (absolute-form); origin-form requests get a status page. */
+function plainHttp(p, req, res) {
+  req.on("error", () => {});
+  res.on("error", () => {});
+  let target = null;
+  try {
+    if (/^https?:\/\//i.test(req.url)) target = new URL(req.url);
+  } catch {
+    target = null;
+  }
+  const x = exchange(
+    p,
+    req,
+    res,
+    target ? target.hostname : hostOnly(req.headers.host),
+    target ? target.pathname + target.search : req.url,
+    "refused",
+  );
+  if (p.sealed && (target?.protocol !== "http:" || !isLoopback(target.hostname))) {
+    req.resume();
+    answer(x, res, 502, `connect proxy: refusing ${req.method} ${req.url}`);
+    return;
+  }
+  if (target?.protocol !== "http:") {
+    req.resume();
+    const { origin } = p.server;
+    const text = `Logseq Sync connect proxy -> ${origin}${p.serverPrefix}\nUse it as an HTTP proxy (Logseq: Settings > Advanced > Network proxy).`;
+    answer(x, res, 200, text);
+    return;
+  }
+  x.kind = "http";
+  // Raw path+query: taken from the request line itself, not from the URL parser.
+  const afterScheme = req.url.slice(req.url.indexOf("//") + 2);
+  const rest = afterScheme.slice(afterScheme.search(/[/?#]|$/)).replace(/#.*$/, "");
+  x.path = rest.startsWith("/") ? rest : `/${rest}`;
+  // RFC 9112 §3.2.2: with an absolute-form target the Host header is the target's authority.
+  const headers = filterRawHeaders(req.rawHeaders, ["host"]);
+  headers.unshift("Host", target.host);
+  const logAs = p.verbose ? `${req.method} http://${target.host}${target.pathname}` : null;
+  const to = { protocol: "http:", hostname: target.hostname, port: target.port || "80", path: x.path };
+  forward(p, req, res, x, to, headers, { logAs });
 }

@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { xml } from "./mobileconfig.mjs";
 
 export const UNIT_NAME = "logseq-sync-connect.service";
 export const AGENT_LABEL = "org.logseq-sync.connect";
@@ -29,7 +30,6 @@ export function serviceArgs({ node, script, server, port, caDir }) {
 }
 
 const systemdQuote = (a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `"${a.replace(/(["\\])/g, "\\$1")}"`);
-const xml = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** The systemd user unit. */
 export function unitText(opts) {

@@ -3,7 +3,9 @@
 // node: builtins, so --help works before anything is installed; unit-tested in
 // tests/e2e/deploy.test.mjs.
 
-export class UsageError extends Error {}
+import { parseArgv, UsageError } from "./cli.mjs";
+
+export { UsageError };
 
 const ACCOUNT_ID_RE = /^[0-9a-f]{32}$/;
 const HOST_RE = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -87,18 +89,27 @@ bootstrap token is printed once, on stdout. Nothing in the repository is changed
 
 /** Parses argv and the environment; throws UsageError on anything malformed. */
 export function parseArgs(argv, env = {}) {
-  const opts = Object.fromEntries(OPTIONS.map((o) => [o.name, o.value ? null : false]));
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].startsWith("--") ? argv[i].split(/=(.*)/s) : [argv[i]];
-    const o = OPTIONS.find((x) => x.flag === flag || x.alias === flag);
-    if (!o) throw new UsageError(`unknown option ${argv[i]}`);
-    if (!o.value && inline !== undefined) throw new UsageError(`${o.flag} takes no value`);
-    const v = o.value ? (inline ?? argv[++i]) : true;
-    const missing = v === undefined || v === "" || (inline === undefined && String(v).startsWith("--"));
-    if (missing) throw new UsageError(`${o.flag} needs a value ${o.value}`);
-    const bad = o.check?.(v);
-    if (bad) throw new UsageError(`${o.flag}: ${bad}`);
-    opts[o.name] = o.repeat ? [...(opts[o.name] ?? []), v] : v;
+  const options = Object.fromEntries(
+    OPTIONS.filter((o) => o.name !== "help").map((o) => [
+      o.flag.slice(2),
+      { type: o.value ? "string" : "boolean", multiple: Boolean(o.repeat) },
+    ]),
+  );
+  const { values } = parseArgv(argv, { options });
+  const opts = { help: Boolean(values.help) };
+  for (const o of OPTIONS.filter((x) => x.name !== "help")) {
+    const v = values[o.flag.slice(2)];
+    if (!o.value) {
+      opts[o.name] = Boolean(v);
+      continue;
+    }
+    for (const one of o.repeat ? (v ?? []) : [v]) {
+      if (one === undefined) continue;
+      if (one === "") throw new UsageError(`${o.flag} needs a value ${o.value}`);
+      const bad = o.check?.(one);
+      if (bad) throw new UsageError(`${o.flag}: ${bad}`);
+    }
+    opts[o.name] = v ?? null;
   }
   const e = (n) => (env[n] ? String(env[n]).trim() : null);
   opts.accountId ??= e("CLOUDFLARE_ACCOUNT_ID");

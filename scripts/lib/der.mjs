@@ -1,7 +1,8 @@
 // The DER primitives for building X.509 certificates with node:crypto (which
-// makes keys and signatures but not certificates). Used by the connect proxy
-// (a local CA and its leaves) and the test harness (a throwaway self-signed
-// certificate).
+// makes keys and signatures but not certificates), for the connect proxy's local CA and its
+// leaves. Hand-written, not @peculiar/x509 (which the tests use): `npm run connect` runs on the
+// user's desktop with Node alone, no `npm ci` (362 MB of dev dependencies), and makeCa/makeLeaf
+// stay synchronous.
 
 export function derLength(n) {
   if (n < 0x80) return Buffer.from([n]);

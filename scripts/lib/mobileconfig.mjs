@@ -6,7 +6,8 @@
 
 import { createHash, X509Certificate } from "node:crypto";
 
-const xml = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+/** Text for a plist <string> (also the launchd agent's, connect-service.mjs). Hand-written: three replacements need no XML library. */
+export const xml = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** A UUID (v4 layout) derived from `seed`, so the same CA always gives the same profile. */
 function stableUuid(seed) {

@@ -14,6 +14,7 @@ import crypto from "node:crypto";
 
 import { raw, appCall, rsapiCall } from "../harness/client.mjs";
 import { presign } from "../harness/s3sign.mjs";
+import { pool } from "../harness/checks.mjs";
 import { mintToken, signJwt, userIdForEmail } from "../../scripts/lib/jwt.mjs";
 
 const W = process.env.WORKER_URL;
@@ -158,21 +159,6 @@ function fetchUrl(url, opts = {}) {
   return raw(origin, path, { timeoutMs: REQUEST_TIMEOUT_MS, ...opts });
 }
 
-/** Runs async tasks with bounded concurrency. */
-async function pool(tasks, width = 16) {
-  const results = new Array(tasks.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, tasks.length) }, async () => {
-      while (next < tasks.length) {
-        const k = next++;
-        results[k] = await tasks[k]();
-      }
-    }),
-  );
-  return results;
-}
-
 async function createGraph(user, name) {
   const j = ok(await api("create_graph", { GraphName: name }, user.token));
   assert.match(j.GraphUUID, UUID_V4);
@@ -200,6 +186,7 @@ async function uploadBodies(user, graph, bodies, { put = true } = {}) {
           });
           assert.equal(r.status, 200, `PUT ${j.Uploads[k].Key}: ${show(r)}`);
         }),
+        16,
       );
     }
     keys.push(...j.Uploads.map((u) => u.Key));
@@ -1580,9 +1567,7 @@ describe("get_temp_credential and the /s3/ receiver", { timeout: 60_000 }, () =>
       origin: W,
       pathPrefix: "/s3",
       key,
-      accessKeyId: cred.Credentials.AccessKeyId,
-      secretKey: cred.Credentials.SecretKey,
-      sessionToken: cred.Credentials.SessionToken,
+      credentials: cred.Credentials,
       ...over,
     });
 

@@ -34,7 +34,7 @@ const cognitoRefreshToken = () => {
 
 before(
   async () => {
-    standInCert = makeSelfSignedCert({
+    standInCert = await makeSelfSignedCert({
       hosts: [COGNITO_LOGIN_HOST, COGNITO_OAUTH_HOST],
       commonName: "cognito stand-in",
     });
@@ -195,7 +195,7 @@ describe("connect with a Logseq account", () => {
   });
 
   it("an upstream whose certificate does not verify gets nothing (502)", STEP, async () => {
-    const other = makeSelfSignedCert({ hosts: [COGNITO_OAUTH_HOST] });
+    const other = await makeSelfSignedCert({ hosts: [COGNITO_OAUTH_HOST] });
     const strict = await startConnectProxy({
       serverUrl: WORKER_URL,
       ca,

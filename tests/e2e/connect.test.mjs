@@ -11,7 +11,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import tls from "node:tls";
-import { createHash, X509Certificate } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -26,7 +26,7 @@ import {
   startConnectProxy,
 } from "../../scripts/lib/connect-proxy.mjs";
 import { makeSelfSignedCert } from "../harness/tls.mjs";
-import { WsClient } from "../harness/ws.mjs";
+import { connectWebSocket } from "../harness/ws.mjs";
 import * as rsapi from "../harness/rsapi.mjs";
 import { expiredTokenFor, jwtSecret, newUser } from "../harness/auth.mjs";
 import { CLIENT_UUID_RE, makeDeviceDir, md5, removeDirs, writeFiles } from "../harness/graph.mjs";
@@ -146,34 +146,10 @@ function appApi(name, body, token) {
 /** Websocket to wss://ws.logseq.com/file-sync?graphuuid=<g> through the proxy. */
 async function wsThroughProxy(graph) {
   const socket = await tlsThroughProxy(HOSTS.ws);
-  const key = Buffer.from("0123456789abcdef").toString("base64");
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      path: `/file-sync?graphuuid=${graph}`,
-      createConnection: () => socket,
-      headers: {
-        Host: HOSTS.ws,
-        Connection: "Upgrade",
-        Upgrade: "websocket",
-        Origin: "null",
-        "Sec-WebSocket-Key": key,
-        "Sec-WebSocket-Version": "13",
-      },
-    });
-    req.on("upgrade", (res, sock, head) => {
-      const expected = createHash("sha1")
-        .update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
-        .digest("base64");
-      if (res.headers["sec-websocket-accept"] !== expected) {
-        sock.destroy();
-        reject(new Error("bad Sec-WebSocket-Accept"));
-        return;
-      }
-      resolve(new WsClient(sock, head, res));
-    });
-    req.on("response", (res) => reject(new Error(`websocket refused: ${res.statusCode}`)));
-    req.on("error", reject);
-    req.end();
+  // ws:// on the already-encrypted tunnel: the Host is the app's, the bytes go through the CA's TLS.
+  return connectWebSocket(`ws://${HOSTS.ws}/file-sync?graphuuid=${graph}`, {
+    headers: { Origin: "null" },
+    createConnection: () => socket,
   });
 }
 
@@ -385,7 +361,7 @@ describe("the app through the proxy", () => {
 
 describe("everything else is left alone", () => {
   it("CONNECT to any other host is a blind tunnel (the origin's own certificate comes through)", STEP, async () => {
-    const own = makeSelfSignedCert({ hosts: ["localhost", "127.0.0.1"] });
+    const own = await makeSelfSignedCert({ hosts: ["localhost", "127.0.0.1"] });
     const server = tls.createServer({ key: own.key, cert: own.cert }, (s) => s.end("hello from the origin\n"));
     await new Promise((r) => server.listen(0, "127.0.0.1", r));
     closers.push(() => new Promise((r) => server.close(r)));

@@ -66,9 +66,7 @@ async function stockUploads(token, files) {
       origin: BASE,
       pathPrefix: "/s3",
       key,
-      accessKeyId: c.AccessKeyId,
-      secretKey: c.SecretKey,
-      sessionToken: c.SessionToken,
+      credentials: c,
     });
     const put = await raw(BASE, path, {
       method: "PUT",

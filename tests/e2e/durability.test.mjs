@@ -26,8 +26,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { readFileSync, mkdtempSync, openSync, closeSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 
 import { raw, appCall, rsapiCall, heldCall as heldCallAt } from "../harness/client.mjs";
@@ -36,13 +35,7 @@ import { listObjects } from "../harness/r2list.mjs";
 import { presign } from "../harness/s3sign.mjs";
 import { mintToken, userIdForEmail } from "../../scripts/lib/jwt.mjs";
 import { ensureWranglerNode } from "../../scripts/lib/tools.mjs";
-import {
-  applyMigrations,
-  freePort,
-  snapshotWorker,
-  startDevServer,
-  stopDevServer,
-} from "../../scripts/lib/devserver.mjs";
+import { freePort, prepareWorker, startDevServer, stopDevServer } from "../../scripts/lib/devserver.mjs";
 
 let W; // the private worker's URL
 let SECRET; // its JWT_SECRET
@@ -58,25 +51,19 @@ const CLEANUP_OBJECTS_PER_RUN = 2500;
 
 // ---------------------------------------------------------------- a worker of its own
 
-let worker; // { child, dir }
+let worker; // { child, prepared }
 
 /**
  * A private `wrangler dev`: a snapshot of the built Worker (scripts/lib/devserver.mjs, the
  * same as `npm test` uses), fresh state and secrets, a free port, its own log.
  */
 async function startPrivateWorker() {
-  const dir = mkdtempSync(join(tmpdir(), "logseq-sync-durability-"));
-  worker = { child: null, dir };
-  const config = snapshotWorker(dir);
   const node = ensureWranglerNode();
-  const state = join(dir, "state");
-  applyMigrations(node, state, config);
+  const prepared = prepareWorker(node, { prefix: "logseq-sync-durability-" });
+  worker = { child: null, prepared };
+  const { state, config, secrets } = prepared;
   const port = await freePort();
-  const secrets = {
-    JWT_SECRET: crypto.randomBytes(32).toString("hex"),
-    S3_CREDENTIAL_SECRET: crypto.randomBytes(32).toString("hex"),
-  };
-  const log = join(dir, "worker.log");
+  const log = join(prepared.dir, "worker.log");
   const fd = openSync(log, "w");
   try {
     const { child, url } = await startDevServer({
@@ -98,7 +85,7 @@ async function startPrivateWorker() {
 async function stopPrivateWorker() {
   if (!worker) return;
   if (worker.child) await stopDevServer(worker.child);
-  rmSync(worker.dir, { recursive: true, force: true });
+  worker.prepared.cleanup();
 }
 
 after(stopPrivateWorker, { timeout: 20_000 });
@@ -331,9 +318,7 @@ before(
       origin: W,
       pathPrefix: "/s3",
       key: stockKey,
-      accessKeyId: c.AccessKeyId,
-      secretKey: c.SecretKey,
-      sessionToken: c.SessionToken,
+      credentials: c,
     });
     const sput = await raw(W, path, {
       method: "PUT",

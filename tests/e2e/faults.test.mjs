@@ -14,10 +14,10 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import http from "node:http";
 
-import { raw, appCall, rsapiCall } from "../harness/client.mjs";
+import { raw, appCall, rsapiCall, readReply } from "../harness/client.mjs";
 import { RSAPI_SIDE, show, ok, fails, md5, fetchUrl as fetchAbsolute, splitUrl } from "../harness/checks.mjs";
 import { listObjects } from "../harness/r2list.mjs";
-import { presign } from "../harness/s3sign.mjs";
+import { downloadCredentials, presign } from "../harness/s3sign.mjs";
 import { connectWebSocket } from "../harness/ws.mjs";
 import { mintToken, userIdForEmail } from "../../scripts/lib/jwt.mjs";
 
@@ -100,9 +100,7 @@ async function stockUploader(user) {
         origin: W,
         pathPrefix: "/s3",
         key,
-        accessKeyId: c.AccessKeyId,
-        secretKey: c.SecretKey,
-        sessionToken: c.SessionToken,
+        credentials: c,
         ...over,
       }).path,
   };
@@ -124,12 +122,7 @@ function putS3(path, body, headers = {}) {
  * (src/sigv4/temp_credentials.rs `mint`).
  */
 function ownDownloadUrl(key, { expires = 600 } = {}) {
-  const c = mintTempCredentials(
-    Buffer.concat([Buffer.from(S3_SECRET), Buffer.from("\0download")]),
-    "download",
-    "",
-    Math.floor(Date.now() / 1000) + expires,
-  );
+  const c = downloadCredentials(S3_SECRET, Math.floor(Date.now() / 1000) + expires);
   return presign({
     method: "GET",
     origin: W,
@@ -137,25 +130,8 @@ function ownDownloadUrl(key, { expires = 600 } = {}) {
     key,
     region: "auto",
     expires,
-    accessKeyId: c.accessKeyId,
-    secretKey: c.secretKey,
-    sessionToken: c.sessionToken,
+    credentials: c,
   }).url;
-}
-
-/** src/sigv4/temp_credentials.rs `mint`, for the layout documented there. */
-function mintTempCredentials(serverSecret, userId, prefix, expiresAt) {
-  const hmac = (key, ...parts) => parts.reduce((h, p) => h.update(p), crypto.createHmac("sha256", key)).digest();
-  const k = hmac(serverSecret, "logseq-sync temp-credentials v1");
-  const exp = Buffer.alloc(8);
-  exp.writeBigInt64BE(BigInt(expiresAt));
-  const body = `LSQ1${Buffer.from(userId).toString("hex")}Z${Buffer.from(prefix).toString("hex")}Z${exp.toString("hex")}`;
-  const sessionToken = `${body}Z${hmac(k, "token\0", body).toString("hex")}`;
-  return {
-    accessKeyId: `LSQT${hmac(k, "access-key-id\0", sessionToken).subarray(0, 8).toString("hex").toUpperCase()}`,
-    secretKey: hmac(k, "secret-key\0", sessionToken).toString("hex"),
-    sessionToken,
-  };
 }
 
 /** Keys of every stored object under `prefix` (tests/harness/r2list.mjs). */
@@ -246,19 +222,7 @@ function chunkedPut(path, body) {
       agent: false,
       headers: { "Content-Type": "application/octet-stream" },
     });
-    const timer = setTimeout(() => req.destroy(new Error("chunked PUT timed out")), REQUEST_TIMEOUT_MS);
-    req.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    req.on("response", (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString("utf8") });
-      });
-    });
+    readReply(req, { timeoutMs: REQUEST_TIMEOUT_MS, what: "chunked PUT" }).then(resolve, reject);
     req.write(body.subarray(0, 10));
     req.end(body.subarray(10));
   });

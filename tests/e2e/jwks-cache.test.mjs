@@ -5,43 +5,33 @@
 
 import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
-import crypto from "node:crypto";
-import { mkdtempSync, openSync, closeSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { appCall } from "../harness/client.mjs";
 import { cognitoUser, idToken, makeSigningKey, startJwksServer } from "../harness/cognito.mjs";
 import { mintToken } from "../../scripts/lib/jwt.mjs";
 import { ensureWranglerNode } from "../../scripts/lib/tools.mjs";
-import {
-  applyMigrations,
-  freePort,
-  snapshotWorker,
-  startDevServer,
-  stopDevServer,
-} from "../../scripts/lib/devserver.mjs";
+import { freePort, prepareWorker, startDevServer, stopDevServer } from "../../scripts/lib/devserver.mjs";
 
 const STEP = { timeout: 180_000 };
 
-const dir = mkdtempSync(join(tmpdir(), "logseq-sync-jwks-"));
-const state = join(dir, "state");
-const secret = crypto.randomBytes(32).toString("hex");
+let prepared; // the worker's snapshot and state (devserver.mjs prepareWorker)
+let secret;
 const key = makeSigningKey();
 const user = cognitoUser("cache");
 let jwks;
 let child;
-let config;
 
 async function start(vars) {
   const node = ensureWranglerNode();
-  const fd = openSync(join(dir, "worker.log"), "a");
+  const fd = openSync(join(prepared.dir, "worker.log"), "a");
   try {
     const port = await freePort();
     const s = await startDevServer({
       node,
       port,
-      persistTo: state,
-      config,
+      persistTo: prepared.state,
+      config: prepared.config,
       vars,
       stdio: ["ignore", fd, fd],
       timeoutMs: 120_000,
@@ -57,7 +47,7 @@ after(
   async () => {
     if (child) await stopDevServer(child);
     await jwks?.close();
-    rmSync(dir, { recursive: true, force: true });
+    prepared?.cleanup();
   },
   { timeout: 30_000 },
 );
@@ -65,11 +55,10 @@ after(
 describe("the JWKS cache", () => {
   test("warm: no fetch per request; a fresh isolate uses the D1 copy while the JWKS is down", STEP, async () => {
     jwks = await startJwksServer([key.jwk]);
-    config = snapshotWorker(dir);
-    applyMigrations(ensureWranglerNode(), state, config);
+    prepared = prepareWorker(ensureWranglerNode(), { prefix: "logseq-sync-jwks-" });
+    secret = prepared.secrets.JWT_SECRET;
     const vars = {
-      JWT_SECRET: secret,
-      S3_CREDENTIAL_SECRET: crypto.randomBytes(32).toString("hex"),
+      ...prepared.secrets,
       TEST_COGNITO_JWKS_URL: jwks.jwksUrl,
       TEST_COGNITO_JWKS_INTERVAL_SECS: "1",
       ALLOWED_LOGSEQ_ACCOUNTS: user.email,

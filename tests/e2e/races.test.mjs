@@ -20,7 +20,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 
 import { raw, appCall, rsapiCall, heldCall as heldCallAt } from "../harness/client.mjs";
-import { RSAPI_SIDE, show, ok, fails, md5, fetchUrl as fetchAbsolute, keyOfUrl } from "../harness/checks.mjs";
+import { RSAPI_SIDE, show, ok, fails, md5, fetchUrl as fetchAbsolute, keyOfUrl, pool } from "../harness/checks.mjs";
 import { listObjects } from "../harness/r2list.mjs";
 import { presign } from "../harness/s3sign.mjs";
 import { startInterceptProxy } from "../harness/proxy.mjs";
@@ -75,20 +75,6 @@ async function simultaneously(calls) {
   return Promise.all(held.map((h) => h.done));
 }
 
-async function pool(tasks, width = 8) {
-  const results = new Array(tasks.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, tasks.length) }, async () => {
-      while (next < tasks.length) {
-        const k = next++;
-        results[k] = await tasks[k]();
-      }
-    }),
-  );
-  return results;
-}
-
 async function createGraph(user, name) {
   return ok(await api("create_graph", { GraphName: name }, user.token)).GraphUUID;
 }
@@ -121,9 +107,7 @@ async function stockUploader(user) {
       origin: W,
       pathPrefix: "/s3",
       key,
-      accessKeyId: c.AccessKeyId,
-      secretKey: c.SecretKey,
-      sessionToken: c.SessionToken,
+      credentials: c,
     });
     const r = await raw(W, path, {
       method: "PUT",
@@ -320,6 +304,7 @@ describe("20 devices commit with the same TXId at once (update_files and delete_
         assert.equal(keyOfUrl(urls[n]), files.get(n).key);
         referenced.add(files.get(n).key);
       }),
+      8,
     );
     for (const [n, bodies] of versions) {
       const list = ok(await api("get_file_version_list", { GraphUUID: G, File: n }, U.token)).VersionList;

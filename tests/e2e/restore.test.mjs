@@ -33,9 +33,8 @@ import { Device } from "../harness/device.mjs";
 import { chunk, readTree, stripUserGraphPrefix, DOWNLOAD_BATCH } from "../harness/graph.mjs";
 import { listObjects } from "../harness/r2list.mjs";
 import { Prng } from "../../bench/prng.mjs";
-import { prepareWorker } from "../../bench/server.mjs";
 import { ensureWranglerNode } from "../../scripts/lib/tools.mjs";
-import { freePort, startDevServer, stopDevServer } from "../../scripts/lib/devserver.mjs";
+import { freePort, prepareWorker, startDevServer, stopDevServer } from "../../scripts/lib/devserver.mjs";
 import { mintToken, userIdForEmail } from "../../scripts/lib/jwt.mjs";
 
 const execFileP = promisify(execFile);

@@ -17,9 +17,9 @@ import crypto from "node:crypto";
 import http from "node:http";
 import { readFileSync } from "node:fs";
 
-import { raw, appCall, rsapiCall } from "../harness/client.mjs";
-import { RSAPI_SIDE, show, ok, md5, fetchUrl as fetchAbsolute, splitUrl } from "../harness/checks.mjs";
-import { presign } from "../harness/s3sign.mjs";
+import { raw, appCall, rsapiCall, readReply } from "../harness/client.mjs";
+import { RSAPI_SIDE, show, ok, md5, fetchUrl as fetchAbsolute, splitUrl, pool } from "../harness/checks.mjs";
+import { downloadCredentials as downloadCredentialsWith, mintTempCredentials, presign } from "../harness/s3sign.mjs";
 import { mintToken, signJwt, userIdForEmail } from "../../scripts/lib/jwt.mjs";
 import { LOCAL_R2_S3 } from "../../scripts/lib/devserver.mjs";
 
@@ -179,9 +179,7 @@ function s3Path(method, key, c, over = {}) {
     origin: W,
     pathPrefix: "/s3",
     key,
-    accessKeyId: c.AccessKeyId,
-    secretKey: c.SecretKey,
-    sessionToken: c.SessionToken,
+    credentials: c,
     ...over,
   }).path;
 }
@@ -195,24 +193,8 @@ function s3(method, path, body, headers = {}) {
   });
 }
 
-/** src/sigv4/temp_credentials.rs `mint`, from the layout documented there. */
-function mintTempCredentials(serverSecret, userId, prefix, expiresAt) {
-  const hmac = (key, ...parts) => parts.reduce((h, p) => h.update(p), crypto.createHmac("sha256", key)).digest();
-  const k = hmac(serverSecret, "logseq-sync temp-credentials v1");
-  const exp = Buffer.alloc(8);
-  exp.writeBigInt64BE(BigInt(expiresAt));
-  const body = `LSQ1${Buffer.from(userId).toString("hex")}Z${Buffer.from(prefix).toString("hex")}Z${exp.toString("hex")}`;
-  const SessionToken = `${body}Z${hmac(k, "token\0", body).toString("hex")}`;
-  return {
-    AccessKeyId: `LSQT${hmac(k, "access-key-id\0", SessionToken).subarray(0, 8).toString("hex").toUpperCase()}`,
-    SecretKey: hmac(k, "secret-key\0", SessionToken).toString("hex"),
-    SessionToken,
-  };
-}
-
-/** Credentials the Worker signs its own download URLs with (src/blobs.rs `download_url`). */
-const downloadCredentials = (expiresAt) =>
-  mintTempCredentials(Buffer.concat([Buffer.from(S3_SECRET), Buffer.from("\0download")]), "download", "", expiresAt);
+/** Credentials the Worker signs its own download URLs with. */
+const downloadCredentials = (expiresAt) => downloadCredentialsWith(S3_SECRET, expiresAt);
 /** Upload credentials as get_temp_credential mints them, with any expiry. */
 const uploadCredentials = (user, expiresAt) =>
   mintTempCredentials(Buffer.from(S3_SECRET), user.id, `uploads/${user.id}`, expiresAt);
@@ -263,16 +245,6 @@ async function aliceState() {
 }
 async function assertAliceUnchanged(before, label) {
   assert.deepEqual(await aliceState(), before, `alice's state changed by: ${label}`);
-}
-
-/** Runs async tasks with bounded concurrency. */
-async function pool(tasks, width = 6) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, tasks.length) }, async () => {
-      while (next < tasks.length) await tasks[next++]();
-    }),
-  );
 }
 
 // ---------------------------------------------------------------- fixture
@@ -549,6 +521,7 @@ describe("bad input on every endpoint: a 4xx JSON message, never a 500, never a 
           }
           refused(r, `${name} with ${label}`);
         }),
+        6,
       );
       await assertAliceUnchanged(before, `${name}: ${cases.length} bad bodies`);
     });
@@ -662,26 +635,7 @@ function chunkedPost(name, body, token) {
       agent: false,
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/octet-stream" },
     });
-    const timer = setTimeout(() => req.destroy(new Error("chunked POST timed out")), REQUEST_TIMEOUT_MS);
-    req.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    req.on("response", (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => {
-        clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString("utf8");
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
+    readReply(req, { timeoutMs: REQUEST_TIMEOUT_MS, what: "chunked POST", anyJson: true }).then(resolve, reject);
     for (let i = 0; i < body.length; i += 256 * 1024) req.write(body.subarray(i, i + 256 * 1024));
     req.end();
   });

@@ -54,3 +54,18 @@ export function fetchUrl(url, opts = {}) {
 
 /** The object key a download URL names (`.../uploads/<user>/<random>?...`). */
 export const keyOfUrl = (url) => decodeURIComponent(new URL(url).pathname.split("/").slice(-3).join("/"));
+
+/** Runs async tasks, at most `width` at a time; resolves with their results in order. */
+export async function pool(tasks, width) {
+  const results = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, tasks.length) }, async () => {
+      while (next < tasks.length) {
+        const k = next++;
+        results[k] = await tasks[k]();
+      }
+    }),
+  );
+  return results;
+}

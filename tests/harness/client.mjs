@@ -19,6 +19,64 @@ import zlib from "node:zlib";
  */
 
 /**
+ * The answer to `req` (a node:http ClientRequest, not yet ended) as a Reply; rejects on a
+ * network error or when no full answer came within `timeoutMs` (the request is then destroyed).
+ * @param {import("node:http").ClientRequest} req
+ * @param {{timeoutMs: number, what: string, decompress?: boolean, anyJson?: boolean}} opts
+ *   `what` names the request in the timeout error; `anyJson`: parse the body as JSON whatever
+ *   its Content-Type (json undefined when it does not parse)
+ * @returns {Promise<Reply>}
+ */
+export function readReply(req, { timeoutMs, what, decompress = true, anyJson = false }) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${what}`)), timeoutMs);
+    const fail = (err) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    req.on("error", fail);
+    req.on("response", (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("error", fail);
+      res.on("end", () => {
+        clearTimeout(timer);
+        let buf = Buffer.concat(chunks);
+        try {
+          const enc = String(res.headers["content-encoding"] || "")
+            .trim()
+            .toLowerCase();
+          if (decompress && enc === "gzip") buf = zlib.gunzipSync(buf);
+          else if (decompress && enc === "deflate") buf = zlib.inflateSync(buf);
+          else if (decompress && enc === "br") buf = zlib.brotliDecompressSync(buf);
+        } catch (err) {
+          reject(err);
+          return;
+        }
+        const text = buf.toString("utf8");
+        const reply = {
+          status: res.statusCode,
+          statusText: res.statusMessage,
+          headers: res.headers,
+          rawHeaders: res.rawHeaders,
+          body: buf,
+          text,
+          json: undefined,
+        };
+        if (anyJson || /^\s*application\/json\b/i.test(String(res.headers["content-type"] || ""))) {
+          try {
+            reply.json = JSON.parse(text);
+          } catch (err) {
+            if (!anyJson) reply.jsonError = err;
+          }
+        }
+        resolve(reply);
+      });
+    });
+  });
+}
+
+/**
  * Send one request.
  * @param {string} baseUrl e.g. `http://127.0.0.1:8787` (a path prefix is kept)
  * @param {string} path request target appended to baseUrl verbatim (raw, not re-encoded)
@@ -46,55 +104,7 @@ export function raw(baseUrl, path, { method = "GET", headers = {}, body, timeout
       rejectUnauthorized: false,
     });
     for (const [k, v] of Object.entries(headers)) if (v !== undefined) req.setHeader(k, v);
-    const timer = setTimeout(
-      () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${method} ${path}`)),
-      timeoutMs,
-    );
-    req.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    req.on("response", (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("error", (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      res.on("end", () => {
-        clearTimeout(timer);
-        let buf = Buffer.concat(chunks);
-        try {
-          const enc = String(res.headers["content-encoding"] || "")
-            .trim()
-            .toLowerCase();
-          if (decompress && enc === "gzip") buf = zlib.gunzipSync(buf);
-          else if (decompress && enc === "deflate") buf = zlib.inflateSync(buf);
-          else if (decompress && enc === "br") buf = zlib.brotliDecompressSync(buf);
-        } catch (err) {
-          reject(err);
-          return;
-        }
-        const text = buf.toString("utf8");
-        const reply = {
-          status: res.statusCode,
-          statusText: res.statusMessage,
-          headers: res.headers,
-          rawHeaders: res.rawHeaders,
-          body: buf,
-          text,
-          json: undefined,
-        };
-        if (/^\s*application\/json\b/i.test(String(res.headers["content-type"] || ""))) {
-          try {
-            reply.json = JSON.parse(text);
-          } catch (err) {
-            reply.jsonError = err;
-          }
-        }
-        resolve(reply);
-      });
-    });
+    readReply(req, { timeoutMs, what: `${method} ${path}`, decompress }).then(resolve, reject);
     if (body === undefined) {
       // No framing header for a body-less POST (what rsapi does for get_temp_credential).
       req.useChunkedEncodingByDefault = false;
@@ -172,42 +182,20 @@ export function rsapiCall(baseUrl, api, body, token, { headers = {}, timeoutMs }
 export function heldCall(baseUrl, name, body, token, timeoutMs = 30_000) {
   const data = Buffer.from(JSON.stringify(body));
   const u = new URL(baseUrl);
-  let req;
-  const done = new Promise((resolve, reject) => {
-    req = http.request({
-      hostname: u.hostname,
-      port: u.port,
-      method: "POST",
-      path: `/file-sync/${name}`,
-      agent: false,
-      headers: {
-        Authorization: `Bearer ${token}`,
-        "Content-Type": "application/octet-stream",
-        "User-Agent": "Logseq-sync/0.3",
-        "Content-Length": data.length,
-      },
-    });
-    const timer = setTimeout(() => req.destroy(new Error(`timeout: ${name}`)), timeoutMs + 5_000);
-    req.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    req.on("response", (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => {
-        clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString("utf8");
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-    });
-    req.write(data.subarray(0, data.length - 1));
+  const req = http.request({
+    hostname: u.hostname,
+    port: u.port,
+    method: "POST",
+    path: `/file-sync/${name}`,
+    agent: false,
+    headers: {
+      Authorization: `Bearer ${token}`,
+      "Content-Type": "application/octet-stream",
+      "User-Agent": "Logseq-sync/0.3",
+      "Content-Length": data.length,
+    },
   });
+  const done = readReply(req, { timeoutMs: timeoutMs + 5_000, what: name, anyJson: true });
+  req.write(data.subarray(0, data.length - 1));
   return { done, release: () => req.end(data.subarray(data.length - 1)) };
 }

@@ -41,7 +41,7 @@
 import crypto from "node:crypto";
 import http from "node:http";
 import tls from "node:tls";
-import zlib from "node:zlib";
+import { readReply } from "./client.mjs";
 import { presignPutUrl, jsonSerialization, foundationUrlParses, swiftDecode, T } from "./ios-sdk.mjs";
 import { ageEncrypt, encryptFname } from "./age.mjs";
 
@@ -92,16 +92,6 @@ export function pathExtension(filePath) {
   const last = filePath.split("/").pop();
   const dot = last.lastIndexOf(".");
   return dot > 0 ? last.slice(dot + 1) : "";
-}
-
-function decompress(buf, enc) {
-  const e = String(enc || "")
-    .trim()
-    .toLowerCase();
-  if (e === "gzip") return zlib.gunzipSync(buf);
-  if (e === "deflate") return zlib.inflateSync(buf);
-  if (e === "br") return zlib.brotliDecompressSync(buf);
-  return buf;
 }
 
 /**
@@ -169,31 +159,7 @@ export function phoneNetwork({ proxyPort, dns, ca, timeoutMs = 30_000 }) {
       const req = socket
         ? http.request({ ...opts, createConnection: () => socket })
         : http.request({ ...opts, agent: false, hostname: u.hostname, port: u.port || 80 });
-      const timer = setTimeout(() => req.destroy(new Error(`timeout: ${method} ${u.host}${u.pathname}`)), timeoutMs);
-      req.on("error", (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      req.on("response", (res) => {
-        const chunks = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("error", (e) => {
-          clearTimeout(timer);
-          reject(e);
-        });
-        res.on("end", () => {
-          clearTimeout(timer);
-          try {
-            resolve({
-              status: res.statusCode,
-              headers: res.headers,
-              body: decompress(Buffer.concat(chunks), res.headers["content-encoding"]),
-            });
-          } catch (e) {
-            reject(e);
-          }
-        });
-      });
+      readReply(req, { timeoutMs, what: `${method} ${u.host}${u.pathname}` }).then(resolve, reject);
       req.end(body);
     });
   }

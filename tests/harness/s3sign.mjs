@@ -38,6 +38,8 @@ export function amzDate(date) {
  * @param {string} o.accessKeyId
  * @param {string} o.secretKey
  * @param {string} [o.sessionToken]
+ * @param {{AccessKeyId: string, SecretKey: string, SessionToken: string}} [o.credentials] instead
+ *   of the three above: temporary credentials as get_temp_credential returns them
  * @param {string} [o.region='us-east-1']
  * @param {number} [o.expires=3600] seconds
  * @param {Date} [o.now=new Date()]
@@ -49,9 +51,10 @@ export function presign({
   pathPrefix = "",
   key,
   host,
-  accessKeyId,
-  secretKey,
-  sessionToken,
+  credentials,
+  accessKeyId = credentials?.AccessKeyId,
+  secretKey = credentials?.SecretKey,
+  sessionToken = credentials?.SessionToken,
   region = "us-east-1",
   expires = 3600,
   now = new Date(),
@@ -84,3 +87,30 @@ export function presign({
   const path = `${pathPrefix}${canonicalUri}?${query}&X-Amz-Signature=${signature}`;
   return { url: `${origin.replace(/\/+$/, "")}${path}`, path };
 }
+
+/**
+ * Temporary credentials as the Worker mints them (src/sigv4/temp_credentials.rs `mint`, from the
+ * layout documented there), in get_temp_credential's casing: {AccessKeyId, SecretKey, SessionToken}.
+ */
+export function mintTempCredentials(serverSecret, userId, prefix, expiresAt) {
+  const mac = (key, ...parts) => parts.reduce((h, p) => h.update(p), createHmac("sha256", key)).digest();
+  const k = mac(serverSecret, "logseq-sync temp-credentials v1");
+  const exp = Buffer.alloc(8);
+  exp.writeBigInt64BE(BigInt(expiresAt));
+  const body = `LSQ1${Buffer.from(userId).toString("hex")}Z${Buffer.from(prefix).toString("hex")}Z${exp.toString("hex")}`;
+  const SessionToken = `${body}Z${mac(k, "token\0", body).toString("hex")}`;
+  return {
+    AccessKeyId: `LSQT${mac(k, "access-key-id\0", SessionToken).subarray(0, 8).toString("hex").toUpperCase()}`,
+    SecretKey: mac(k, "secret-key\0", SessionToken).toString("hex"),
+    SessionToken,
+  };
+}
+
+/** The credentials the Worker signs its own download URLs with (src/blobs.rs `download_url`). */
+export const downloadCredentials = (s3CredentialSecret, expiresAt) =>
+  mintTempCredentials(
+    Buffer.concat([Buffer.from(s3CredentialSecret), Buffer.from("\0download")]),
+    "download",
+    "",
+    expiresAt,
+  );

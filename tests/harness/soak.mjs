@@ -22,8 +22,7 @@ import * as rsapi from "./rsapi.mjs";
 import { Device } from "./device.mjs";
 import { md5, stripUserGraphPrefix } from "./graph.mjs";
 import { Prng } from "../../bench/prng.mjs";
-import { prepareWorker } from "../../bench/server.mjs";
-import { freePort, startDevServer, stopDevServer } from "../../scripts/lib/devserver.mjs";
+import { freePort, prepareWorker, startDevServer, stopDevServer } from "../../scripts/lib/devserver.mjs";
 import { mintToken } from "../../scripts/lib/jwt.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
