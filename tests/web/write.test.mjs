@@ -11,6 +11,18 @@ import { cutBlocks, diffBlocks } from "../../web/src/write/blocks.js";
 import { threeWayMerge, finalNewline } from "../../web/src/write/merge.js";
 import { openPage, applyEdit, applyEdits, editableText } from "../../web/src/write/splice.js";
 import { PAGES, TABS, SPACES_CRLF_NO_FINAL, ORG } from "./write-fixtures.mjs";
+import {
+  readConfig,
+  fileNameBody,
+  pagePath,
+  journalPath,
+  newJournal,
+  refusal,
+  formatDate,
+} from "../../web/src/write/names.js";
+import { createGraphCrypto, nameKey, md5Hex } from "../../web/src/write/graphcrypto.js";
+import * as rsapi from "../harness/rsapi.mjs";
+import { createHash } from "node:crypto";
 
 const U1 = "63e25526-3612-4fb1-8cf9-f66db1254a58";
 
@@ -463,5 +475,164 @@ describe("splice.js replaces only the edited blocks' bytes", () => {
       }
     }
     assert.ok(applied > 800, `applied ${applied} edits`);
+  });
+});
+
+const CONFIG = `{:meta/version 1
+ ;; a comment, and a discarded form
+ :preferred-format :markdown #_ :ignored
+ :file/name-format :triple-lowbar
+ :journal/file-name-format "yyyy_MM_dd"
+ :journal/page-title-format "MMM do, yyyy"
+ :default-templates {:journals "Daily"}
+ :export/bullet-indentation :two-spaces
+ :hidden []
+ :query/views {:x (fn [r] [:div r])}
+ :default-queries {:journals [{:title "🔨 NOW"
+                               :query [:find (pull ?h [*]) :where [?h :block/marker ?m]
+                                       [(contains? #{"NOW" "DOING"} ?m)]]}]}
+ :file-sync/ignore-files [#"^tmp/\\d+"]
+ :ref/linkable-drawers? false, :char \\a}`;
+
+describe("names.js names files as the desktop does", () => {
+  it("reads the settings from a real config.edn (EDN reader)", () => {
+    const c = readConfig(CONFIG);
+    assert.equal(c.error, undefined);
+    assert.equal(c.fileNameFormat, "triple-lowbar");
+    assert.equal(c.journalFileNameFormat, "yyyy_MM_dd");
+    assert.equal(c.preferredFormat, "markdown");
+    assert.equal(c.bulletIndentation, "two-spaces");
+    assert.equal(c.journalTemplate, "Daily");
+    assert.equal(c.pagesDirectory, "pages");
+    assert.deepEqual(readConfig(null).fileNameFormat, "legacy", "no :file/name-format: the legacy rule");
+    assert.equal(readConfig('{:preferred-format "Org" :pages-directory "notes"}').preferredFormat, "org");
+    assert.match(readConfig("{:a 1").error, /missing \}/);
+    assert.equal(readConfig("{:a 1").fileNameFormat, "legacy", "defaults when the config is invalid");
+  });
+
+  it("title -> file name, triple-lowbar and legacy (LS util/fs.cljs file-name-sanity)", () => {
+    const cases = [
+      // title, triple-lowbar, legacy
+      ["a/b", "a___b", "a%2Fb"],
+      ["What? Yes: no", "What%3F Yes%3A no", "What%3F Yes%3A no"],
+      [".hidden", "%2Ehidden", ".hidden"],
+      ["CON", "CON___", "CON"],
+      ["foo.", "foo.___", "foo."],
+      ["Cafe\u0301", "Café", "Café"], // decomposed input comes out NFC
+      ["a___b", "a%5F%5F%5Fb", "a___b"],
+      ["a_/b", "a%5F___b", "a_%2Fb"],
+      ["100%", "100%", "100%25"],
+      ["x%20y", "x%2520y", "x%2520y"],
+      ['#tag|pipe*star"<>\\', "%23tag%7Cpipe%2Astar%22%3C%3E%5C", "%23tag%7Cpipe%2Astar%22%3C%3E%5C"],
+      ["/lead/", "lead", "lead"],
+      ["日本語/ページ", "日本語___ページ", "日本語%2Fページ"],
+    ];
+    for (const [title, tri, legacy] of cases) {
+      assert.equal(fileNameBody(title, "triple-lowbar"), tri, `triple-lowbar ${title}`);
+      assert.equal(fileNameBody(title, "legacy"), legacy, `legacy ${title}`);
+    }
+  });
+
+  it("new pages: pages directory, format, and refusal with the reason", () => {
+    const tri = readConfig(CONFIG);
+    assert.deepEqual(pagePath("Project/Café: plan?", tri), {
+      path: "pages/Project___Café%3A plan%3F.md",
+      format: "markdown",
+    });
+    const org = readConfig('{:preferred-format :org :pages-directory "notes"}');
+    assert.deepEqual(pagePath("a/b", org), { path: "notes/a%2Fb.org", format: "org" });
+    assert.throws(
+      () => pagePath("   ", tri),
+      (e) => e.userMessage === "A page needs a title.",
+    );
+    assert.throws(
+      () => pagePath("/", tri),
+      (e) => e.userMessage === "A page needs a title.",
+    );
+    assert.throws(
+      () => pagePath(".hidden", org),
+      (e) => /dot/.test(e.userMessage),
+      "legacy keeps the dot: refused",
+    );
+    assert.throws(
+      () => pagePath("é".repeat(300), tri),
+      (e) => /too long.*609 bytes.*458/.test(e.userMessage),
+    );
+    assert.equal(pagePath("é".repeat(223), tri).path.length, 6 + 223 + 3, "458 bytes is still fine");
+    assert.throws(() => pagePath("é".repeat(224), tri), /too long/);
+    assert.equal(refusal("pages/a:b.md"), 'Logseq Sync does not carry file names containing ":".');
+    assert.equal(refusal("pages/notes~"), "Names ending with ~ are backup files, which Logseq Sync skips.");
+    assert.equal(refusal("logseq/bak/pages/x.md"), "Logseq Sync never syncs this file.");
+    assert.equal(refusal("pages/x.md"), null);
+  });
+
+  it("today's journal: file name format, format, template as LS inserts it", () => {
+    const day = { year: 2026, month: 12, day: 6 };
+    const config = readConfig(CONFIG);
+    assert.deepEqual(journalPath(day, readConfig(null)), {
+      path: "journals/2026_12_06.md",
+      format: "markdown",
+      title: "Dec 6th, 2026",
+    });
+    const custom = readConfig(
+      '{:journal/file-name-format "yyyy-MM-dd" :preferred-format :org :journals-directory "daily"}',
+    );
+    assert.equal(journalPath(day, custom).path, "daily/2026-12-06.org");
+    assert.throws(() => journalPath(day, readConfig('{:journal/file-name-format "yyyy:MM:dd"}')), /":"/);
+    const pages = [
+      {
+        path: "pages/templates.md",
+        text: [
+          "- Daily",
+          "  template:: Daily",
+          "  template-including-parent:: false",
+          "  id:: 6571a3f0-1c2b-4d5e-8f90-0a1b2c3d4e5f",
+          "\t- ## Morning <% today %>",
+          "\t\t- TODO plan the day",
+          "\t\t  id:: 6571a3f0-1c2b-4d5e-8f90-0a1b2c3d4e60",
+          "\t- ## Evening, see <% yesterday %>",
+          "- not part of it",
+          "",
+        ].join("\n"),
+      },
+    ];
+    const j = newJournal({ day, config, pages });
+    assert.equal(j.template, "Daily");
+    assert.equal(j.text, "- ## Morning [[Dec 6th, 2026]]\n  - TODO plan the day\n- ## Evening, see [[Dec 5th, 2026]]");
+    // including the parent (the default): the template:: line goes, the block stays
+    const withParent = pages[0].text.replace("  template-including-parent:: false\n", "");
+    assert.equal(
+      newJournal({ day, config: { ...config, bulletIndentation: "tab" }, pages: [{ path: "p.md", text: withParent }] })
+        .text,
+      "- Daily\n\t- ## Morning [[Dec 6th, 2026]]\n\t\t- TODO plan the day\n\t- ## Evening, see [[Dec 5th, 2026]]",
+    );
+    assert.equal(newJournal({ day, config: readConfig(null), firstBlock: "first thought" }).text, "- first thought");
+    assert.equal(
+      formatDate({ year: 2026, month: 1, day: 2 }, "EEEE, MMMM do 'week' yy"),
+      "Friday, January 2nd week 26",
+    );
+  });
+
+  it("names encrypt as rsapi's and rsapi reads them back", async () => {
+    const keys = await rsapi.keygen();
+    const graph = "6571a3f0-aaaa-4bbb-8ccc-0a1b2c3d4e5f";
+    await rsapi.setEnv(graph, "prod", keys.secretKey, keys.publicKey);
+    const c = createGraphCrypto(keys);
+    const paths = [
+      "pages/contents.md",
+      pagePath("Project/Café: plan?", readConfig(CONFIG)).path,
+      "journals/2026_12_06.md",
+      "pages/Cafe\u0301.md",
+    ];
+    const ours = paths.map((p) => c.encryptName(p));
+    assert.deepEqual(ours, rsapi.encryptFnames(graph, paths));
+    assert.deepEqual(
+      rsapi.decryptFnames(graph, ours),
+      paths.map((p) => p.normalize("NFC")),
+    );
+    assert.equal(c.decryptName(ours[1]), paths[1]);
+    // a key made elsewhere is not clamped: only the clamped name key gives rsapi's names
+    assert.equal(nameKey(keys.secretKey)[0] & 7, 0);
+    assert.equal(md5Hex("- a\n"), createHash("md5").update("- a\n").digest("hex"));
   });
 });
