@@ -558,8 +558,9 @@ describe("names.js names files as the desktop does", () => {
       () => pagePath("é".repeat(300), tri),
       (e) => /too long.*609 bytes.*458/.test(e.userMessage),
     );
-    assert.equal(pagePath("é".repeat(223), tri).path.length, 6 + 223 + 3, "458 bytes is still fine");
-    assert.throws(() => pagePath("é".repeat(224), tri), /too long/);
+    // "pages/" + 448 bytes + "a" + ".md" = 458 bytes: the longest that fits in 950 encrypted chars
+    assert.equal(pagePath(`${"é".repeat(224)}a`, tri).path, `pages/${"é".repeat(224)}a.md`);
+    assert.throws(() => pagePath("é".repeat(225), tri), /too long.*\(459 bytes/);
     assert.equal(refusal("pages/a:b.md"), 'Logseq Sync does not carry file names containing ":".');
     assert.equal(refusal("pages/notes~"), "Names ending with ~ are backup files, which Logseq Sync skips.");
     assert.equal(refusal("logseq/bak/pages/x.md"), "Logseq Sync never syncs this file.");
@@ -631,6 +632,9 @@ describe("names.js names files as the desktop does", () => {
       paths.map((p) => p.normalize("NFC")),
     );
     assert.equal(c.decryptName(ours[1]), paths[1]);
+    // the longest name pagePath accepts is exactly the 950 characters LS sync allows
+    const longest = pagePath(`${"é".repeat(224)}a`, readConfig(CONFIG)).path;
+    assert.equal(rsapi.encryptFnames(graph, [longest])[0].length, 950);
     // a key made elsewhere is not clamped: only the clamped name key gives rsapi's names
     assert.equal(nameKey(keys.secretKey)[0] & 7, 0);
     assert.equal(md5Hex("- a\n"), createHash("md5").update("- a\n").digest("hex"));
