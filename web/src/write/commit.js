@@ -100,6 +100,7 @@ export async function commit(req) {
   }
 
   // 3. commit on the txid the edit was based on
+  let lastRefusal = "";
   for (let attempt = 0; attempt <= maxRetries; attempt++) {
     try {
       const answer = await api.updateFiles(txid, { [name]: [upload.key, checksum] });
@@ -107,6 +108,7 @@ export async function commit(req) {
     } catch (error) {
       const m = TXID_CONFLICT.exec(String(error?.message ?? ""));
       if (!m) return failed("update", error);
+      lastRefusal = error.message;
       let diff;
       try {
         diff = await api.getDiff(txid);
@@ -142,7 +144,10 @@ export async function commit(req) {
       txid = latest;
     }
   }
-  return failed("update", new Error(`other devices kept committing: gave up after ${maxRetries} retries`));
+  return failed(
+    "update",
+    new Error(`other devices kept committing (last answer: ${lastRefusal}); gave up after ${maxRetries} retries`),
+  );
 }
 
 /** The checksum the server holds for `name`, or null when it has no such file. */
