@@ -338,6 +338,13 @@ describe("splice.js replaces only the edited blocks' bytes", () => {
       ),
     );
     assert.equal(applyEdit(page, { type: "edit", index: 4, text: editableText(page, 4) }).text, TABS, "no-op edit");
+    // hidden lines keep their place among the visible ones
+    const odd = "- title\n  line two\n  collapsed:: true\n\t- child\n";
+    assert.equal(editableText(openPage(odd), 0), "title\nline two");
+    assert.equal(
+      applyEdit(openPage(odd), { type: "edit", index: 0, text: "title\nline 2\nline 3" }).text,
+      "- title\n  line 2\n  collapsed:: true\n  line 3\n\t- child\n",
+    );
   });
 
   it("CRLF, two-space indentation and a missing final newline survive every kind of edit", () => {

@@ -124,6 +124,7 @@ function hiddenFlags(lines, format, prefix) {
 /**
  * The text a person edits for a block: its lines without bullet and indentation, without the
  * lines the desktop hides (`id::`, `collapsed::`; org: the property drawer), joined with "\n".
+ * On write-back the hidden lines keep their place (after as many visible lines as before).
  * @param {ReturnType<typeof openPage>} page
  * @param {number} index
  */
@@ -172,8 +173,18 @@ function rewriteBlock(page, index, newText) {
     if (i === 0 && bare && !/^#+[ \t]/.test(t)) return `${first.match(/^[ \t]*/)[0]}- ${t}`;
     return i === 0 ? prefix + t : cont + t;
   });
-  const hiddenLines = lines.filter((_, i) => hidden[i]).map((l) => l.text);
-  const all = [out[0], ...hiddenLines, ...out.slice(1)];
+  // Hidden lines stay after the same number of visible lines as before (for LS-written
+  // blocks: right after the first line, where mldoc reads block properties).
+  const after = new Map();
+  let visible = 0;
+  lines.forEach((l, i) => {
+    if (!hidden[i]) visible++;
+    else {
+      const k = Math.max(1, Math.min(visible, out.length));
+      after.set(k, [...(after.get(k) ?? []), l.text]);
+    }
+  });
+  const all = out.flatMap((line, i) => [line, ...(after.get(i + 1) ?? [])]);
   return all.join(eol) + tail;
 }
 
