@@ -23,6 +23,7 @@ import { TABS } from "../web/write-fixtures.mjs";
 import { commit } from "../../web/src/write/commit.js";
 import { createGraphCrypto } from "../../web/src/write/graphcrypto.js";
 import { openPage, applyEdit, editableText } from "../../web/src/write/splice.js";
+import { readConfig, newJournal, pagePath, fileText } from "../../web/src/write/names.js";
 
 const WORKER_URL = process.env.WORKER_URL;
 const STEP = { timeout: 60_000 };
@@ -335,4 +336,55 @@ describe("the browser's commit core against a worker and an rsapi desktop", () =
     assert.equal(confirmed.status, "committed");
     assert.equal(await desktopPull(OTHER), r.mergedText);
   });
+
+  it(
+    "today's journal and a new page get the desktop's names; a journal another device made first is merged",
+    STEP,
+    async () => {
+      const config = readConfig(
+        "{:file/name-format :triple-lowbar :preferred-format :markdown :export/bullet-indentation :tab}",
+      );
+      const day = { year: 2026, month: 12, day: 6 };
+      const journal = newJournal({ day, config, firstBlock: "jotted on a phone" });
+      assert.equal(journal.path, "journals/2026_12_06.md");
+      const page = pagePath("Project/Café: plan?", config);
+      assert.equal(page.path, "pages/Project___Café%3A plan%3F.md");
+      const pageText = fileText([{ content: "first line" }, { content: "child", depth: 1 }], config);
+      assert.equal(pageText, "- first line\n\t- child");
+
+      let txid = await txidNow();
+      for (const [p, text] of [
+        [journal.path, journal.text],
+        [page.path, pageText],
+      ]) {
+        const r = await commit({ api: browserApi(), crypto, path: p, base: null, text, txid });
+        assert.equal(r.status, "committed", JSON.stringify(r));
+        txid = r.txid;
+      }
+      const listed = await appCall(WORKER_URL, "get_all_files", { GraphUUID: graph }, user.token);
+      const plain = rsapi.decryptFnames(
+        graph,
+        listed.json.Objects.map((o) => stripUserGraphPrefix(o.Key)),
+      );
+      assert.ok(plain.includes(journal.path) && plain.includes(page.path.normalize("NFC")), JSON.stringify(plain));
+      assert.equal(await desktopPull(journal.path), "- jotted on a phone");
+      assert.equal(await desktopPull(page.path), pageText);
+
+      // the desktop creates tomorrow's journal first; the browser's "new" journal must merge
+      const tomorrow = newJournal({ day: { ...day, day: 7 }, config, firstBlock: "browser's first thought" });
+      await desktopPush(tomorrow.path, "- desktop's first thought\n");
+      const r = await commit({
+        api: browserApi(),
+        crypto,
+        path: tomorrow.path,
+        base: null,
+        text: tomorrow.text,
+        txid: await txidNow(),
+      });
+      assert.equal(r.status, "needs-confirmation");
+      assert.ok(
+        r.mergedText.includes("- desktop's first thought") && r.mergedText.includes("- browser's first thought"),
+      );
+    },
+  );
 });
