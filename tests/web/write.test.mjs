@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Differ } from "@logseq/diff-merge";
 
-import { cutBlocks, diffBlocks } from "../../web/src/write/blocks.js";
+import { cutBlocks, diffBlocks, parseAst } from "../../web/src/write/blocks.js";
 import { threeWayMerge, finalNewline } from "../../web/src/write/merge.js";
 import { openPage, applyEdit, applyEdits, editableText } from "../../web/src/write/splice.js";
 import { PAGES, TABS, SPACES_CRLF_NO_FINAL, ORG } from "./write-fixtures.mjs";
@@ -195,9 +195,11 @@ describe("blocks.js cuts pages as Logseq does", () => {
     assert.equal(cutBlocks(ORG, { format: "org" }).blocks[0].uuid, "6571a3f0-2222-4d5e-8f90-0a1b2c3d4e5f");
   });
 
-  it("a parser failure throws instead of cutting nothing", () => {
+  it("blank pages have no blocks; a given AST is used as is", () => {
     assert.deepEqual(cutBlocks("").blocks, []);
     assert.deepEqual(cutBlocks("  \n").blocks, []);
+    const ast = parseAst(TABS);
+    assert.deepEqual(cutBlocks(TABS, { ast }).blocks, cutBlocks(TABS).blocks);
   });
 });
 

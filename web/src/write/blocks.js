@@ -139,7 +139,8 @@ const isProperties = (node) => Array.isArray(node) && (node[0] === "Property_Dra
 /**
  * Cut `text` into Logseq blocks.
  * @param {string} text the page's full text
- * @param {{format?: "markdown"|"org"}} [options]
+ * @param {{format?: "markdown"|"org", ast?: Array}} [options] `ast`: mldoc's AST of exactly this
+ *   text with LS's config (`parseAst`), e.g. from the parse worker, to skip a second parse
  * @returns {{format: string, bytes: Uint8Array, preBlock: Segment, blocks: Block[]}}
  *
  * Segment: {start, end} UTF-8 byte range, {charStart, charEnd} string range, `src` the exact
@@ -151,9 +152,9 @@ const isProperties = (node) => Array.isArray(node) && (node[0] === "Property_Dra
  * Blocks tile the text: preBlock.end === blocks[0].start, each block ends where the next starts,
  * the last ends at bytes.length.
  */
-export function cutBlocks(text, { format = "markdown" } = {}) {
+export function cutBlocks(text, { format = "markdown", ast: given } = {}) {
   const bytes = encoder.encode(text);
-  const ast = parseAst(text, format);
+  const ast = given ?? parseAst(text, format);
   const pattern = format === "org" ? "*" : "-";
   const headings = [];
   let properties = {};

@@ -36,10 +36,11 @@ export function indentUnitOf(setting) {
 /**
  * Open a page for editing.
  * @param {string} text
- * @param {{format?: "markdown"|"org", bulletIndentation?: string}} [options]
+ * @param {{format?: "markdown"|"org", bulletIndentation?: string, ast?: Array}} [options]
+ *   `ast`: `parseAst(text, format)` computed elsewhere (the parse worker), to skip a parse
  */
-export function openPage(text, { format = "markdown", bulletIndentation } = {}) {
-  const cut = cutBlocks(text, { format });
+export function openPage(text, { format = "markdown", bulletIndentation, ast } = {}) {
+  const cut = cutBlocks(text, { format, ast });
   const eolMatch = text.match(/\r?\n/);
   return {
     text,
