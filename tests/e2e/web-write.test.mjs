@@ -104,6 +104,11 @@ function browserApi({ badPut = false } = {}) {
   };
 }
 
+/** The person confirmed the merge preview: commit the merged text on the remote base. */
+function confirm(r, p) {
+  return commit({ api: browserApi(), crypto, path: p, base: r.remote, text: r.mergedText, txid: r.txid });
+}
+
 async function txidNow() {
   const r = await appCall(WORKER_URL, "get_txid", { GraphUUID: graph }, user.token);
   return r.json.TXId;
@@ -208,14 +213,7 @@ describe("the browser's commit core against a worker and an rsapi desktop", () =
       ["current", "incoming"],
     );
 
-    const confirmed = await commit({
-      api: browserApi(),
-      crypto,
-      path: PAGE,
-      base: r.remote,
-      text: r.mergedText,
-      txid: r.txid,
-    });
+    const confirmed = await confirm(r, PAGE);
     assert.equal(confirmed.status, "committed", JSON.stringify(confirmed));
     const onDesktop = await desktopPull(PAGE);
     assert.equal(onDesktop, r.mergedText);
@@ -242,14 +240,7 @@ describe("the browser's commit core against a worker and an rsapi desktop", () =
       ["current", "- A code block (browser)"],
       ["incoming", "- A code block (desktop)"],
     ]);
-    const confirmed = await commit({
-      api: browserApi(),
-      crypto,
-      path: PAGE,
-      base: r.remote,
-      text: r.mergedText,
-      txid: r.txid,
-    });
+    const confirmed = await confirm(r, PAGE);
     assert.equal(confirmed.status, "committed");
     const onDesktop = await desktopPull(PAGE);
     assert.ok(onDesktop.includes("- A code block (browser)") && onDesktop.includes("- A code block (desktop)"));
@@ -325,14 +316,7 @@ describe("the browser's commit core against a worker and an rsapi desktop", () =
       r.mergedText.includes("- another page, browser") && r.mergedText.includes("- desktop line"),
       r.mergedText,
     );
-    const confirmed = await commit({
-      api: browserApi(),
-      crypto,
-      path: OTHER,
-      base: r.remote,
-      text: r.mergedText,
-      txid: r.txid,
-    });
+    const confirmed = await confirm(r, OTHER);
     assert.equal(confirmed.status, "committed");
     assert.equal(await desktopPull(OTHER), r.mergedText);
   });

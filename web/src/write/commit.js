@@ -63,6 +63,8 @@ export async function commit(req) {
   let txid = req.txid;
   let upload = req.upload?.name === name && req.upload?.checksum === checksum ? req.upload : null;
   const failed = (stage, error) => ({ status: "failed", stage, error, text, upload });
+  const mergeWith = (remoteChecksum) =>
+    changedOnServer({ api, crypto, name, format, base, text, txid, remoteChecksum, upload, checksum });
 
   // 1. is the server's file still the one the edit started from?
   let remoteChecksum;
@@ -78,7 +80,7 @@ export async function commit(req) {
     } catch {
       // keep the old txid: the confirmed commit will meet a 409 and look again
     }
-    return changedOnServer({ api, crypto, name, format, base, text, txid, remoteChecksum, upload, checksum });
+    return mergeWith(remoteChecksum);
   }
   if (remoteChecksum === checksum) return { status: "unchanged", txid, checksum };
 
@@ -127,18 +129,8 @@ export async function commit(req) {
           return failed("meta", e);
         }
         if (now !== (base?.checksum ?? null)) {
-          return changedOnServer({
-            api,
-            crypto,
-            name,
-            format,
-            base,
-            text,
-            txid: latest,
-            remoteChecksum: now,
-            upload,
-            checksum,
-          });
+          txid = latest;
+          return mergeWith(now);
         }
       }
       txid = latest;
