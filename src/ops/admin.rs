@@ -32,7 +32,8 @@ struct AccountRequest {
 }
 
 /// Serves `/admin/...`.
-pub async fn handle(ctx: &Ctx, mut req: Request, path: &str) -> Result<Response> {
+pub async fn handle(ctx: &Ctx, mut req: Request) -> Result<Response> {
+    let path = req.path();
     let result = async {
         let expected = ctx
             .config
@@ -50,7 +51,7 @@ pub async fn handle(ctx: &Ctx, mut req: Request, path: &str) -> Result<Response>
         } else {
             Vec::new()
         };
-        route(ctx, &method, path, &body, &req).await
+        route(ctx, &method, &path, &body, &req).await
     }
     .await;
     match result {
