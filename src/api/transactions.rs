@@ -108,7 +108,7 @@ pub async fn update_files(
                 "checksum must be 32 lowercase hex digits (MD5)".into(),
             ));
         }
-        if !crate::s3::sigv4::is_key_under_prefix(key, &prefix) {
+        if !crate::s3::keys::is_key_under_prefix(key, &prefix) {
             return Err(ApiError::BadRequest(format!(
                 "upload key is not under your upload prefix {prefix}/"
             )));

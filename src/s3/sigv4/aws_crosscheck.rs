@@ -33,10 +33,9 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use aws_smithy_http::label::{fmt_string, EncodingStrategy};
 
-use super::{
-    is_valid_object_key, presign_url, verify_presigned, Method, PresignRequest, VerifyRequest,
-};
+use super::{presign_url, verify_presigned, Method, PresignRequest, VerifyRequest};
 use crate::s3::error::S3Error;
+use crate::s3::keys::is_valid_object_key;
 
 const R2_ENDPOINT: &str = "https://acc.r2.cloudflarestorage.com";
 const LOCAL_ENDPOINT: &str = "http://127.0.0.1:8787/cdn-cgi/local/r2/s3";
