@@ -16,6 +16,7 @@ use crate::protocol::wire::{
     DeleteFiles, DeletionLog, DeletionLogEntry, Diff, FilesRequest, FromTxRequest,
     RenameFileRequest, Transaction, TxContentItem, TxId, UpdateFiles, UpdateFilesRequest,
 };
+use crate::s3::blobs::Uploaded;
 use crate::s3::keys::{is_committable, is_md5_hex, upload_prefix};
 
 /// Most transactions one get_diff answers. Past that the answer holds only
@@ -95,30 +96,7 @@ pub async fn update_files(
     user: &User,
     req: UpdateFilesRequest,
 ) -> ApiResult<UpdateFiles> {
-    check_graph_uuid(ctx, &req.graph_uuid)?;
-    check_commit_txid(req.txid)?;
-    check_file_count(req.files.len())?;
-    check_commit_size(req.files.len())?;
-    let prefix = upload_prefix(&user.id);
-    let mut seen_keys = BTreeSet::new();
-    for (path, (key, checksum)) in &req.files {
-        check_encrypted_name(path)?;
-        if !is_md5_hex(checksum) {
-            return Err(ApiError::BadRequest(
-                "checksum must be 32 lowercase hex digits (MD5)".into(),
-            ));
-        }
-        if !crate::s3::sigv4::is_key_under_prefix(key, &prefix) {
-            return Err(ApiError::BadRequest(format!(
-                "upload key is not under your upload prefix {prefix}/"
-            )));
-        }
-        if !seen_keys.insert(key.as_str()) {
-            return Err(ApiError::BadRequest(
-                "the same upload key is given for two files".into(),
-            ));
-        }
-    }
+    check_update(ctx, user, &req)?;
     // One storage round trip before the commit: the graph, the user's usage
     // and the heads of every upload (existence, size, age) at once.
     let keys: Vec<&str> = req.files.values().map(|(k, _)| k.as_str()).collect();
@@ -133,26 +111,8 @@ pub async fn update_files(
     let (usage, _) = usage?;
     let heads = heads?;
 
-    let mut files = Vec::with_capacity(req.files.len());
-    let mut added = 0i64;
-    for ((path, (key, checksum)), head) in req.files.iter().zip(heads) {
-        let upload = head
-            .filter(|u| is_committable(u.uploaded_ms, ctx.now_ms))
-            .ok_or_else(|| ApiError::BadRequest(format!("upload not found: {key}")))?;
-        if upload.size > ctx.config.max_object_bytes {
-            return Err(ApiError::BadRequest(format!("upload too large: {key}")));
-        }
-        added += upload.size;
-        files.push(NewFile {
-            path: path.clone(),
-            blob_key: key.clone(),
-            uploaded_ms: upload.uploaded_ms,
-            checksum: checksum.clone(),
-            size: upload.size,
-            file_uuid: file_uuid(&graph.id, path),
-            version_uuid: version_uuid()?,
-        });
-    }
+    let files = new_files(ctx, &graph.id, &req.files, heads)?;
+    let added: i64 = files.iter().map(|f| f.size).sum();
     if usage + added > ctx.config.storage_limit_bytes {
         return Err(ApiError::StorageLimit);
     }
@@ -179,6 +139,65 @@ pub async fn update_files(
             .collect(),
         failed: BTreeMap::new(),
     })
+}
+
+/// `update_files`' checks of the request itself, before any storage: names,
+/// checksums, and upload keys under the caller's prefix, each used once.
+fn check_update(ctx: &Ctx, user: &User, req: &UpdateFilesRequest) -> ApiResult<()> {
+    check_graph_uuid(ctx, &req.graph_uuid)?;
+    check_commit_txid(req.txid)?;
+    check_file_count(req.files.len())?;
+    check_commit_size(req.files.len())?;
+    let prefix = upload_prefix(&user.id);
+    let mut seen_keys = BTreeSet::new();
+    for (path, (key, checksum)) in &req.files {
+        check_encrypted_name(path)?;
+        if !is_md5_hex(checksum) {
+            return Err(ApiError::BadRequest(
+                "checksum must be 32 lowercase hex digits (MD5)".into(),
+            ));
+        }
+        if !crate::s3::keys::is_key_under_prefix(key, &prefix) {
+            return Err(ApiError::BadRequest(format!(
+                "upload key is not under your upload prefix {prefix}/"
+            )));
+        }
+        if !seen_keys.insert(key.as_str()) {
+            return Err(ApiError::BadRequest(
+                "the same upload key is given for two files".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The rows `update_files` commits: each named file with its upload, which
+/// must exist, be young enough to commit and within the size limit.
+fn new_files(
+    ctx: &Ctx,
+    graph_id: &str,
+    requested: &BTreeMap<String, (String, String)>,
+    heads: Vec<Option<Uploaded>>,
+) -> ApiResult<Vec<NewFile>> {
+    let mut files = Vec::with_capacity(requested.len());
+    for ((path, (key, checksum)), head) in requested.iter().zip(heads) {
+        let upload = head
+            .filter(|u| is_committable(u.uploaded_ms, ctx.now_ms))
+            .ok_or_else(|| ApiError::BadRequest(format!("upload not found: {key}")))?;
+        if upload.size > ctx.config.max_object_bytes {
+            return Err(ApiError::BadRequest(format!("upload too large: {key}")));
+        }
+        files.push(NewFile {
+            path: path.clone(),
+            blob_key: key.clone(),
+            uploaded_ms: upload.uploaded_ms,
+            checksum: checksum.clone(),
+            size: upload.size,
+            file_uuid: file_uuid(graph_id, path),
+            version_uuid: version_uuid()?,
+        });
+    }
+    Ok(files)
 }
 
 /// §6.18: removes files from the current set (their bodies stay as

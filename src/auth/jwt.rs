@@ -3,6 +3,8 @@
 //! The client reads `sub` (a UUID v1-5, PROTOCOL.md §3.2) and `exp` from the
 //! token and refreshes it when less than an hour remains (§3.3); the server
 //! verifies the signature itself and never trusts an unverified payload.
+//! Hand-written over `hmac` and `base64` rather than a JWT crate: those bundle
+//! their own RSA (ring or `rsa`) into the wasm, and HS256 is one HMAC.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -24,11 +24,8 @@ pub(crate) async fn mint(
     label: Option<&str>,
 ) -> ApiResult<serde_json::Value> {
     let id = new_uuid().map_err(|e| ApiError::Internal(format!("random: {e}")))?;
-    let secret: String = random_bytes::<32>()
-        .map_err(|e| ApiError::Internal(format!("random: {e}")))?
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let secret =
+        hex::encode(random_bytes::<32>().map_err(|e| ApiError::Internal(format!("random: {e}")))?);
     let row = tq::TokenRow {
         id: id.clone(),
         user_id: user_id.to_string(),

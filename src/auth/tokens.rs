@@ -2,23 +2,18 @@
 //! SHA-256 hash of the secret) and constant-time comparison of secrets.
 
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(data))
 }
 
 /// Compares two secrets in time independent of where they differ: both are
 /// hashed first, so lengths leak nothing either.
 pub fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
     let (x, y) = (Sha256::digest(a), Sha256::digest(b));
-    x.iter()
-        .zip(y.iter())
-        .fold(0u8, |acc, (p, q)| acc | (p ^ q))
-        == 0
+    bool::from(x.as_slice().ct_eq(y.as_slice()))
 }
 
 /// Prefix of refresh tokens. It starts with a letter because the app reads

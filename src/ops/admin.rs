@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{Method, Request, Response, Result};
 
+use crate::api::parse;
 use crate::auth::jwt;
 use crate::auth::refresh::mint;
 use crate::auth::tokens::secrets_equal;
@@ -32,7 +33,8 @@ struct AccountRequest {
 }
 
 /// Serves `/admin/...`.
-pub async fn handle(ctx: &Ctx, mut req: Request, path: &str) -> Result<Response> {
+pub async fn handle(ctx: &Ctx, mut req: Request) -> Result<Response> {
+    let path = req.path();
     let result = async {
         let expected = ctx
             .config
@@ -50,7 +52,7 @@ pub async fn handle(ctx: &Ctx, mut req: Request, path: &str) -> Result<Response>
         } else {
             Vec::new()
         };
-        route(ctx, &method, path, &body, &req).await
+        route(ctx, &method, &path, &body, &req).await
     }
     .await;
     match result {
@@ -59,6 +61,61 @@ pub async fn handle(ctx: &Ctx, mut req: Request, path: &str) -> Result<Response>
     }
 }
 
+/// Every admin route: the one table of `/admin/*` (this file's and
+/// `admin_history.rs`'s), told by method and path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AdminRoute<'a> {
+    ListUsers,
+    CreateUser,
+    ListGraphs,
+    Usage,
+    MintToken,
+    ListTokens,
+    RevokeToken,
+    ListAccounts,
+    AllowAccount,
+    RemoveAccount,
+    RevokeAll,
+    Export(&'a str),
+    Deleted,
+    History(&'a str),
+    Undelete,
+    Restore,
+}
+
+impl<'a> AdminRoute<'a> {
+    fn of(method: &Method, path: &'a str) -> Option<Self> {
+        let graph_route = |suffix: &str| {
+            path.strip_prefix("/admin/graphs/")
+                .filter(|_| path.ends_with(suffix))
+                .map(|p| p.trim_end_matches(suffix))
+        };
+        Some(match (method, path) {
+            (Method::Get, "/admin/users") => Self::ListUsers,
+            (Method::Post, "/admin/users") => Self::CreateUser,
+            (Method::Get, "/admin/graphs") => Self::ListGraphs,
+            (Method::Get, "/admin/usage") => Self::Usage,
+            (Method::Post, "/admin/tokens") => Self::MintToken,
+            (Method::Get, "/admin/tokens") => Self::ListTokens,
+            (Method::Post, "/admin/tokens/revoke") => Self::RevokeToken,
+            (Method::Get, "/admin/accounts") => Self::ListAccounts,
+            (Method::Post, "/admin/accounts") => Self::AllowAccount,
+            (Method::Post, "/admin/accounts/remove") => Self::RemoveAccount,
+            (Method::Post, "/admin/users/revoke-all") => Self::RevokeAll,
+            (Method::Get, "/admin/deleted") => Self::Deleted,
+            (Method::Post, "/admin/undelete") => Self::Undelete,
+            (Method::Post, "/admin/restore") => Self::Restore,
+            (Method::Get, _) => match (graph_route("/export"), graph_route("/history")) {
+                (Some(graph), _) => Self::Export(graph),
+                (None, Some(graph)) => Self::History(graph),
+                (None, None) => return None,
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// The handler of each admin route.
 async fn route(
     ctx: &Ctx,
     method: &Method,
@@ -66,116 +123,130 @@ async fn route(
     body: &[u8],
     req: &Request,
 ) -> ApiResult<serde_json::Value> {
-    match (method, path) {
-        (Method::Get, "/admin/users") => Ok(json!({ "users": uq::list_users(&ctx.db).await? })),
-        (Method::Post, "/admin/users") => {
-            let r: EmailRequest = crate::api::parse(body)?;
-            let user = create_user(ctx, &r.email).await?;
+    use crate::ops::admin_history as history;
+    let Some(route) = AdminRoute::of(method, path) else {
+        return Err(ApiError::NotFound("not found".into()));
+    };
+    match route {
+        AdminRoute::ListUsers => Ok(json!({ "users": uq::list_users(&ctx.db).await? })),
+        AdminRoute::CreateUser => {
+            let user = create_user(ctx, &parse::<EmailRequest>(body)?.email).await?;
             Ok(json!({ "id": user.id, "email": user.email }))
         }
-        (Method::Get, "/admin/graphs") => {
-            Ok(json!({ "graphs": gq::list_all_graphs(&ctx.db).await? }))
+        AdminRoute::ListGraphs => Ok(json!({ "graphs": gq::list_all_graphs(&ctx.db).await? })),
+        AdminRoute::Usage => usage(ctx).await,
+        AdminRoute::MintToken => mint_token(ctx, parse(body)?).await,
+        AdminRoute::ListTokens => list_tokens(ctx, query(req, "email").as_deref()).await,
+        AdminRoute::RevokeToken => revoke_token(ctx, parse(body)?).await,
+        AdminRoute::ListAccounts => list_accounts(ctx).await,
+        AdminRoute::AllowAccount => allow_account(ctx, parse(body)?).await,
+        AdminRoute::RemoveAccount => remove_account(ctx, parse(body)?).await,
+        AdminRoute::RevokeAll => revoke_all(ctx, parse(body)?).await,
+        AdminRoute::Export(graph) => export_page(ctx, graph, query(req, "after")).await,
+        AdminRoute::Deleted => history::deleted(ctx).await,
+        AdminRoute::History(graph) => {
+            history::history(ctx, graph, query(req, "before").as_deref()).await
         }
-        (Method::Get, "/admin/usage") => {
-            let users = uq::list_users(&ctx.db).await?;
-            let graphs = gq::list_all_graphs(&ctx.db).await?;
-            // Deleted graphs still kept for undelete (admin_history.rs) use storage too.
-            let deleted = crate::db::history::list_deleted(&ctx.db).await?;
-            let live: i64 = graphs.iter().map(|g| g.storage_usage).sum();
-            let kept: i64 = deleted.iter().map(|g| g.storage_usage).sum();
-            Ok(json!({
-                "users": users.len(),
-                "graphs": graphs.len(),
-                "storage_bytes": live + kept,
-                "deleted_graphs": deleted.len(),
-                "deleted_graphs_bytes": kept,
-                "version_retention_days": ctx.config.version_retention_days,
-                "undelete_retention_days": ctx.config.undelete_retention_days,
-            }))
-        }
-        (Method::Post, "/admin/tokens") => {
-            let r: EmailRequest = crate::api::parse(body)?;
-            let user = uq::find_user_by_email(&ctx.db, &normalize_email(&r.email)?)
-                .await?
-                .ok_or_else(|| ApiError::NotFound("no such user; create it first".into()))?;
-            mint(ctx, &user.id, user.email.as_deref(), r.label.as_deref()).await
-        }
-        (Method::Get, "/admin/tokens") => {
-            let email = req
-                .url()
-                .ok()
-                .and_then(|u| {
-                    u.query_pairs()
-                        .find(|(k, _)| k == "email")
-                        .map(|(_, v)| v.to_string())
-                })
-                .ok_or_else(|| ApiError::BadRequest("?email= is required".into()))?;
-            let user = uq::find_user_by_email(&ctx.db, &normalize_email(&email)?)
-                .await?
-                .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
-            let tokens: Vec<_> = tq::list_tokens(&ctx.db, &user.id)
-                .await?
-                .into_iter()
-                .map(|t| json!({"id": t.id, "label": t.label, "created_at": t.created_at, "expires_at": t.expires_at, "revoked_at": t.revoked_at}))
-                .collect();
-            Ok(json!({ "tokens": tokens }))
-        }
-        (Method::Post, "/admin/tokens/revoke") => {
-            let r: IdRequest = crate::api::parse(body)?;
-            if tq::revoke_token(&ctx.db, &r.id, ctx.now_ms).await? {
-                Ok(json!({ "revoked": r.id }))
-            } else {
-                Err(ApiError::NotFound(
-                    "no such token, or already revoked".into(),
-                ))
-            }
-        }
-        (Method::Get, "/admin/accounts") => list_accounts(ctx).await,
-        (Method::Post, "/admin/accounts") => {
-            let r: AccountRequest = crate::api::parse(body)?;
-            let account = account_entry(&r.account)?;
-            let added = aq::allow(&ctx.db, &account, ctx.now_ms).await?;
-            Ok(json!({ "allowed": account, "added": added }))
-        }
-        (Method::Post, "/admin/accounts/remove") => {
-            let r: AccountRequest = crate::api::parse(body)?;
-            let account = account_entry(&r.account)?;
-            if ctx.config.allowed_logseq_accounts.contains(&account) {
-                return Err(ApiError::BadRequest(
-                    "this account is allowed by ALLOWED_LOGSEQ_ACCOUNTS, set at deploy: \
-                     remove it there and deploy again"
-                        .into(),
-                ));
-            }
-            if aq::disallow(&ctx.db, &account).await? {
-                Ok(json!({ "removed": account }))
-            } else {
-                Err(ApiError::NotFound("not on the allow-list".into()))
-            }
-        }
-        (Method::Post, "/admin/users/revoke-all") => {
-            let r: EmailRequest = crate::api::parse(body)?;
-            let email = normalize_email(&r.email)?;
-            // Ceiling: a token issued in this very second is refused too.
-            let not_before = ctx.now_secs() + 1;
-            let (users, tokens) = aq::revoke_all(&ctx.db, &email, not_before, ctx.now_ms).await?;
-            if users == 0 {
-                return Err(ApiError::NotFound("no such user".into()));
-            }
-            Ok(json!({ "users": users, "tokens_revoked": tokens, "not_before": not_before }))
-        }
-        (Method::Get, p) if p.starts_with("/admin/graphs/") && p.ends_with("/export") => {
-            let graph_id = p
-                .trim_start_matches("/admin/graphs/")
-                .trim_end_matches("/export");
-            export_page(ctx, graph_id, req).await
-        }
-        // Getting notes back: deleted graphs, undelete, restore (admin_history.rs).
-        _ => match crate::ops::admin_history::route(ctx, method, path, body, req).await {
-            Some(answer) => answer,
-            None => Err(ApiError::NotFound("not found".into())),
-        },
+        AdminRoute::Undelete => history::undelete(ctx, parse(body)?).await,
+        AdminRoute::Restore => history::restore(ctx, parse(body)?).await,
     }
+}
+
+/// A query parameter of the request.
+fn query(req: &Request, name: &str) -> Option<String> {
+    req.url().ok().and_then(|u| {
+        u.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.to_string())
+    })
+}
+
+/// `GET /admin/usage`: counts and bytes of users and graphs.
+async fn usage(ctx: &Ctx) -> ApiResult<serde_json::Value> {
+    let users = uq::list_users(&ctx.db).await?;
+    let graphs = gq::list_all_graphs(&ctx.db).await?;
+    // Deleted graphs still kept for undelete (admin_history.rs) use storage too.
+    let deleted = crate::db::history::list_deleted(&ctx.db).await?;
+    let live: i64 = graphs.iter().map(|g| g.storage_usage).sum();
+    let kept: i64 = deleted.iter().map(|g| g.storage_usage).sum();
+    Ok(json!({
+        "users": users.len(),
+        "graphs": graphs.len(),
+        "storage_bytes": live + kept,
+        "deleted_graphs": deleted.len(),
+        "deleted_graphs_bytes": kept,
+        "version_retention_days": ctx.config.version_retention_days,
+        "undelete_retention_days": ctx.config.undelete_retention_days,
+    }))
+}
+
+/// `POST /admin/tokens`: a new token pair for an existing user.
+async fn mint_token(ctx: &Ctx, r: EmailRequest) -> ApiResult<serde_json::Value> {
+    let user = uq::find_user_by_email(&ctx.db, &normalize_email(&r.email)?)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such user; create it first".into()))?;
+    mint(ctx, &user.id, user.email.as_deref(), r.label.as_deref()).await
+}
+
+/// `GET /admin/tokens?email=`: a user's tokens, without their secrets.
+async fn list_tokens(ctx: &Ctx, email: Option<&str>) -> ApiResult<serde_json::Value> {
+    let email = email.ok_or_else(|| ApiError::BadRequest("?email= is required".into()))?;
+    let user = uq::find_user_by_email(&ctx.db, &normalize_email(email)?)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
+    let tokens: Vec<_> = tq::list_tokens(&ctx.db, &user.id)
+        .await?
+        .into_iter()
+        .map(|t| json!({"id": t.id, "label": t.label, "created_at": t.created_at, "expires_at": t.expires_at, "revoked_at": t.revoked_at}))
+        .collect();
+    Ok(json!({ "tokens": tokens }))
+}
+
+/// `POST /admin/tokens/revoke`.
+async fn revoke_token(ctx: &Ctx, r: IdRequest) -> ApiResult<serde_json::Value> {
+    if tq::revoke_token(&ctx.db, &r.id, ctx.now_ms).await? {
+        Ok(json!({ "revoked": r.id }))
+    } else {
+        Err(ApiError::NotFound(
+            "no such token, or already revoked".into(),
+        ))
+    }
+}
+
+/// `POST /admin/accounts`: adds a Logseq account to the allow-list.
+async fn allow_account(ctx: &Ctx, r: AccountRequest) -> ApiResult<serde_json::Value> {
+    let account = account_entry(&r.account)?;
+    let added = aq::allow(&ctx.db, &account, ctx.now_ms).await?;
+    Ok(json!({ "allowed": account, "added": added }))
+}
+
+/// `POST /admin/accounts/remove`: removes one the admin added.
+async fn remove_account(ctx: &Ctx, r: AccountRequest) -> ApiResult<serde_json::Value> {
+    let account = account_entry(&r.account)?;
+    if ctx.config.allowed_logseq_accounts.contains(&account) {
+        return Err(ApiError::BadRequest(
+            "this account is allowed by ALLOWED_LOGSEQ_ACCOUNTS, set at deploy: \
+             remove it there and deploy again"
+                .into(),
+        ));
+    }
+    if aq::disallow(&ctx.db, &account).await? {
+        Ok(json!({ "removed": account }))
+    } else {
+        Err(ApiError::NotFound("not on the allow-list".into()))
+    }
+}
+
+/// `POST /admin/users/revoke-all`: every token of a user, issued so far.
+async fn revoke_all(ctx: &Ctx, r: EmailRequest) -> ApiResult<serde_json::Value> {
+    let email = normalize_email(&r.email)?;
+    // Ceiling: a token issued in this very second is refused too.
+    let not_before = ctx.now_secs() + 1;
+    let (users, tokens) = aq::revoke_all(&ctx.db, &email, not_before, ctx.now_ms).await?;
+    if users == 0 {
+        return Err(ApiError::NotFound("no such user".into()));
+    }
+    Ok(json!({ "users": users, "tokens_revoked": tokens, "not_before": not_before }))
 }
 
 /// Files per export page (each gets a presigned URL: bounded CPU per request).
@@ -183,20 +254,16 @@ const EXPORT_PAGE: i64 = 500;
 
 /// One page of a graph's export: its keys (first page) and current files
 /// with their metadata and download URLs. `?after=<name>` continues.
-async fn export_page(ctx: &Ctx, graph_id: &str, req: &Request) -> ApiResult<serde_json::Value> {
+async fn export_page(
+    ctx: &Ctx,
+    graph_id: &str,
+    after: Option<String>,
+) -> ApiResult<serde_json::Value> {
     crate::api::check_graph_uuid(ctx, graph_id)?;
     let graph = gq::find_any_graph(&ctx.db, graph_id)
         .await?
         .ok_or(ApiError::GraphNotExist)?;
-    let after = req
-        .url()
-        .ok()
-        .and_then(|u| {
-            u.query_pairs()
-                .find(|(k, _)| k == "after")
-                .map(|(_, v)| v.to_string())
-        })
-        .unwrap_or_default();
+    let after = after.unwrap_or_default();
     if !after.is_empty() && !crate::protocol::ids::is_encrypted_name(&after) {
         return Err(ApiError::BadRequest("invalid after".into()));
     }
@@ -279,4 +346,39 @@ async fn create_user(ctx: &Ctx, email: &str) -> ApiResult<uq::UserRow> {
         id,
         email: Some(email),
     })
+}
+
+#[cfg(test)]
+mod route_tests {
+    use super::*;
+
+    #[test]
+    fn the_route_table_tells_routes_by_method_and_path() {
+        let g = "5e4ed04f-1d37-4cef-8210-eea624f2aef5";
+        let export = format!("/admin/graphs/{g}/export");
+        let history = format!("/admin/graphs/{g}/history");
+        assert_eq!(
+            AdminRoute::of(&Method::Get, &export),
+            Some(AdminRoute::Export(g))
+        );
+        assert_eq!(
+            AdminRoute::of(&Method::Get, &history),
+            Some(AdminRoute::History(g))
+        );
+        assert_eq!(AdminRoute::of(&Method::Post, &export), None);
+        assert_eq!(
+            AdminRoute::of(&Method::Get, "/admin/users"),
+            Some(AdminRoute::ListUsers)
+        );
+        assert_eq!(
+            AdminRoute::of(&Method::Post, "/admin/users"),
+            Some(AdminRoute::CreateUser)
+        );
+        assert_eq!(
+            AdminRoute::of(&Method::Post, "/admin/restore"),
+            Some(AdminRoute::Restore)
+        );
+        assert_eq!(AdminRoute::of(&Method::Get, "/admin/restore"), None);
+        assert_eq!(AdminRoute::of(&Method::Get, "/admin/nope"), None);
+    }
 }

@@ -1,11 +1,10 @@
 //! Admin routes for getting notes back (docs/RESTORE.md): deleted graphs
 //! (`GET /admin/deleted`, `POST /admin/undelete`) and restoring a graph to a
-//! transaction (`POST /admin/restore`). Called from `admin::route` after the
-//! admin token was checked; the CLI (`npm run admin`) calls these.
+//! transaction (`POST /admin/restore`). Routed by `admin.rs`'s one table after
+//! the admin token was checked; the CLI (`npm run admin`) calls these.
 
 use serde::Deserialize;
 use serde_json::json;
-use worker::{Method, Request};
 
 use crate::ctx::Ctx;
 use crate::db::history as hq;
@@ -18,7 +17,7 @@ const MAX_GRAPH_NAME: usize = 255;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UndeleteRequest {
+pub(crate) struct UndeleteRequest {
     graph: String,
     #[serde(default)]
     name: Option<String>,
@@ -26,7 +25,7 @@ struct UndeleteRequest {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RestoreRequest {
+pub(crate) struct RestoreRequest {
     graph: String,
     #[serde(default)]
     to_txid: Option<i64>,
@@ -37,45 +36,16 @@ struct RestoreRequest {
     dry_run: bool,
 }
 
-/// The routes of this module, or `None` when the path is not one of them.
-pub async fn route(
-    ctx: &Ctx,
-    method: &Method,
-    path: &str,
-    body: &[u8],
-    req: &Request,
-) -> Option<ApiResult<serde_json::Value>> {
-    Some(match (method, path) {
-        (Method::Get, "/admin/deleted") => deleted(ctx).await,
-        (Method::Get, p) if p.starts_with("/admin/graphs/") && p.ends_with("/history") => {
-            let graph = p
-                .trim_start_matches("/admin/graphs/")
-                .trim_end_matches("/history");
-            let before = req.url().ok().and_then(|u| {
-                u.query_pairs()
-                    .find(|(k, _)| k == "before")
-                    .map(|(_, v)| v.to_string())
-            });
-            history(ctx, graph, before.as_deref()).await
-        }
-        (Method::Post, "/admin/undelete") => match crate::api::parse(body) {
-            Ok(r) => undelete(ctx, r).await,
-            Err(e) => Err(e),
-        },
-        (Method::Post, "/admin/restore") => match crate::api::parse(body) {
-            Ok(r) => restore(ctx, r).await,
-            Err(e) => Err(e),
-        },
-        _ => return None,
-    })
-}
-
 /// Transactions per page of a graph's history.
 const HISTORY_PAGE: i64 = 20;
 
 /// A graph's recent transactions, newest first (`?before=<txid>` pages back),
 /// with how far back a restore can go: what the admin page lists.
-async fn history(ctx: &Ctx, graph_id: &str, before: Option<&str>) -> ApiResult<serde_json::Value> {
+pub(crate) async fn history(
+    ctx: &Ctx,
+    graph_id: &str,
+    before: Option<&str>,
+) -> ApiResult<serde_json::Value> {
     crate::api::check_graph_uuid(ctx, graph_id)?;
     let graph = hq::find_restore_graph(&ctx.db, graph_id)
         .await?
@@ -100,7 +70,7 @@ fn recoverable_until(ctx: &Ctx, deleted_at: i64) -> i64 {
     deleted_at + ctx.config.undelete_retention_days * DAY_MS
 }
 
-async fn deleted(ctx: &Ctx) -> ApiResult<serde_json::Value> {
+pub(crate) async fn deleted(ctx: &Ctx) -> ApiResult<serde_json::Value> {
     let graphs: Vec<_> = hq::list_deleted(&ctx.db)
         .await?
         .into_iter()
@@ -116,7 +86,7 @@ async fn deleted(ctx: &Ctx) -> ApiResult<serde_json::Value> {
     Ok(json!({ "undelete_retention_days": ctx.config.undelete_retention_days, "graphs": graphs }))
 }
 
-async fn undelete(ctx: &Ctx, r: UndeleteRequest) -> ApiResult<serde_json::Value> {
+pub(crate) async fn undelete(ctx: &Ctx, r: UndeleteRequest) -> ApiResult<serde_json::Value> {
     crate::api::check_graph_uuid(ctx, &r.graph)?;
     let g = hq::find_deleted(&ctx.db, &r.graph).await?.ok_or_else(|| {
         ApiError::NotFound(format!(
@@ -155,7 +125,7 @@ async fn undelete(ctx: &Ctx, r: UndeleteRequest) -> ApiResult<serde_json::Value>
     }
 }
 
-async fn restore(ctx: &Ctx, r: RestoreRequest) -> ApiResult<serde_json::Value> {
+pub(crate) async fn restore(ctx: &Ctx, r: RestoreRequest) -> ApiResult<serde_json::Value> {
     crate::api::check_graph_uuid(ctx, &r.graph)?;
     let Some(graph) = hq::find_restore_graph(&ctx.db, &r.graph).await? else {
         return Err(match hq::find_deleted(&ctx.db, &r.graph).await? {

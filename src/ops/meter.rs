@@ -32,8 +32,10 @@ thread_local! {
 
 /// `YYYY-MM-DD` (UTC) of a ms timestamp.
 pub fn day_of(now_ms: i64) -> String {
-    crate::s3::sigv4::format_rfc3339(now_ms.div_euclid(1000))
-        .and_then(|t| t.get(..10).map(str::to_string))
+    time::OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000))
+        .ok()
+        .filter(|t| (1970..=9999).contains(&t.year()))
+        .map(|t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()))
         .unwrap_or_else(|| "1970-01-01".to_string())
 }
 

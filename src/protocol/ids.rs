@@ -11,7 +11,7 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], getrandom::Error> {
 
 /// Formats 16 bytes as a lowercase hyphenated UUID.
 fn format_uuid(b: &[u8; 16]) -> String {
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let h = hex::encode(b);
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],

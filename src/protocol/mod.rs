@@ -3,6 +3,7 @@
 //! restore changes.
 
 pub(crate) mod accounts;
+pub(crate) mod endpoints;
 pub(crate) mod ids;
 pub(crate) mod restore;
 pub(crate) mod txid;

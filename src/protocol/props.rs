@@ -44,10 +44,10 @@ use crate::protocol::wire::{
     GraphRequest, PresignUploadsRequest, RenameFileRequest, UpdateFilesRequest, UploadKeysRequest,
 };
 use crate::s3::error::S3Error;
+use crate::s3::keys::{is_key_under_prefix, is_valid_object_key, MAX_KEY_BYTES};
 use crate::s3::sigv4::temp_credentials::{self, mint};
 use crate::s3::sigv4::{
-    is_key_under_prefix, is_valid_object_key, presign_url, verify_presigned, Method,
-    PresignRequest, Verified, VerifyRequest, MAX_KEY_BYTES,
+    presign_url, verify_presigned, Method, PresignRequest, Verified, VerifyRequest,
 };
 
 /// Cases per property: `PROPTEST_CASES` when set, else 256 (bounded for `npm test`).

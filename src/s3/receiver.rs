@@ -40,6 +40,8 @@ fn split_url(url: &str) -> Option<(&str, &str, &str)> {
     Some((host, path, query))
 }
 
+/// Checks what PUT and GET share (URL, host, method, that it is signed) and
+/// hands over to [`put`] or [`get`].
 async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Response, S3Error> {
     let (url_host, path, query) =
         split_url(raw_url).ok_or(S3Error::InvalidArgument("malformed URL"))?;
@@ -72,51 +74,71 @@ async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Re
     };
 
     if method == Method::Put {
-        let verified = temp_credentials::verify_upload(&vreq, &ctx.config.s3_credential_secret)?;
-        let key = verified.key;
-        let size: i64 = header("content-length")
-            .and_then(|v| v.trim().parse().ok())
-            .ok_or(S3Error::InvalidArgument("Content-Length is required"))?;
-        if size < 0 || size > ctx.config.max_object_bytes {
-            return Err(S3Error::EntityTooLarge);
-        }
-        let body = match req.inner().body() {
-            Some(stream) => worker::Data::ReadableStream(stream),
-            None => worker::Data::Empty,
-        };
-        ctx.count(|c| c.r2_class_a += 1);
-        if ctx.fault == Some(Fault::R2Put) {
-            return Err(internal("fault injected: R2 put"));
-        }
-        // The one storage operation of an upload. Ownership is the key prefix
-        // the credential is bound to (checked above, no lookup); objects are
-        // immutable, so the put only creates: `etagDoesNotMatch: "*"` is R2's
-        // `If-None-Match: *`, and an existing key (committed, or an earlier
-        // upload) is refused as S3 refuses a write it does not allow.
-        crate::hooks::latency::before_storage_call().await;
-        let object = ctx
-            .bucket
-            .put(key.clone(), body)
-            .only_if(Conditional {
-                etag_does_not_match: Some("*".into()),
-                ..Conditional::default()
-            })
-            .execute()
-            .await
-            .map_err(internal)?
-            .ok_or(S3Error::AccessDenied(ACCESS_DENIED))?;
-        let headers = Headers::new();
-        headers.set("ETag", &object.http_etag()).map_err(internal)?;
-        // Exactly 200: rsapi accepts nothing else (RS sync.rs:428-441).
-        return Ok(Response::empty()
-            .map_err(internal)?
-            .with_status(200)
-            .with_headers(headers));
+        put(ctx, &req, &vreq).await
+    } else {
+        get(ctx, &vreq, method == Method::Head).await
     }
+}
 
+/// PUT: an upload of the stock client, signed with the temporary credentials
+/// of `get_temp_credential`, into R2 under the key those credentials allow.
+async fn put(
+    ctx: &Ctx,
+    req: &Request,
+    vreq: &VerifyRequest<'_>,
+) -> std::result::Result<Response, S3Error> {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let verified = temp_credentials::verify_upload(vreq, &ctx.config.s3_credential_secret)?;
+    let key = verified.key;
+    let size: i64 = header("content-length")
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or(S3Error::InvalidArgument("Content-Length is required"))?;
+    if size < 0 || size > ctx.config.max_object_bytes {
+        return Err(S3Error::EntityTooLarge);
+    }
+    let body = match req.inner().body() {
+        Some(stream) => worker::Data::ReadableStream(stream),
+        None => worker::Data::Empty,
+    };
+    ctx.count(|c| c.r2_class_a += 1);
+    if ctx.fault == Some(Fault::R2Put) {
+        return Err(internal("fault injected: R2 put"));
+    }
+    // The one storage operation of an upload. Ownership is the key prefix
+    // the credential is bound to (checked above, no lookup); objects are
+    // immutable, so the put only creates: `etagDoesNotMatch: "*"` is R2's
+    // `If-None-Match: *`, and an existing key (committed, or an earlier
+    // upload) is refused as S3 refuses a write it does not allow.
+    crate::hooks::latency::before_storage_call().await;
+    let object = ctx
+        .bucket
+        .put(key.clone(), body)
+        .only_if(Conditional {
+            etag_does_not_match: Some("*".into()),
+            ..Conditional::default()
+        })
+        .execute()
+        .await
+        .map_err(internal)?
+        .ok_or(S3Error::AccessDenied(ACCESS_DENIED))?;
+    let headers = Headers::new();
+    headers.set("ETag", &object.http_etag()).map_err(internal)?;
+    // Exactly 200: rsapi accepts nothing else (RS sync.rs:428-441).
+    Ok(Response::empty()
+        .map_err(internal)?
+        .with_status(200)
+        .with_headers(headers))
+}
+
+/// GET and HEAD: a download URL this Worker signed, served from R2.
+async fn get(
+    ctx: &Ctx,
+    vreq: &VerifyRequest<'_>,
+    head: bool,
+) -> std::result::Result<Response, S3Error> {
     let secret = download_secret(&ctx.config);
     let now = ctx.now_secs();
-    let verified = verify_presigned(&vreq, |access_key_id, token| {
+    let verified = verify_presigned(vreq, |access_key_id, token| {
         temp_credentials::open(
             &secret,
             access_key_id,
@@ -145,7 +167,7 @@ async fn serve(ctx: &Ctx, req: Request, raw_url: &str) -> std::result::Result<Re
     set("Content-Length", &object.size().to_string())?;
     set("ETag", &object.http_etag())?;
     set("Cache-Control", "private, no-store")?;
-    let resp = if method == Method::Head {
+    let resp = if head {
         Response::empty().map_err(internal)?
     } else {
         let body = object

@@ -1,188 +1,113 @@
 //! Byte-level helpers shared by presign, verify and the temporary credentials:
 //! SigV4 percent-encoding, percent-decoding, hex, constant-time comparison and
-//! the `yyyymmddThhmmssZ` timestamps. No allocation-free tricks, no panics.
+//! the `yyyymmddThhmmssZ` timestamps, over the `percent-encoding`, `hex`,
+//! `subtle` and `time` crates. No panics.
 
-use std::fmt::Write as _;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
+use subtle::ConstantTimeEq;
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 /// Latest instant SigV4 can express: `99991231T235959Z`.
 const MAX_UNIX: i64 = 253_402_300_799;
 
-/// RFC 3986 unreserved characters: the only bytes SigV4 leaves unescaped
-/// (plus `/` in a path).
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
-
-fn push_escaped(out: &mut String, b: u8) {
-    // Writing to a String cannot fail.
-    let _ = write!(out, "%{b:02X}");
-}
+/// Every byte but RFC 3986's unreserved ones, the only bytes SigV4 leaves
+/// unescaped in a query component.
+const QUERY_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// As above, and `/` stays in a path.
+const PATH_ESCAPED: &AsciiSet = &QUERY_ESCAPED.remove(b'/');
 
 /// SigV4 `UriEncode` for a query name or value: every byte but the
 /// unreserved ones as `%XX` (upper-case hex), so `/`, `:`, `+`, `=`, space
 /// are all escaped.
 pub(crate) fn encode_query_component(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
-        if is_unreserved(b) {
-            out.push(char::from(b));
-        } else {
-            push_escaped(&mut out, b);
-        }
-    }
-    out
+    percent_encoding::percent_encode(bytes, QUERY_ESCAPED).to_string()
 }
 
 /// S3's canonical URI encoding of an object path: like
 /// [`encode_query_component`] but `/` stays. S3 encodes once (no double
 /// encoding) and never normalises `.`/`..` segments.
 pub(crate) fn encode_path(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
-        if b == b'/' || is_unreserved(b) {
-            out.push(char::from(b));
-        } else {
-            push_escaped(&mut out, b);
-        }
-    }
-    out
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    percent_encoding::percent_encode(bytes, PATH_ESCAPED).to_string()
 }
 
 /// Percent-decodes `%XX` sequences (either hex case). `+` is kept as `+`
 /// (RFC 3986; SigV4 signers write a space as `%20`). A `%` not followed by
-/// two hex digits is an error.
+/// two hex digits is an error (the crate would pass it through: checked first).
 pub(crate) fn percent_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.bytes();
-    while let Some(b) = bytes.next() {
-        if b == b'%' {
-            let hi = hex_value(bytes.next()?)?;
-            let lo = hex_value(bytes.next()?)?;
-            out.push((hi << 4) | lo);
-        } else {
-            out.push(b);
-        }
-    }
-    Some(out)
+    let b = s.as_bytes();
+    let well_formed = b
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == b'%')
+        .all(|(i, _)| {
+            b.get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+        });
+    well_formed.then(|| percent_encoding::percent_decode(b).collect())
 }
 
 /// Lower-case hex.
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    hex::encode(bytes)
 }
 
 /// Decodes lower-case hex only (the one spelling we ever produce), so every
 /// value has exactly one accepted encoding.
 pub(crate) fn hex_decode_lower(s: &str) -> Option<Vec<u8>> {
-    let bytes = s.as_bytes();
-    if !bytes.len().is_multiple_of(2) {
+    if s.bytes().any(|c| c.is_ascii_uppercase()) {
         return None;
     }
-    bytes
-        .chunks_exact(2)
-        .map(|pair| match pair {
-            [hi, lo] if !hi.is_ascii_uppercase() && !lo.is_ascii_uppercase() => {
-                Some((hex_value(*hi)? << 4) | hex_value(*lo)?)
-            }
-            _ => None,
-        })
-        .collect()
+    hex::decode(s).ok()
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+    bool::from(a.ct_eq(b))
+}
+
+/// The UTC date and time of unix seconds from 1970 to year 9999.
+fn utc(unix: i64) -> Option<OffsetDateTime> {
+    if !(0..=MAX_UNIX).contains(&unix) {
+        return None;
     }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Inverse of [`days_from_civil`]: `(year, month, day)`.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn is_leap(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+    OffsetDateTime::from_unix_timestamp(unix).ok()
 }
 
 /// Formats unix seconds as SigV4's `yyyymmddThhmmssZ`; `None` before 1970
 /// or after year 9999.
 pub(crate) fn format_amz_date(unix: i64) -> Option<String> {
-    if !(0..=MAX_UNIX).contains(&unix) {
-        return None;
-    }
-    let (year, month, day) = civil_from_days(unix.div_euclid(86_400));
-    let secs = unix.rem_euclid(86_400);
+    let t = utc(unix)?;
     Some(format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     ))
 }
 
 /// Formats unix seconds as RFC 3339 UTC, `yyyy-mm-ddThh:mm:ssZ`; `None`
 /// before 1970 or after year 9999.
 pub fn format_rfc3339(unix: i64) -> Option<String> {
-    let amz = format_amz_date(unix)?;
-    let part = |range: std::ops::Range<usize>| amz.get(range);
+    let t = utc(unix)?;
     Some(format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        part(0..4)?,
-        part(4..6)?,
-        part(6..8)?,
-        part(9..11)?,
-        part(11..13)?,
-        part(13..15)?
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     ))
 }
 
-fn parse_digits(s: &str) -> Option<i64> {
+fn parse_digits<T: std::str::FromStr>(s: &str) -> Option<T> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -201,21 +126,22 @@ pub(crate) fn parse_amz_date(s: &str) -> Option<i64> {
     if t != "T" || z != "Z" {
         return None;
     }
-    let year = parse_digits(date.get(0..4)?)?;
-    let month = parse_digits(date.get(4..6)?)?;
-    let day = parse_digits(date.get(6..8)?)?;
-    let hour = parse_digits(time.get(0..2)?)?;
-    let minute = parse_digits(time.get(2..4)?)?;
-    let second = parse_digits(time.get(4..6)?)?;
-    let valid = (1..=12).contains(&month)
-        && (1..=days_in_month(year, month)).contains(&day)
-        && hour < 24
-        && minute < 60
-        && second < 60;
-    if !valid {
-        return None;
-    }
-    let unix = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    let month = Month::try_from(parse_digits::<u8>(date.get(4..6)?)?).ok()?;
+    let date = Date::from_calendar_date(
+        parse_digits(date.get(0..4)?)?,
+        month,
+        parse_digits(date.get(6..8)?)?,
+    )
+    .ok()?;
+    let time = Time::from_hms(
+        parse_digits(time.get(0..2)?)?,
+        parse_digits(time.get(2..4)?)?,
+        parse_digits(time.get(4..6)?)?,
+    )
+    .ok()?;
+    let unix = PrimitiveDateTime::new(date, time)
+        .assume_utc()
+        .unix_timestamp();
     (0..=MAX_UNIX).contains(&unix).then_some(unix)
 }
 

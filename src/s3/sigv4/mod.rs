@@ -51,7 +51,6 @@
 //! `! * ' ( ) ~` or a `%`, and on query values with `= & % space`.
 
 mod encoding;
-mod key;
 mod presign;
 mod signing;
 pub(crate) mod temp_credentials;
@@ -65,9 +64,6 @@ mod fixtures;
 mod tests;
 
 pub(crate) use encoding::format_rfc3339;
-pub(crate) use key::is_key_under_prefix;
-#[cfg(test)]
-pub(crate) use key::{is_valid_object_key, MAX_KEY_BYTES};
 pub(crate) use presign::{presign_url, Method, PresignRequest};
 #[cfg(test)]
 pub(crate) use temp_credentials::{CredentialClaims, TempCredentials};

@@ -17,8 +17,8 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 
 use super::encoding::{encode_path, encode_query_component, format_amz_date};
-use super::key::is_valid_object_key;
 use super::signing::SERVICE;
+use crate::s3::keys::is_valid_object_key;
 
 const SIGNATURE_PARAM: &str = "X-Amz-Signature";
 

@@ -29,9 +29,9 @@
 use std::fmt;
 
 use super::encoding::{constant_time_eq, format_rfc3339, hex_decode_lower, hex_lower};
-use super::key::is_key_under_prefix;
 use super::verify::{verify_presigned, SigningSecret, Verified, VerifyRequest};
 use crate::s3::error::{S3Error, ACCESS_DENIED};
+use crate::s3::keys::is_key_under_prefix;
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};

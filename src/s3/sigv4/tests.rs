@@ -9,6 +9,7 @@ use super::signing::{canonical_query, canonical_request, scope, string_to_sign, 
 use super::temp_credentials::{mint, verify_upload};
 use super::*;
 use crate::s3::error::{S3Error, ACCESS_DENIED, REQUEST_HAS_EXPIRED, REQUEST_NOT_YET_VALID};
+use crate::s3::keys::is_valid_object_key;
 
 /// `(host, path, query)` of an absolute URL.
 fn split(url: &str) -> (String, String, String) {

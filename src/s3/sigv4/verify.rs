@@ -31,13 +31,13 @@
 use std::fmt;
 
 use super::encoding::{encode_path, hex_decode_lower, parse_amz_date, percent_decode};
-use super::key::is_valid_object_key;
 use super::presign::MAX_EXPIRES_SECS;
 use super::signing::{
     canonical_query, canonical_request, scope, string_to_sign, SigningKey, ALGORITHM, SERVICE,
     TERMINATOR,
 };
 use crate::s3::error::{S3Error, REQUEST_HAS_EXPIRED, REQUEST_NOT_YET_VALID};
+use crate::s3::keys::is_valid_object_key;
 
 /// How far in the future `X-Amz-Date` may lie (S3 allows 15 minutes).
 pub const MAX_CLOCK_SKEW_SECS: i64 = 900;
