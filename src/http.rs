@@ -1,8 +1,9 @@
 //! Building responses: JSON, plain text, CORS (PROTOCOL.md §2.7).
 
+use serde::de::DeserializeOwned;
 use worker::{Headers, Response, Result};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 
 /// CORS headers for the renderer's XHRs: it runs from `file://` with
 /// `webSecurity` on and sends `Authorization`, so it preflights
@@ -48,4 +49,24 @@ pub fn text(status: u16, body: &str) -> Result<Response> {
 /// The JSON answer for an API error.
 pub fn error(e: &ApiError) -> Result<Response> {
     json(e.status(), e.body())
+}
+
+/// Parses a JSON request body, whatever its Content-Type (PROTOCOL.md §2.2).
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) || body == b"null" {
+        return Err(ApiError::BadRequest(
+            "request body must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        // serde quotes the offending value: cut on characters, never inside one
+        // (a byte-index truncate panicked on multi-byte text; fuzz_tests.rs).
+        let mut msg = format!("invalid request body: {e}");
+        let cut = (0..=msg.len().min(200))
+            .rev()
+            .find(|&i| msg.is_char_boundary(i))
+            .unwrap_or(0);
+        msg.truncate(cut);
+        ApiError::BadRequest(msg)
+    })
 }

@@ -91,6 +91,10 @@ enum Route {
     Admin,
     /// `/oauth2/token`: the client's token refresh.
     Refresh,
+    /// `/oauth2/revoke`: sign out (docs/API.md "Device pairing").
+    Revoke,
+    /// `/pair/...`: device pairing.
+    Pair,
     Other,
 }
 
@@ -105,6 +109,8 @@ impl Route {
             "/logseq-connectivity-testing" => Route::Connectivity,
             "/file-sync" => Route::Websocket,
             "/oauth2/token" => Route::Refresh,
+            "/oauth2/revoke" => Route::Revoke,
+            p if p.starts_with("/pair/") => Route::Pair,
             p if p.starts_with("/s3/") => Route::S3,
             p if p.starts_with("/admin/") => Route::Admin,
             _ => Route::Other,
@@ -123,6 +129,8 @@ impl Route {
             Route::S3 => "s3",
             Route::Admin => "admin",
             Route::Refresh => "oauth2_token",
+            Route::Revoke => "oauth2_revoke",
+            Route::Pair => "pair",
             Route::Status => "status",
             Route::Other => "other",
         }
@@ -134,7 +142,7 @@ impl Route {
             Route::Api(_) => *method == Method::Post,
             Route::S3 | Route::Admin => true,
             Route::Status => *method == Method::Get,
-            Route::Refresh => *method == Method::Post,
+            Route::Refresh | Route::Revoke | Route::Pair => *method == Method::Post,
             _ => false,
         }
     }
@@ -247,6 +255,11 @@ async fn serve(route: Route, ctx: &Ctx, req: Request, env: &Env) -> ApiResult<Re
         Route::S3 => Ok(crate::s3::receiver::handle(ctx, req).await?),
         Route::Admin => Ok(crate::ops::admin::handle(ctx, req).await?),
         Route::Refresh => Ok(crate::auth::refresh::refresh(ctx, req).await?),
+        Route::Revoke => Ok(crate::auth::pairing::revoke(ctx, req).await?),
+        Route::Pair => {
+            let path = req.path();
+            Ok(crate::auth::pairing::handle(ctx, req, &path).await?)
+        }
         Route::Status => Ok(crate::ops::status::page(ctx, env).await?),
         _ => Err(not_found()),
     }

@@ -8,8 +8,6 @@ pub mod keys;
 pub mod transactions;
 pub mod uploads;
 
-use serde::de::DeserializeOwned;
-
 pub(crate) use crate::ctx::{Ctx, User};
 use crate::error::{ApiError, ApiResult};
 use crate::protocol::ids::{is_client_uuid, is_encrypted_name};
@@ -31,29 +29,11 @@ pub async fn with_graph<T>(
     Ok((graph?, result?))
 }
 
+pub use crate::http::parse;
+
 /// Most requests carry at most this many files (the client sends ≤ 20 per
 /// update and ≤ 100 per download batch, LS sync.cljs:170-171).
 pub const MAX_FILES_PER_REQUEST: usize = 1000;
-
-/// Parses a JSON request body, whatever its Content-Type (PROTOCOL.md §2.2).
-pub fn parse<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
-    if body.iter().all(u8::is_ascii_whitespace) || body == b"null" {
-        return Err(ApiError::BadRequest(
-            "request body must be a JSON object".into(),
-        ));
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        // serde quotes the offending value: cut on characters, never inside one
-        // (a byte-index truncate panicked on multi-byte text; fuzz_tests.rs).
-        let mut msg = format!("invalid request body: {e}");
-        let cut = (0..=msg.len().min(200))
-            .rev()
-            .find(|&i| msg.is_char_boundary(i))
-            .unwrap_or(0);
-        msg.truncate(cut);
-        ApiError::BadRequest(msg)
-    })
-}
 
 /// A `GraphUUID` must look like one (PROTOCOL.md §3.2). A valid one is
 /// remembered for the access-log line.

@@ -6,5 +6,6 @@ pub(crate) mod access;
 pub(crate) mod cognito;
 pub(crate) mod jwks;
 pub(crate) mod jwt;
+pub(crate) mod pairing;
 pub(crate) mod refresh;
 pub(crate) mod tokens;

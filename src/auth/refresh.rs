@@ -16,12 +16,14 @@ use crate::protocol::ids::{new_uuid, random_bytes};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
-/// A new revocable token pair: an ID token (bearer for the API) and a refresh token.
+/// A new revocable token pair: an ID token (bearer for the API) and a refresh
+/// token that lives `ttl_days` (the CLI's or a paired browser's lifetime).
 pub(crate) async fn mint(
     ctx: &Ctx,
     user_id: &str,
     email: Option<&str>,
     label: Option<&str>,
+    ttl_days: i64,
 ) -> ApiResult<serde_json::Value> {
     let id = new_uuid().map_err(|e| ApiError::Internal(format!("random: {e}")))?;
     let secret =
@@ -32,7 +34,7 @@ pub(crate) async fn mint(
         secret_hash: sha256_hex(secret.as_bytes()),
         label: label.map(str::to_string),
         created_at: ctx.now_ms,
-        expires_at: ctx.now_ms + ctx.config.refresh_token_ttl_days * DAY_MS,
+        expires_at: ctx.now_ms + ttl_days * DAY_MS,
         revoked_at: None,
     };
     tq::insert_token(&ctx.db, &row).await?;

@@ -11,6 +11,7 @@ pub mod graphs;
 pub mod history;
 pub mod maintenance;
 pub mod meter;
+pub mod pairing;
 pub mod tokens;
 pub mod users;
 

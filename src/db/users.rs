@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Arg, Db};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Deserialize, Serialize)]
 pub struct UserSummary {
@@ -73,4 +73,17 @@ pub async fn user_storage(db: &Db, user_id: &str) -> Result<(i64, i64), ApiError
 struct Sum {
     total: Option<i64>,
     count: i64,
+}
+
+/// An email as user records keep it: trimmed, lowercased, plausibly an address.
+pub fn normalize_email(email: &str) -> ApiResult<String> {
+    let e = email.trim().to_ascii_lowercase();
+    let valid = e.len() <= 254
+        && e.split_once('@')
+            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
+    if valid && !e.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Ok(e)
+    } else {
+        Err(ApiError::BadRequest("invalid email".into()))
+    }
 }

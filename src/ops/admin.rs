@@ -6,9 +6,9 @@ use serde_json::json;
 use worker::{Method, Request, Response, Result};
 
 use crate::api::parse;
-use crate::auth::jwt;
 use crate::auth::refresh::mint;
 use crate::auth::tokens::secrets_equal;
+use crate::auth::{jwt, pairing};
 use crate::ctx::Ctx;
 use crate::db::{accounts as aq, graphs as gq, tokens as tq, users as uq};
 use crate::error::{ApiError, ApiResult};
@@ -81,6 +81,8 @@ enum AdminRoute<'a> {
     History(&'a str),
     Undelete,
     Restore,
+    /// Device pairing approved by the admin (auth/pairing.rs).
+    Pair,
 }
 
 impl<'a> AdminRoute<'a> {
@@ -105,6 +107,7 @@ impl<'a> AdminRoute<'a> {
             (Method::Get, "/admin/deleted") => Self::Deleted,
             (Method::Post, "/admin/undelete") => Self::Undelete,
             (Method::Post, "/admin/restore") => Self::Restore,
+            (Method::Post, "/admin/pair") => Self::Pair,
             (Method::Get, _) => match (graph_route("/export"), graph_route("/history")) {
                 (Some(graph), _) => Self::Export(graph),
                 (None, Some(graph)) => Self::History(graph),
@@ -149,6 +152,7 @@ async fn route(
         }
         AdminRoute::Undelete => history::undelete(ctx, parse(body)?).await,
         AdminRoute::Restore => history::restore(ctx, parse(body)?).await,
+        AdminRoute::Pair => pairing::admin_pair(ctx, body).await,
     }
 }
 
@@ -182,16 +186,24 @@ async fn usage(ctx: &Ctx) -> ApiResult<serde_json::Value> {
 
 /// `POST /admin/tokens`: a new token pair for an existing user.
 async fn mint_token(ctx: &Ctx, r: EmailRequest) -> ApiResult<serde_json::Value> {
-    let user = uq::find_user_by_email(&ctx.db, &normalize_email(&r.email)?)
+    let user = uq::find_user_by_email(&ctx.db, &uq::normalize_email(&r.email)?)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such user; create it first".into()))?;
-    mint(ctx, &user.id, user.email.as_deref(), r.label.as_deref()).await
+    let ttl_days = ctx.config.refresh_token_ttl_days;
+    mint(
+        ctx,
+        &user.id,
+        user.email.as_deref(),
+        r.label.as_deref(),
+        ttl_days,
+    )
+    .await
 }
 
 /// `GET /admin/tokens?email=`: a user's tokens, without their secrets.
 async fn list_tokens(ctx: &Ctx, email: Option<&str>) -> ApiResult<serde_json::Value> {
     let email = email.ok_or_else(|| ApiError::BadRequest("?email= is required".into()))?;
-    let user = uq::find_user_by_email(&ctx.db, &normalize_email(email)?)
+    let user = uq::find_user_by_email(&ctx.db, &uq::normalize_email(email)?)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
     let tokens: Vec<_> = tq::list_tokens(&ctx.db, &user.id)
@@ -239,7 +251,7 @@ async fn remove_account(ctx: &Ctx, r: AccountRequest) -> ApiResult<serde_json::V
 
 /// `POST /admin/users/revoke-all`: every token of a user, issued so far.
 async fn revoke_all(ctx: &Ctx, r: EmailRequest) -> ApiResult<serde_json::Value> {
-    let email = normalize_email(&r.email)?;
+    let email = uq::normalize_email(&r.email)?;
     // Ceiling: a token issued in this very second is refused too.
     let not_before = ctx.now_secs() + 1;
     let (users, tokens) = aq::revoke_all(&ctx.db, &email, not_before, ctx.now_ms).await?;
@@ -322,21 +334,9 @@ async fn list_accounts(ctx: &Ctx) -> ApiResult<serde_json::Value> {
     Ok(json!({ "accounts": accounts }))
 }
 
-fn normalize_email(email: &str) -> ApiResult<String> {
-    let e = email.trim().to_ascii_lowercase();
-    let valid = e.len() <= 254
-        && e.split_once('@')
-            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
-    if valid && !e.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Ok(e)
-    } else {
-        Err(ApiError::BadRequest("invalid email".into()))
-    }
-}
-
 /// Creates a user for an email, or returns the existing one.
 async fn create_user(ctx: &Ctx, email: &str) -> ApiResult<uq::UserRow> {
-    let email = normalize_email(email)?;
+    let email = uq::normalize_email(email)?;
     if let Some(u) = uq::find_user_by_email(&ctx.db, &email).await? {
         return Ok(u);
     }
