@@ -147,7 +147,7 @@ export class Device {
 
   /** Drops the websocket (a fault: the network went away). */
   dropSocket() {
-    this.ws?.socket.destroy();
+    this.ws?.drop();
   }
 
   /** The highest txid the websocket announced since it was last read. */

@@ -142,6 +142,11 @@ export class WsClient {
     return this.messages.slice(from);
   }
 
+  /** Cut the TCP connection without a close handshake (a fault: the network went away). */
+  drop() {
+    this.socket.terminate();
+  }
+
   /** Close handshake: send close(code), wait up to `timeoutMs` for it to finish, then cut the connection. */
   close(code = 1000, timeoutMs = 2_000) {
     if (this.socket.readyState === WebSocket.CLOSED) return Promise.resolve();
