@@ -77,34 +77,31 @@ fn utc(unix: i64) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(unix).ok()
 }
 
+/// Unix seconds as `yyyy<d>mm<d>ddThh<t>mm<t>ssZ`; `None` before 1970 or
+/// after year 9999.
+fn format_utc(unix: i64, d: &str, t: &str) -> Option<String> {
+    let u = utc(unix)?;
+    Some(format!(
+        "{:04}{d}{:02}{d}{:02}T{:02}{t}{:02}{t}{:02}Z",
+        u.year(),
+        u8::from(u.month()),
+        u.day(),
+        u.hour(),
+        u.minute(),
+        u.second()
+    ))
+}
+
 /// Formats unix seconds as SigV4's `yyyymmddThhmmssZ`; `None` before 1970
 /// or after year 9999.
 pub(crate) fn format_amz_date(unix: i64) -> Option<String> {
-    let t = utc(unix)?;
-    Some(format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    ))
+    format_utc(unix, "", "")
 }
 
 /// Formats unix seconds as RFC 3339 UTC, `yyyy-mm-ddThh:mm:ssZ`; `None`
 /// before 1970 or after year 9999.
 pub fn format_rfc3339(unix: i64) -> Option<String> {
-    let t = utc(unix)?;
-    Some(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    ))
+    format_utc(unix, "-", ":")
 }
 
 fn parse_digits<T: std::str::FromStr>(s: &str) -> Option<T> {
