@@ -392,7 +392,7 @@ function buildTable(r) {
   }
   if (r.compute?.length && !Number.isFinite(r.compute[0].hookMean)) {
     t.section(
-      "4. Worker compute per request: this worker has no BENCH_TIMING hook (src/cputime.rs, x-worker-time-ms), so only the runtime thread's CPU above the floor route is shown: an upper bound that includes the local D1/R2 emulation",
+      "4. Worker compute per request: this worker has no BENCH_TIMING hook (src/hooks/cputime.rs, x-worker-time-ms), so only the runtime thread's CPU above the floor route is shown: an upper bound that includes the local D1/R2 emulation",
     );
     addCompute(t, r.compute, le);
   } else if (r.compute?.length) {
@@ -749,7 +749,7 @@ function addD1(t, r) {
   if (gf)
     rows.push({ figure: "get_files of 100: rows read", value: String(gf.d1.read), target: "∝ files asked", ok: null });
   const tx = c("get_txid");
-  // 2 rows: the graph, and the caller's credential row (revocation: src/access.rs).
+  // 2 rows: the graph, and the caller's credential row (revocation: src/auth/access.rs).
   if (tx)
     rows.push({
       figure: "get_txid: rows read / written",

@@ -96,7 +96,7 @@ const cognitoKey = makeSigningKey();
 const jwks = await startJwksServer([cognitoKey.jwk]);
 // The account the deploy var allows (ALLOWED_LOGSEQ_ACCOUNTS, `deploy --allow-logseq-account`).
 const deployAllowed = `deploy-allowed-${randomBytes(4).toString("hex")}@example.com`;
-// Test-only: lets tests inject D1/R2/hub failures (src/fault.rs), and point the
+// Test-only: lets tests inject D1/R2/hub failures (src/hooks/fault.rs), and point the
 // Worker at the local JWKS with a 1 s refetch interval; never deployed.
 const testVars = {
   FAULT_INJECTION: "true",

@@ -33,7 +33,7 @@ use worker::{event, Context, Env, Request, Response, Result, ScheduleContext, Sc
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     // Local benchmarks only (BENCH_TIMING=true): the Worker's own time for
-    // this request, excluding awaited I/O (src/cputime.rs, docs/PERFORMANCE.md).
+    // this request, excluding awaited I/O (src/hooks/cputime.rs, docs/PERFORMANCE.md).
     let timing = env.var("BENCH_TIMING").map(|v| v.to_string() == "true");
     if !timing.unwrap_or(false) {
         latency::set_delay_ms(0);

@@ -1,4 +1,4 @@
-// HS256 tokens as the Worker verifies them (src/auth.rs): `sub` a UUIDv4
+// HS256 tokens as the Worker verifies them (src/auth/jwt.rs): `sub` a UUIDv4
 // derived from the email, so the same email is always the same user.
 
 import { createHmac } from "node:crypto";

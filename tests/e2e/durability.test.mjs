@@ -45,7 +45,7 @@ const REQUEST_TIMEOUT_MS = 20_000;
 const fetchUrl = (url, opts = {}) => fetchAbsolute(url, { timeoutMs: REQUEST_TIMEOUT_MS, ...opts });
 const DAY_MS = 24 * 3600 * 1000;
 const RETENTION_DAYS = 30; // VERSION_RETENTION_DAYS (src/config.rs default; not set here)
-/** The cleanup's own limits per run (src/cleanup.rs): 5 pages of 100 rows, 5 pages of 500 objects. */
+/** The cleanup's own limits per run (src/ops/cleanup.rs): 5 pages of 100 rows, 5 pages of 500 objects. */
 const CLEANUP_ROWS_PER_RUN = 500;
 const CLEANUP_OBJECTS_PER_RUN = 2500;
 

@@ -7,7 +7,7 @@
 //
 // The worker under test runs with FAULT_INJECTION=true (scripts/test.mjs), which makes the
 // request header `x-fault-inject: d1-batch|hub|r2-get|r2-put` inject that failure
-// (src/fault.rs). Needs WORKER_URL, JWT_SECRET and S3_CREDENTIAL_SECRET (the worker's).
+// (src/hooks/fault.rs). Needs WORKER_URL, JWT_SECRET and S3_CREDENTIAL_SECRET (the worker's).
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -117,7 +117,7 @@ function putS3(path, body, headers = {}) {
 
 /**
  * The Worker's own download URL (`GET /s3/<key>`), signed as the Worker signs it when no R2 S3
- * credentials are configured (src/blobs.rs `download_url`): temporary credentials for user
+ * credentials are configured (src/s3/blobs.rs `download_url`): temporary credentials for user
  * "download", empty prefix, derived from S3_CREDENTIAL_SECRET + "\0download"
  * (src/sigv4/temp_credentials.rs `mint`).
  */

@@ -1,4 +1,4 @@
-// The user pool's keys as the Worker caches them (src/jwks.rs), on a private worker so that
+// The user pool's keys as the Worker caches them (src/auth/jwks.rs), on a private worker so that
 // isolates can be restarted: a warm isolate verifies Logseq-account tokens without any fetch,
 // and a fresh isolate (the worker restarted on the same state) takes the keys from D1 and keeps
 // working while the JWKS is down: one fetch in all.

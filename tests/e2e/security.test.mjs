@@ -974,9 +974,9 @@ describe("bearer tokens: forged, replayed after expiry, alg none, wrong key, rev
 // ---------------------------------------------------------------- 4. the admin token
 
 describe("the admin token", { timeout: 60_000 }, () => {
-  // src/tokens.rs `secrets_equal` hashes both sides with SHA-256 and compares the digests with
+  // src/auth/tokens.rs `secrets_equal` hashes both sides with SHA-256 and compares the digests with
   // a data-independent fold (no early exit), so neither the position of the first difference
-  // nor the length of the guess changes the work done; src/admin.rs compares with it.
+  // nor the length of the guess changes the work done; src/ops/admin.rs compares with it.
   test('wrong tokens of equal and of different lengths all → 401 {"message":"Unauthorized"}', {
     skip: !ADMIN && "ADMIN_TOKEN is not set",
   }, async () => {

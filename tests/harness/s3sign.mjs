@@ -106,7 +106,7 @@ export function mintTempCredentials(serverSecret, userId, prefix, expiresAt) {
   };
 }
 
-/** The credentials the Worker signs its own download URLs with (src/blobs.rs `download_url`). */
+/** The credentials the Worker signs its own download URLs with (src/s3/blobs.rs `download_url`). */
 export const downloadCredentials = (s3CredentialSecret, expiresAt) =>
   mintTempCredentials(
     Buffer.concat([Buffer.from(s3CredentialSecret), Buffer.from("\0download")]),

@@ -1,7 +1,7 @@
 // The convergence soak (issue 12, item 6): several devices of one user edit one encrypted graph
 // at the same time with the official client library, each running the app's sync loop
 // (harness/device.mjs), while faults are injected: failed D1 commit batches, failed R2 puts and
-// hub (websocket push) failures through the test-only `x-fault-inject` header (src/fault.rs),
+// hub (websocket push) failures through the test-only `x-fault-inject` header (src/hooks/fault.rs),
 // dropped websockets, and restarts of the worker on the same state. At the end every device
 // and the server must agree file by file, and every write the server acknowledged (200 with a
 // new TXId) must be either the current body of its path or one of its kept versions.
