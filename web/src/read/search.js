@@ -9,16 +9,50 @@ function fold(s) {
   return s.toLowerCase();
 }
 
+const SEP = "\u0001";
+
 export function createSearchIndex() {
-  const pages = new Map(); // path → {title, titleLc, blocks: [{text, lc, uuid, pos}]}
+  // path → {title, titleLc, blocks: [{text, uuid, pos}], lc: all block texts lower-cased and
+  // joined by SEP, starts: where each block begins in lc}
+  const pages = new Map();
+
+  function blockAt(page, offset) {
+    let lo = 0;
+    let hi = page.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (page.starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  function result(path, page, b, at, length) {
+    const block = page.blocks[b];
+    const snip = snippet(block.text, at, length);
+    const out = { path, title: page.title, snippet: snip.text, offset: snip.offset, length };
+    if (block.uuid) out.blockUuid = block.uuid;
+    out.block = block.uuid ?? String(block.pos);
+    return out;
+  }
 
   return {
     /** Add or replace a page: blocks are [{text, uuid, pos}]. */
     add(path, title, blocks = []) {
+      const kept = blocks.filter((b) => b.text).map((b) => ({ text: b.text, uuid: b.uuid, pos: b.pos }));
+      const starts = [];
+      let at = 0;
+      for (const b of kept) {
+        starts.push(at);
+        at += b.text.length + SEP.length;
+      }
+      pages.delete(path);
       pages.set(path, {
         title,
         titleLc: fold(title),
-        blocks: blocks.filter((b) => b.text).map((b) => ({ text: b.text, lc: fold(b.text), uuid: b.uuid, pos: b.pos })),
+        blocks: kept,
+        lc: kept.map((b) => fold(b.text)).join(SEP),
+        starts,
       });
     },
     /** Change a page's title only (title:: discovered later, or a rename). */
@@ -36,52 +70,57 @@ export function createSearchIndex() {
       return pages.size;
     },
     /**
-     * → [{path, title, blockUuid?, block?, snippet, offset, length}] best first. A hit needs every
-     * word of the query in the same title or block; the whole phrase and title hits rank higher.
-     * `block` is the uuid or, without one, the block's position in its page; `offset`/`length` locate
-     * the match in `snippet`.
+     * → [{path, title, blockUuid?, block?, snippet, offset, length}], best first: titles holding
+     * every word, then blocks holding the whole phrase, then blocks holding every word (in page
+     * order: the order pages were added, journals newest first). `block` is the uuid or, without
+     * one, the block's position in its page; `offset`/`length` locate the match in `snippet`.
+     * Stops as soon as `limit` results of the best kinds are found.
      */
     search(query, { limit = 50 } = {}) {
       const phrase = fold(String(query).trim().replace(/\s+/g, " "));
-      if (!phrase) return [];
+      if (!phrase || limit <= 0) return [];
       const terms = [...new Set(phrase.split(" "))];
-      const hits = [];
+      const titles = [];
       for (const [path, page] of pages) {
+        if (titles.length >= limit) break;
         if (terms.every((t) => page.titleLc.includes(t))) {
           const at = page.titleLc.indexOf(phrase);
-          hits.push({
-            score: 100 + (at >= 0 ? 50 : 0) - page.title.length / 100,
-            result: {
-              path,
-              title: page.title,
-              snippet: page.title,
-              offset: Math.max(at, page.titleLc.indexOf(terms[0])),
-              length: at >= 0 ? phrase.length : terms[0].length,
-            },
+          const first = page.titleLc.indexOf(terms[0]);
+          titles.push({
+            path,
+            title: page.title,
+            snippet: page.title,
+            offset: at >= 0 ? at : first,
+            length: at >= 0 ? phrase.length : terms[0].length,
           });
         }
-        for (const block of page.blocks) {
-          const lc = block.lc;
-          let all = true;
-          for (const t of terms) {
-            if (!lc.includes(t)) {
-              all = false;
-              break;
-            }
-          }
-          if (!all) continue;
-          const phraseAt = lc.indexOf(phrase);
-          const at = phraseAt >= 0 ? phraseAt : lc.indexOf(terms[0]);
-          const length = phraseAt >= 0 ? phrase.length : terms[0].length;
-          const snip = snippet(block.text, at, length);
-          const result = { path, title: page.title, snippet: snip.text, offset: snip.offset, length };
-          if (block.uuid) result.blockUuid = block.uuid;
-          result.block = block.uuid ?? String(block.pos);
-          hits.push({ score: (phraseAt >= 0 ? 20 : 0) + 10 / (1 + block.pos / 10), result });
+      }
+      const phraseHits = [];
+      const wordHits = [];
+      const room = () => limit - titles.length - phraseHits.length;
+      for (const [path, page] of pages) {
+        if (room() <= 0) break;
+        const lc = page.lc;
+        let from = lc.indexOf(phrase);
+        const seen = new Set();
+        while (from >= 0 && room() > 0) {
+          const b = blockAt(page, from);
+          seen.add(b);
+          phraseHits.push(result(path, page, b, from - page.starts[b], phrase.length));
+          const next = page.starts[b + 1];
+          if (next === undefined) break;
+          from = lc.indexOf(phrase, next);
+        }
+        if (terms.length < 2 || wordHits.length >= limit || !terms.every((t) => lc.includes(t))) continue;
+        for (let b = 0; b < page.blocks.length && wordHits.length < limit; b++) {
+          if (seen.has(b)) continue;
+          const start = page.starts[b];
+          const text = lc.slice(start, start + page.blocks[b].text.length);
+          if (terms.every((t) => text.includes(t)))
+            wordHits.push(result(path, page, b, text.indexOf(terms[0]), terms[0].length));
         }
       }
-      hits.sort((a, b) => b.score - a.score);
-      return hits.slice(0, limit).map((h) => h.result);
+      return [...titles, ...phraseHits, ...wordHits].slice(0, limit);
     },
   };
 }
