@@ -467,8 +467,11 @@ async function pageScreen(path, params) {
   screen(path.replace(/\.(md|org)$/, ""), body, bar);
   const render = () => reader.renderPage(body, path, { block: params.get("block") ?? undefined });
   await render();
-  leave = graph.onChange((paths) => {
-    if (paths.includes(path) || paths.length) render();
+  // After a live update: re-render once the reader has taken the change in (block refs and
+  // linked references can change with any page, so any change re-renders).
+  const subscribe = reader.onChange ?? graph.onChange.bind(graph);
+  leave = subscribe((paths) => {
+    if (paths.length) render();
   });
 }
 
@@ -492,7 +495,9 @@ async function searchScreen(params) {
           h(
             "a",
             {
-              href: `#/page/${encodeURIComponent(r.path)}${r.blockUuid ? `?block=${encodeURIComponent(r.blockUuid)}` : ""}`,
+              href:
+                r.route ??
+                `#/page/${encodeURIComponent(r.path)}${r.blockUuid ? `?block=${encodeURIComponent(r.blockUuid)}` : ""}`,
               class: "row",
             },
             h("strong", {}, r.title),

@@ -1,0 +1,14 @@
+// The parse worker: mldoc (~4 ms per KiB) runs here, off the page's thread.
+// Message in: {id, text, format}; out: {id, page} (page.error set when mldoc threw).
+import { parsePage } from "./parse.js";
+
+self.onmessage = (event) => {
+  const { id, text, format } = event.data;
+  let page;
+  try {
+    page = parsePage(text, format);
+  } catch (e) {
+    page = { format, error: "This page could not be read: " + (e?.message ?? String(e)) };
+  }
+  self.postMessage({ id, page });
+};
