@@ -248,7 +248,7 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
       );
       assert.equal(up.status, 200, up.text);
       await rsapi.setEnv(graph, "prod", keys.secretKey, keys.publicKey);
-      device = makeDeviceDir("web-device");
+      device = await makeDeviceDir("web-device");
       state.dirs.push(device);
       await writeFiles(device, FILES);
       const paths = Object.keys(FILES);
@@ -275,7 +275,7 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
       );
       assert.equal(up2.status, 200, up2.text);
       await rsapi.setEnv(slowGraph, "prod", slowKeys.secretKey, slowKeys.publicKey);
-      const slowDir = makeDeviceDir("web-slow");
+      const slowDir = await makeDeviceDir("web-slow");
       state.dirs.push(slowDir);
       await writeFiles(slowDir, { "pages/Slow Key Page.md": "- opened with a logN 20 key\n" });
       await rsapi.updateRemoteFiles(slowGraph, slowDir, ["pages/Slow Key Page.md"], 0, idToken);
