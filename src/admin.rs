@@ -101,7 +101,15 @@ async fn route(
             let user = tq::find_user_by_email(&ctx.db, &normalize_email(&r.email)?)
                 .await?
                 .ok_or_else(|| ApiError::NotFound("no such user; create it first".into()))?;
-            mint(ctx, &user.id, user.email.as_deref(), r.label.as_deref()).await
+            let ttl_days = ctx.config.refresh_token_ttl_days;
+            mint(
+                ctx,
+                &user.id,
+                user.email.as_deref(),
+                r.label.as_deref(),
+                ttl_days,
+            )
+            .await
         }
         (Method::Get, "/admin/tokens") => {
             let email = req
@@ -134,6 +142,7 @@ async fn route(
             }
         }
         (Method::Get, "/admin/accounts") => list_accounts(ctx).await,
+        (Method::Post, "/admin/pair") => crate::pairing::admin_pair(ctx, body).await,
         (Method::Post, "/admin/accounts") => {
             let r: AccountRequest = crate::api::parse(body)?;
             let account = account_entry(&r.account)?;
@@ -258,7 +267,7 @@ async fn list_accounts(ctx: &Ctx) -> ApiResult<serde_json::Value> {
     Ok(json!({ "accounts": accounts }))
 }
 
-fn normalize_email(email: &str) -> ApiResult<String> {
+pub(crate) fn normalize_email(email: &str) -> ApiResult<String> {
     let e = email.trim().to_ascii_lowercase();
     let valid = e.len() <= 254
         && e.split_once('@')
@@ -284,12 +293,14 @@ async fn create_user(ctx: &Ctx, email: &str) -> ApiResult<tq::UserRow> {
     })
 }
 
-/// A new revocable token pair: an ID token (bearer for the API) and a refresh token.
-async fn mint(
+/// A new revocable token pair: an ID token (bearer for the API) and a refresh
+/// token that lives `ttl_days` (the CLI's or a paired browser's lifetime).
+pub(crate) async fn mint(
     ctx: &Ctx,
     user_id: &str,
     email: Option<&str>,
     label: Option<&str>,
+    ttl_days: i64,
 ) -> ApiResult<serde_json::Value> {
     let id = new_uuid().map_err(|e| ApiError::Internal(format!("random: {e}")))?;
     let secret: String = random_bytes::<32>()
@@ -303,7 +314,7 @@ async fn mint(
         secret_hash: sha256_hex(secret.as_bytes()),
         label: label.map(str::to_string),
         created_at: ctx.now_ms,
-        expires_at: ctx.now_ms + ctx.config.refresh_token_ttl_days * DAY_MS,
+        expires_at: ctx.now_ms + ttl_days * DAY_MS,
         revoked_at: None,
     };
     tq::insert_token(&ctx.db, &row).await?;

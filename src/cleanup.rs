@@ -118,6 +118,7 @@ pub async fn run(db: &Db, bucket: &Bucket, now_ms: i64, retention: Retention) ->
     }
     report.objects_deleted = blobs::drain_trash(db, bucket, PAGES, now_ms).await?;
     maintenance::forget_tombstones(db, now_ms - DAY_MS, PAGE * PAGES as i64).await?;
+    crate::db::pairing::forget_expired(db, now_ms, now_ms - DAY_MS).await?;
     Ok(report)
 }
 

@@ -58,6 +58,8 @@ pub struct Config {
     pub id_token_ttl_secs: i64,
     /// Lifetime of refresh tokens.
     pub refresh_token_ttl_days: i64,
+    /// Lifetime of a browser's refresh token from device pairing (src/pairing.rs).
+    pub web_refresh_token_ttl_days: i64,
     /// Honour `x-fault-inject` (tests only; see `fault.rs`).
     pub fault_injection: bool,
     /// Logseq accounts (lowercased verified emails or Cognito `sub`s) allowed
@@ -94,6 +96,10 @@ impl fmt::Debug for Config {
             )
             .field("id_token_ttl_secs", &self.id_token_ttl_secs)
             .field("refresh_token_ttl_days", &self.refresh_token_ttl_days)
+            .field(
+                "web_refresh_token_ttl_days",
+                &self.web_refresh_token_ttl_days,
+            )
             .field("fault_injection", &self.fault_injection)
             .field(
                 "allowed_logseq_accounts",
@@ -185,6 +191,7 @@ impl Config {
             // The client refreshes whenever less than an hour is left (PROTOCOL.md §3.3).
             id_token_ttl_secs: int("ID_TOKEN_TTL_SECS", 7 * 24 * 3600)?.max(2 * 3600),
             refresh_token_ttl_days: int("REFRESH_TOKEN_TTL_DAYS", 365)?.max(1),
+            web_refresh_token_ttl_days: int("WEB_REFRESH_TOKEN_TTL_DAYS", 30)?.max(1),
             fault_injection: get("FAULT_INJECTION").is_some_and(|v| v == "true"),
         })
     }

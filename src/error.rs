@@ -37,6 +37,8 @@ pub enum ApiError {
     MethodNotAllowed,
     /// The body is larger than the endpoint accepts.
     PayloadTooLarge,
+    /// A rate limit (device pairing, src/pairing.rs); the message says when to retry.
+    TooManyRequests(String),
     /// Something failed on our side; the detail is logged, not sent.
     Internal(String),
 }
@@ -57,6 +59,7 @@ impl ApiError {
             ApiError::StorageLimit | ApiError::GraphCountLimit => 403,
             ApiError::MethodNotAllowed => 405,
             ApiError::PayloadTooLarge => 413,
+            ApiError::TooManyRequests(_) => 429,
             ApiError::Internal(_) => 500,
         }
     }
@@ -66,7 +69,9 @@ impl ApiError {
         match self {
             // Exactly this text: the client retries 401s only with it (LS sync.cljs:303-321).
             ApiError::Unauthorized => "Unauthorized".to_string(),
-            ApiError::BadRequest(m) | ApiError::NotFound(m) => m.clone(),
+            ApiError::BadRequest(m) | ApiError::NotFound(m) | ApiError::TooManyRequests(m) => {
+                m.clone()
+            }
             ApiError::GraphNotExist => "graph-not-exist".to_string(),
             // The text observed from the real service, trailing space included (PROTOCOL.md §6.3).
             ApiError::GraphExists(name) => format!("graph[{name}] already exists "),
@@ -184,6 +189,7 @@ mod tests {
             ApiError::GraphCountLimit,
             ApiError::MethodNotAllowed,
             ApiError::PayloadTooLarge,
+            ApiError::TooManyRequests("slow down".into()),
             ApiError::Internal("x".into()),
         ] {
             let v: serde_json::Value = serde_json::from_str(&e.body()).unwrap();

@@ -29,6 +29,7 @@ pub mod hub;
 pub mod ids;
 pub mod jwks;
 pub mod latency;
+pub mod pairing;
 pub mod restore;
 pub mod router;
 pub mod s3_receiver;

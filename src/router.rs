@@ -201,6 +201,8 @@ fn route_name(method: &Method, path: &str) -> String {
         (_, p) if p.starts_with("/s3/") => "s3".to_string(),
         (_, p) if p.starts_with("/admin/") => "admin".to_string(),
         (_, "/oauth2/token") => "oauth2_token".to_string(),
+        (_, "/oauth2/revoke") => "oauth2_revoke".to_string(),
+        (_, p) if p.starts_with("/pair/") => "pair".to_string(),
         (_, "/") => "status".to_string(),
         _ => "other".to_string(),
     }
@@ -288,6 +290,19 @@ async fn dispatch(
         },
         (Method::Post, "/oauth2/token") => match context(env, &req) {
             Ok(ctx) => crate::admin::refresh(&ctx, req).await,
+            Err(e) => http::error(&e),
+        },
+        // Device pairing and sign-out (src/pairing.rs, docs/API.md "Device pairing").
+        (Method::Post, "/oauth2/revoke") => match context(env, &req) {
+            Ok(ctx) => crate::pairing::revoke(&ctx, req).await,
+            Err(e) => http::error(&e),
+        },
+        (Method::Post, p) if p.starts_with("/pair/") => match context(env, &req) {
+            Ok(ctx) => {
+                let resp = crate::pairing::handle(&ctx, req, p).await;
+                trace.take(&ctx);
+                resp
+            }
             Err(e) => http::error(&e),
         },
         _ => http::error(&ApiError::NotFound("not found".to_string())),

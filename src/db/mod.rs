@@ -10,6 +10,7 @@ pub mod files;
 pub mod graphs;
 pub mod history;
 pub mod maintenance;
+pub mod pairing;
 pub mod tokens;
 pub mod usage;
 
