@@ -464,7 +464,14 @@ async function pageScreen(path, params) {
     { class: "tools" },
     h("a", { href: `#/history/${encodeURIComponent(path)}`, class: "button", id: "history-link" }, "History"),
   );
-  screen(path.replace(/\.(md|org)$/, ""), body, bar);
+  screen(
+    path
+      .split("/")
+      .pop()
+      .replace(/\.(md|org)$/, ""),
+    body,
+    bar,
+  );
   const render = () => reader.renderPage(body, path, { block: params.get("block") ?? undefined });
   await render();
   // After a live update: re-render once the reader has taken the change in (block refs and
@@ -480,13 +487,14 @@ async function searchScreen(params) {
   const query = params.get("q") ?? "";
   const progress = h("p", { class: "small muted", id: "search-progress" });
   const results = h("ul", { class: "list", id: "results" });
-  screen(`Search: ${query}`, h("h1", {}, "Search: ", h("q", {}, query)), progress, results);
-  reader.indexProgress?.(({ done, total }) => {
-    progress.textContent = done < total ? `Reading pages ${done}/${total}…` : "";
+  const reading = h("p", { class: "small muted", id: "search-reading" });
+  screen(`Search: ${query}`, h("h1", {}, "Search: ", h("q", {}, query)), progress, reading, results);
+  const stopProgress = reader.indexProgress?.(({ done, total }) => {
+    reading.textContent = done < total ? `Reading pages ${done}/${total}…` : "";
   });
-  try {
-    const found = await reader.search(query, { limit: 100 });
-    progress.textContent = `${found.length} result${found.length === 1 ? "" : "s"}`;
+  const stopSearch = () => stopProgress?.();
+  leave = stopSearch;
+  const show = (found) => {
     results.replaceChildren(
       ...found.map((r) =>
         h(
@@ -506,6 +514,22 @@ async function searchScreen(params) {
         ),
       ),
     );
+    return found.length;
+  };
+  const count = (n, more) => `${n} result${n === 1 ? "" : "s"}${more ? " so far (still reading pages…)" : ""}`;
+  try {
+    // Results from what is read so far at once; the full answer once every page is read.
+    let indexed = false;
+    const whenIndexed = reader.whenIndexed?.().then(() => {
+      indexed = true;
+    });
+    const n = show(await reader.search(query, { limit: 100 }));
+    progress.textContent = count(n, whenIndexed && !indexed);
+    if (whenIndexed && !indexed) {
+      await whenIndexed;
+      if (leave !== stopSearch) return; // the person went elsewhere
+      progress.textContent = count(show(await reader.search(query, { limit: 100 })), false);
+    }
   } catch (e) {
     progress.textContent = errorText(e);
   }
