@@ -408,6 +408,40 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
     await page.goto(`${BASE}/app/#/page/${encodeURIComponent("pages/Project Plan.md")}`);
     await waitText(page, "#page", "deeply nested idea");
     await waitText(page, "#page", "Added in the second version");
+    // The outline as Logseq shows it: nesting, markers, the resolved block ref, the table,
+    // the image decrypted into a blob: URL, linked references.
+    await page.waitForFunction(() => document.querySelector("#page .ls-backlinks")?.textContent.includes("Café"), {
+      timeout: 30_000,
+    });
+    await page.waitForFunction(() => document.querySelector("#page img.ls-asset-img")?.naturalWidth === 8, {
+      timeout: 30_000,
+    });
+    const outline = await page.evaluate(() => {
+      const nested = [...document.querySelectorAll("#page .ls-block")].find((b) =>
+        b.querySelector(":scope > .ls-block-row")?.textContent.includes("deeply nested idea"),
+      );
+      let depth = 0;
+      for (let e = nested; e; e = e.parentElement?.closest(".ls-block")) depth++;
+      const img = document.querySelector("#page img.ls-asset-img");
+      return {
+        depth,
+        markers: [...document.querySelectorAll("#page [class*='ls-task-']")].map((e) => e.textContent.trim()),
+        blockRef: document.querySelector("#page .ls-block-ref")?.textContent,
+        table: document.querySelector("#page .ls-table")?.textContent.replace(/\s+/g, " "),
+        img: img?.getAttribute("src")?.slice(0, 5),
+        pdf: document.querySelector("#page")?.textContent.includes("manual"),
+      };
+    });
+    assert.equal(outline.depth, 3, "the third-level block sits under two others");
+    assert.ok(
+      outline.markers.some((m) => /^TODO.*SCHEDULED: <2026-12-10/.test(m)) &&
+        outline.markers.some((m) => /^DONE/.test(m)),
+      outline.markers.join(" | "),
+    );
+    assert.match(outline.blockRef ?? "", /Goals for the quarter/);
+    assert.match(outline.table ?? "", /fruit.*count.*apple.*3/);
+    assert.equal(outline.img, "blob:");
+    assert.ok(outline.pdf, "the PDF asset is linked");
     await shot(page, "5-page");
 
     await page.goto(`${BASE}/app/#/pages`);
