@@ -461,6 +461,10 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
     await page.click("#versions button[data-version]");
     await waitText(page, "#diff", "Added in the second version");
     await shot(page, "7-history");
+
+    // The graph's recent changes, from the transaction log.
+    await page.goto(`${BASE}/app/#/recent`);
+    await waitText(page, "#recent", "pages/Project Plan.md");
     await assertNoCsp(page);
   });
 
@@ -502,9 +506,14 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
     await page.waitForSelector("#search");
     await page.type("#search", "edited");
     await page.keyboard.press("Enter");
-    await page.waitForFunction(() => document.querySelector("#search-progress")?.textContent === "1 result", {
-      timeout: 30_000,
-    });
+    await page
+      .waitForFunction(() => document.querySelector("#search-progress")?.textContent === "1 result", {
+        timeout: 30_000,
+      })
+      .catch(async (e) => {
+        const shown = await page.evaluate(() => document.querySelector("main")?.textContent);
+        throw new Error(`${e.message}; the page shows: ${shown}`);
+      });
     await waitText(page, "#results", "2026");
     const got = downloads("visit2").map((r) => r.url);
     assert.equal(got.length, 1, `second visit downloads: ${got.join(", ")}`);

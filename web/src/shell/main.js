@@ -518,14 +518,15 @@ async function searchScreen(params) {
   };
   const count = (n, more) => `${n} result${n === 1 ? "" : "s"}${more ? " so far (still reading pages…)" : ""}`;
   try {
-    // Results from what is read so far at once; the full answer once every page is read.
+    // Results from what is read so far at once, then the full answer once every page is read
+    // (searched again even if reading finished meanwhile: the first search may have missed it).
     let indexed = false;
     const whenIndexed = reader.whenIndexed?.().then(() => {
       indexed = true;
     });
     const n = show(await reader.search(query, { limit: 100 }));
     progress.textContent = count(n, whenIndexed && !indexed);
-    if (whenIndexed && !indexed) {
+    if (whenIndexed) {
       await whenIndexed;
       if (leave !== stopSearch) return; // the person went elsewhere
       progress.textContent = count(show(await reader.search(query, { limit: 100 })), false);
