@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
+import { randomBytes } from "node:crypto";
 import { armor, Encrypter } from "age-encryption";
 
 import { CHROMIUM_FLAGS } from "../harness/chromium.mjs";
@@ -218,6 +219,8 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
   let keys;
   let graph;
   let slowGraph;
+  let noKeyGraph;
+  let strongGraph;
   let idToken;
   let laptopRefresh;
   let txid = 0;
@@ -281,6 +284,22 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
       await rsapi.updateRemoteFiles(slowGraph, slowDir, ["pages/Slow Key Page.md"], 0, idToken);
       // Back to the first graph's keys for later uploads (setEnv is process-global per graph).
       await rsapi.setEnv(graph, "prod", keys.secretKey, keys.publicKey);
+
+      // A graph with no key yet, and one whose key needs scrypt logN 21 (2 GiB): both refused
+      // with a message. The logN-21 header is written by hand (its MAC is never reached: the
+      // work factor is refused first), so the test does not spend 2 GiB making one.
+      noKeyGraph = (await appCall(BASE, "create_graph", { GraphName: "Never synced" }, idToken)).json.GraphUUID;
+      strongGraph = (await appCall(BASE, "create_graph", { GraphName: "Too strong key" }, idToken)).json.GraphUUID;
+      const b64 = (n) => randomBytes(n).toString("base64").replace(/=+$/, "");
+      const header = `age-encryption.org/v1\n-> scrypt ${b64(16)} 21\n${b64(32)}\n--- ${b64(32)}\n`;
+      const strong = armor.encode(Buffer.concat([Buffer.from(header), randomBytes(64)]));
+      const up3 = await appCall(
+        BASE,
+        "upload_graph_encrypt_keys",
+        { GraphUUID: strongGraph, "public-key": keys.publicKey, "encrypted-private-key": strong },
+        idToken,
+      );
+      assert.equal(up3.status, 200, up3.text);
 
       pairing = (await raw(BASE, "/pair/start", { method: "POST", body: "{}" })).status === 200;
     },
@@ -540,6 +559,32 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
     const ms = Date.now() - t0;
     assert.ok((await text(page, "#pages")).includes("Slow Key Page"));
     console.log(`# logN 20 unlock to page list: ${ms} ms`);
+  });
+
+  test("a graph without a key, and a key too costly for a browser, say so", { timeout: 30_000 }, async () => {
+    await page.goto(`${BASE}/app/#/unlock/${noKeyGraph}`);
+    await waitText(page, "#unlock-status", "open this graph in the desktop app first");
+    await page.goto(`${BASE}/app/#/unlock/${strongGraph}`);
+    await page.waitForSelector("#password");
+    await page.type("#password", "whatever");
+    await page.click("#unlock");
+    await waitText(page, "#unlock-status", "more than a browser can run");
+  });
+
+  test("the service worker caches the app shell only", { timeout: 30_000 }, async () => {
+    const cached = await page.evaluate(async () => {
+      const urls = [];
+      for (const k of await caches.keys()) for (const r of await (await caches.open(k)).keys()) urls.push(r.url);
+      return { controlled: Boolean(navigator.serviceWorker.controller), urls };
+    });
+    assert.ok(cached.controlled, "the app is controlled by its service worker on a second visit");
+    assert.ok(
+      cached.urls.some((u) => u.endsWith("/app/main.js")),
+      cached.urls.join(" "),
+    );
+    for (const u of cached.urls) {
+      assert.match(new URL(u).pathname, /^\/app\/([\w.-]+\.(js|css|html|webmanifest)|icons\/[\w-]+\.png)?$/, u);
+    }
   });
 
   test("nothing secret or plaintext left the browser; sign out revokes the token", { timeout: 30_000 }, async () => {
