@@ -142,7 +142,6 @@ fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-
 /// The page itself (pure; unit-tested).
 pub fn render(
     checks: &[Check],
