@@ -43,6 +43,8 @@ export function prepareWorker(node, { workerBuild } = {}) {
   const secrets = {
     JWT_SECRET: randomBytes(32).toString("hex"),
     S3_CREDENTIAL_SECRET: randomBytes(32).toString("hex"),
+    // The web section signs a browser in with a refresh token minted through /admin/tokens.
+    ADMIN_TOKEN: randomBytes(32).toString("hex"),
   };
   // BENCH_TIMING: the worker's local timing hook (x-worker-time-ms), if it has one.
   const vars = { ...secrets, BENCH_TIMING: "true", ...cognitoVars };

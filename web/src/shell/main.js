@@ -23,6 +23,9 @@ let after = null;
 /** Stops the current screen's timers (pairing poll) when the route changes. */
 let leave = null;
 
+/** A performance mark (read by `npm run bench`'s web section; nothing leaves the page). */
+const mark = (name) => performance.mark(name);
+
 /** Goes to a route (re-rendering even when the hash is already that route). */
 const go = (to) => {
   if (location.hash === to || (to === "#/" && !location.hash)) route();
@@ -365,6 +368,7 @@ async function unlockScreen(uuid) {
       let tick = null;
       const started = performance.now();
       try {
+        mark("unlock:start");
         await crypto.unlock(uuid, keys["encrypted-private-key"], pw.value, remember.checked, ({ logN }) => {
           // scrypt reports no progress of its own: the bar follows the expected time (about 2.7 s
           // at logN 20 on a laptop, a phone several times that) and the text says what is happening.
@@ -375,6 +379,7 @@ async function unlockScreen(uuid) {
             bar.value = Math.min(95, ((performance.now() - started) / expect) * 100);
           }, 100);
         });
+        mark("unlock:done");
         pw.value = "";
         bar.value = 100;
         openGraph(uuid, name);
@@ -438,6 +443,7 @@ async function pagesScreen(params) {
   const fill = async () => {
     try {
       const pages = await reader.pageList();
+      mark("pages:listed");
       list.replaceChildren(
         ...pages.map((p) =>
           h(
@@ -473,7 +479,9 @@ async function pageScreen(path, params) {
     bar,
   );
   const render = () => reader.renderPage(body, path, { block: params.get("block") ?? undefined });
+  mark("page:start");
   await render();
+  mark("page:rendered");
   // After a live update: re-render once the reader has taken the change in (block refs and
   // linked references can change with any page, so any change re-renders).
   const subscribe = reader.onChange ?? graph.onChange.bind(graph);
@@ -516,6 +524,7 @@ async function searchScreen(params) {
     );
     return found.length;
   };
+  mark("search:start");
   const count = (n, more) => `${n} result${n === 1 ? "" : "s"}${more ? " so far (still reading pages…)" : ""}`;
   try {
     // Results from what is read so far at once, then the full answer once every page is read
@@ -531,6 +540,7 @@ async function searchScreen(params) {
       if (leave !== stopSearch) return; // the person went elsewhere
       progress.textContent = count(show(await reader.search(query, { limit: 100 })), false);
     }
+    mark("search:done");
   } catch (e) {
     progress.textContent = errorText(e);
   }
