@@ -588,9 +588,16 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
   });
 
   test("nothing secret or plaintext left the browser; sign out revokes the token", { timeout: 30_000 }, async () => {
+    const { refreshToken } = JSON.parse(await page.evaluate(() => localStorage.getItem("logseq-web:session")));
     await page.click("#signout");
     await page.waitForSelector("#pair-box");
     assert.equal(await page.evaluate(() => localStorage.getItem("logseq-web:session")), null);
+    const refresh = await raw(BASE, "/oauth2/token", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken }).toString(),
+    });
+    assert.notEqual(refresh.status, 200, "the revoked refresh token no longer works");
     const revoke = state.requests.filter((r) => new URL(r.url, BASE).pathname === "/oauth2/revoke");
     assert.equal(revoke.length, 1, "sign out called /oauth2/revoke");
 
