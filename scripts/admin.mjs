@@ -18,6 +18,8 @@ commands (each prints the server's JSON answer on stdout; errors and progress go
   mint <email> [label]         new ID token + refresh token for a user
   tokens <email>               list a user's tokens
   revoke <token id>            revoke a token (and every ID token refreshed from it)
+  pair <code> <email>          approve the browser showing this pairing code for that user; prints
+                               the browser's label (docs/API.md "Device pairing")
   revoke-all <email>           refuse every credential the user holds now: all its tokens,
                                self-issued ones and Logseq-account sessions (docs/SECURITY.md)
   allow <email|sub>            allow a Logseq account to sign in (verified email or Cognito sub)
@@ -52,6 +54,7 @@ const ARITY = {
   mint: [1, 1],
   tokens: [1, 0],
   revoke: [1, 0],
+  pair: [2, 0],
   "revoke-all": [1, 0],
   allow: [1, 0],
   allowed: [0, 0],
@@ -141,6 +144,7 @@ const commands = {
   mint: (o, [email, label]) => call(o, "POST", "/admin/tokens", { email: email, label }),
   tokens: (o, [email]) => call(o, "GET", `/admin/tokens?email=${encodeURIComponent(email)}`),
   revoke: (o, [id]) => call(o, "POST", "/admin/tokens/revoke", { id: id }),
+  pair: (o, [code, email]) => call(o, "POST", "/admin/pair", { code, email }),
   "revoke-all": (o, [email]) => call(o, "POST", "/admin/users/revoke-all", { email }),
   allow: (o, [account]) => call(o, "POST", "/admin/accounts", { account }),
   allowed: (o) => call(o, "GET", "/admin/accounts"),

@@ -238,6 +238,10 @@ pub async fn handle(ctx: &Ctx, mut req: Request, path: &str) -> Result<Response>
                 let token = auth::bearer_token(header.as_deref())?;
                 let user = crate::access::authenticate(ctx, token).await?;
                 let r: ApproveRequest = crate::api::parse(&body)?;
+                // A self-issued token's user may have no row yet; the pairing
+                // and the token it leads to refer to it.
+                let (id, email) = (&user.id, user.email.as_deref());
+                crate::db::graphs::ensure_user(&ctx.db, id, email, ctx.now_ms).await?;
                 approve(ctx, &user.id, &r.code, true).await
             }
             _ => Err(ApiError::NotFound("not found".into())),
