@@ -11,10 +11,8 @@ import { gzipSync } from "node:zlib";
 import { armor, Encrypter } from "age-encryption";
 import { CHROMIUM_FLAGS } from "../tests/harness/chromium.mjs";
 import { appCall, raw } from "../tests/harness/client.mjs";
-import { rsapi } from "./context.mjs";
+import { BENCH_PASSWORD as PASSWORD, rsapi } from "./context.mjs";
 import { makeDeviceDir, removeDirs, writeFiles } from "../tests/harness/graph.mjs";
-
-const PASSWORD = "bench graph password";
 
 /** gzip -9 bytes of the built app's files, split into what loads before unlock and the rest. */
 export function appBytes(assetsDir) {
@@ -58,7 +56,7 @@ async function adminCall(url, token, path, body) {
 
 /**
  * Runs the web figures. `main` is the bench's uploaded graph ({user, graph}), encrypted with
- * ctx.keys; its key is uploaded here wrapped at logN 18, and a one-page graph gets the same key
+ * ctx.keys, whose key BenchContext stored wrapped at logN 18; a one-page graph gets the same key
  * wrapped at logN 20.
  */
 export async function webFigures(ctx, { main, chromium, adminToken, assetsDir, log }) {
@@ -70,9 +68,9 @@ export async function webFigures(ctx, { main, chromium, adminToken, assetsDir, l
       { GraphUUID: graph, "public-key": ctx.keys.publicKey, "encrypted-private-key": key },
       main.user.token,
     );
-  log("web: wrapping the key at logN 18 and 20");
-  const k18 = await up(main.graph, await wrap(ctx.keys.secretKey, 18));
-  if (k18.status !== 200) throw new Error(`upload_graph_encrypt_keys: ${k18.status} ${k18.text}`);
+  // The bench graph's key is already wrapped at logN 18 (BenchContext.newGraph); a one-page
+  // graph gets the same key wrapped at logN 20.
+  log("web: wrapping the key at logN 20");
   const slow = await appCall(url, "create_graph", { GraphName: "bench logN 20" }, main.user.token);
   const slowGraph = slow.json.GraphUUID;
   await up(slowGraph, await wrap(ctx.keys.secretKey, 20));

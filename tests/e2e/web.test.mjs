@@ -561,6 +561,28 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
     console.log(`# logN 20 unlock to page list: ${ms} ms`);
   });
 
+  test("the status page's admin section approves a pairing code", { timeout: 30_000 }, async (t) => {
+    if (!pairing) return t.skip("the server has no pairing routes");
+    const start = await raw(BASE, "/pair/start", {
+      method: "POST",
+      body: JSON.stringify({ label: "status page test" }),
+    });
+    const { code, poll } = start.json;
+    const admin = await state.browsers[0].newPage();
+    await admin.goto(`${BASE}/`, { waitUntil: "load" });
+    await admin.type("#token", ADMIN);
+    await admin.click("#load");
+    await admin.waitForSelector("#pair-approve");
+    await admin.type("#pair-code", code);
+    await admin.type("#pair-email", email);
+    await admin.click("#pair-approve");
+    await waitText(admin, "#action", "Approved: status page test");
+    await admin.close();
+    const r = await raw(BASE, "/pair/poll", { method: "POST", body: JSON.stringify({ poll }) });
+    assert.equal(r.json.status, "approved");
+    assert.equal(r.json.email, email);
+  });
+
   test("a graph without a key, and a key too costly for a browser, say so", { timeout: 30_000 }, async () => {
     await page.goto(`${BASE}/app/#/unlock/${noKeyGraph}`);
     await waitText(page, "#unlock-status", "open this graph in the desktop app first");

@@ -10,6 +10,7 @@ import { dropBody, getBody, putBody } from "./cache.js";
 import { watch } from "./live.js";
 
 const BATCH = 100; // get_files takes up to 100 names (PROTOCOL.md §6.19)
+const WARM_BATCH = 20; // background batches stay small so a page someone opens never waits long
 const PARALLEL = 6;
 
 const MIME = {
@@ -67,7 +68,8 @@ export class Graph {
     this.undecryptable = [];
     this.txid = 0;
     this.listeners = new Set();
-    this.queue = [];
+    this.queue = []; // bodies someone is waiting for
+    this.lowQueue = []; // bodies fetched ahead (warm)
     this.flushing = null;
     this.inflight = new Map(); // name|checksum → Promise<ArrayBuffer>
     this.stats = { downloaded: 0, fromCache: 0 };
@@ -167,7 +169,9 @@ export class Graph {
   async bytes(path) {
     const f = this.byPath.get(path);
     if (!f) throw userError(`${path} is not in this graph`);
-    const cipher = await this.ciphertext(f);
+    const pending = this.ciphertext(f);
+    this.promote(f.name);
+    const cipher = await pending;
     try {
       return await crypto.decryptBody(this.uuid, cipher);
     } catch (e) {
@@ -176,7 +180,7 @@ export class Graph {
     }
   }
 
-  ciphertext(f) {
+  ciphertext(f, low = false) {
     const k = `${f.name}|${f.checksum}`;
     let p = this.inflight.get(k);
     if (!p) {
@@ -186,7 +190,7 @@ export class Graph {
           this.stats.fromCache++;
           return cached;
         }
-        const bytes = await this.fetchBody(f.name);
+        const bytes = await this.fetchBody(f.name, low);
         this.stats.downloaded++;
         await putBody(this.uuid, f.name, f.checksum, bytes);
         return bytes;
@@ -196,19 +200,45 @@ export class Graph {
     return p;
   }
 
-  /** Queues one name for the next get_files batch and resolves with its downloaded ciphertext. */
-  fetchBody(name) {
+  /**
+   * Fetches every page body (Markdown and Org, not assets) that is not cached yet, in get_files
+   * batches of 100 with parallel downloads, into the ciphertext cache. The reader reads every
+   * page for search and linked references anyway; asking for them together saves one API round
+   * trip per page. Runs in the background; failures are left for the reader's own requests.
+   */
+  warm() {
+    const pages = [...this.byPath.values()].filter((f) => /\.(md|org)$/i.test(f.path));
+    return Promise.allSettled(pages.map((f) => this.ciphertext(f, true)));
+  }
+
+  /** Queues one name for a get_files batch and resolves with its downloaded ciphertext. */
+  fetchBody(name, low = false) {
     return new Promise((resolve, reject) => {
-      this.queue.push({ name, resolve, reject });
-      this.flushing ??= new Promise((r) => setTimeout(r, 0)).then(() => this.flush());
+      (low ? this.lowQueue : this.queue).push({ name, resolve, reject });
+      this.schedule();
     });
   }
 
-  async flush() {
-    this.flushing = null;
-    const jobs = this.queue.splice(0);
-    for (let i = 0; i < jobs.length; i += BATCH) {
-      const batch = jobs.slice(i, i + BATCH);
+  /** A body someone now waits for moves ahead of the background ones. */
+  promote(name) {
+    const i = this.lowQueue.findIndex((j) => j.name === name);
+    if (i >= 0) this.queue.push(...this.lowQueue.splice(i, 1));
+  }
+
+  schedule() {
+    // A short wait gathers the requests of one burst (cache lookups finish at different times).
+    this.flushing ??= new Promise((r) => setTimeout(r, 15))
+      .then(() => this.pump())
+      .finally(() => {
+        this.flushing = null;
+        if (this.queue.length || this.lowQueue.length) this.schedule();
+      });
+  }
+
+  /** Drains the queues, waited-for bodies first, one get_files batch at a time. */
+  async pump() {
+    while (this.queue.length || this.lowQueue.length) {
+      const batch = this.queue.length ? this.queue.splice(0, BATCH) : this.lowQueue.splice(0, WARM_BATCH);
       let urls;
       try {
         const r = await call("get_files", { GraphUUID: this.uuid, Files: batch.map((j) => j.name) });

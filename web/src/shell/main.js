@@ -408,6 +408,7 @@ async function openGraph(uuid, name) {
   }
   open = { graph, reader: createReader(graph) };
   graph.startLive();
+  graph.warm();
   renderNav();
   const to = after ?? "#/pages";
   after = null;
