@@ -51,7 +51,7 @@ function message(el, text, kind = "error") {
 function renderNav() {
   const items = [];
   if (open) {
-    items.push(h("a", { href: "#/pages" }, "Pages"), h("a", { href: "#/recent" }, "Changes"));
+    items.push(h("a", { href: "#/pages" }, "Pages"), h("a", { href: "#/recent" }, "Recent"));
   }
   if (signedIn()) {
     items.push(h("a", { href: "#/graphs" }, "Graphs"));
