@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { generateGraph } from "../../bench/workload.mjs";
 import { lineDiff } from "../../web/src/read/diff.js";
 import { createLibrary } from "../../web/src/read/library.js";
-import { parsePage } from "../../web/src/read/parse.js";
+import { parsePage, splitTopLevel } from "../../web/src/read/parse.js";
 import { createSearchIndex, snippet } from "../../web/src/read/search.js";
 import {
   describeFile,
@@ -211,6 +211,30 @@ describe("parse: mldoc AST → block model", () => {
       page.blocks.map((x) => [x.pos, x.text]),
       [[0, "content"]],
     );
+  });
+
+  test("a large page is parsed in pieces cut at top-level bullets, with the same blocks", () => {
+    const lines = [];
+    for (let i = 0; i < 3000; i++) {
+      lines.push(
+        `- top ${i} [[Page ${i % 7}]]`,
+        `  id:: 6571a9b2-0c1d-4a3e-9f00-${String(i).padStart(12, "0")}`,
+        `\t- child ${i}`,
+        "\t  ```",
+        "- not a bullet inside code",
+        "\t  ```",
+      );
+    }
+    const text = "title:: Big\n\n" + lines.join("\n") + "\n";
+    assert.ok(splitTopLevel(text, "Markdown", 16 * 1024).every((c, i) => i === 0 || c.startsWith("- ")));
+    const whole = parsePage(text, "Markdown", { chunkChars: Number.POSITIVE_INFINITY });
+    const pieces = parsePage(text, "Markdown", { chunkChars: 16 * 1024 });
+    const view = (p) => p.blocks.map((b) => [b.pos, b.level, b.uuid, b.text, b.refs.join()]);
+    assert.equal(pieces.title, "Big");
+    assert.deepEqual(view(pieces), view(whole));
+    const head = parsePage(text, "Markdown", { chunkChars: 16 * 1024, maxChars: 20 * 1024 });
+    assert.ok(head.blocks.length < whole.blocks.length && head.partial.totalChars === text.length);
+    assert.deepEqual(view(head), view(whole).slice(0, head.blocks.length));
   });
 
   test("hostile text stays data: raw HTML and hiccup are kept as source, javascript: links as text", async () => {
