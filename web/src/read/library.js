@@ -9,7 +9,7 @@ import { describeFile, formatOf, readConfig, sortPages } from "./titles.js";
 const TEXT_CONCURRENCY = 4;
 // Pages longer than this show their beginning first (PREVIEW_CHARS of whole top-level blocks).
 export const HUGE_CHARS = 256 * 1024;
-const PREVIEW_CHARS = 96 * 1024;
+const PREVIEW_CHARS = 32 * 1024;
 
 export function createLibrary(graph, parse) {
   let config = readConfig(null);

@@ -6,7 +6,8 @@ self.onmessage = (event) => {
   const { id, text, format, maxChars } = event.data;
   let page;
   try {
-    page = parsePage(text, format, { maxChars: maxChars ?? Number.POSITIVE_INFINITY });
+    // A preview (maxChars set) is parsed in small pieces so that it is ready soon.
+    page = maxChars ? parsePage(text, format, { maxChars, chunkChars: maxChars }) : parsePage(text, format);
   } catch (e) {
     page = { format, error: "This page could not be read: " + (e?.message ?? String(e)) };
   }
