@@ -115,7 +115,10 @@ describe("reader in Chromium (phone viewport)", { skip: !existsSync(CHROMIUM) &&
     page.on("pageerror", (e) => console.error("page error:", e.message));
     await page.goto(base + route(PA), { waitUntil: "load" });
     await page.waitForFunction(() => window.rendered === true, { timeout: 60_000 });
-    console.log(`# bundled in ${bundleMs.toFixed(0)} ms`);
+    const first = await page.evaluate(() => performance.now());
+    console.log(
+      `# bundled in ${bundleMs.toFixed(0)} ms; first page on screen ${first.toFixed(0)} ms after navigation (worker start, fetch, parse, render)`,
+    );
   });
 
   after(async () => {
@@ -318,6 +321,20 @@ describe("reader in Chromium (phone viewport)", { skip: !existsSync(CHROMIUM) &&
       `# 100,000-line page: whole page on screen ${((performance.now() - whole) / 1000).toFixed(1)} s after asking`,
     );
     assert.equal(await text(".ls-outline > .ls-show-more"), "Show 400 more of 99600 blocks");
+  });
+
+  test("re-rendering a parsed page is quick", async () => {
+    await open(route(PA));
+    const times = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await open(route(i % 2 ? PA : "pages/org_page.org"));
+      times.push(performance.now() - t0);
+    }
+    console.log(
+      `# re-render of a parsed page (incl. hash routing over CDP): ${times.map((t) => t.toFixed(0)).join(", ")} ms`,
+    );
+    assert.ok(Math.min(...times) < 300);
   });
 
   test("screenshot at 360×740", async () => {
