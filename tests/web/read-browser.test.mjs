@@ -243,6 +243,14 @@ describe("reader in Chromium (phone viewport)", { skip: !existsSync(CHROMIUM) &&
     assert.deepEqual(await page.evaluate(() => window.cspViolations), []);
   });
 
+  test("a page that makes mldoc fail says so; the rest keeps working", async () => {
+    await open(route("pages/deep quotes.md"));
+    assert.equal(await text(".ls-page-title"), "deep quotes");
+    assert.match(await text(".ls-error"), /^Logseq's parser \(mldoc\) could not read this page/);
+    await open(route("pages/Work.md"));
+    assert.equal(await text(".ls-block-title"), "Work page");
+  });
+
   test("a page that cannot be loaded says so; the rest keeps working", async () => {
     await open(route("pages/unreadable.md"));
     assert.equal(await text(".ls-error"), "This file could not be downloaded.");

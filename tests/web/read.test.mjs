@@ -157,7 +157,7 @@ describe("parse: mldoc AST → block model", () => {
         ["alias", "PA"],
       ],
     );
-    assert.deepEqual(page.refs, ["Work", "PA"].slice(0, 1).concat(["PA"]));
+    assert.deepEqual(page.refs, ["project", "Work", "PA"]);
     const b = page.blocks;
     assert.deepEqual(
       b.slice(0, 5).map((x) => [x.level, x.marker, x.text]),
@@ -237,6 +237,12 @@ describe("parse: mldoc AST → block model", () => {
     assert.deepEqual(view(head), view(whole).slice(0, head.blocks.length));
   });
 
+  test("a page that makes mldoc fail is an error, not an exception", async () => {
+    const graph = fixtureGraph(GRAPH);
+    const page = parsePage(await graph.text("pages/deep quotes.md"), "Markdown");
+    assert.match(page.error, /^Logseq's parser \(mldoc\) could not read this page \(.+\)\. The file is unchanged\.$/);
+  });
+
   test("hostile text stays data: raw HTML and hiccup are kept as source, javascript: links as text", async () => {
     const graph = fixtureGraph(GRAPH);
     const page = parsePage(await graph.text("pages/hostile.md"), "Markdown");
@@ -262,6 +268,7 @@ describe("library: titles, refs, linked references, changes", () => {
         "Jan 2nd, 2025",
         "a/b",
         "Café Notes",
+        "deep quotes",
         "hostile",
         "Org Mode Page",
         "Project Alpha",

@@ -130,7 +130,8 @@ function parseChunk(text, format, first) {
   try {
     ast = parseAst(text, format);
   } catch (e) {
-    return { format, error: "mldoc could not parse this page: " + (e?.message ?? String(e)) };
+    const detail = String(e?.message ?? e).slice(0, 200);
+    return { format, error: `Logseq's parser (mldoc) could not read this page (${detail}). The file is unchanged.` };
   }
   const page = { format, properties: [], title: null, pre: [], blocks: [] };
   let current = null;
