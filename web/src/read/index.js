@@ -12,6 +12,7 @@ import {
   renderBody,
   renderOutline,
   renderProperties,
+  routeLink,
   runDeferred,
 } from "./render.js";
 
@@ -204,13 +205,7 @@ export function createReader(graph, { parse } = {}) {
       if (!from || !fromEntry) continue;
       const box = h("div", "ls-backlink-page");
       box.dataset.path = group.path;
-      const pageLink = h("a", "ls-backlink-title", fromEntry.title);
-      pageLink.href = pageRoute(group.path);
-      pageLink.addEventListener("click", (event) => {
-        event.preventDefault();
-        graph.navigate(pageRoute(group.path));
-      });
-      box.append(h("h3", null, pageLink));
+      box.append(h("h3", null, routeLink(ctx, pageRoute(group.path), "ls-backlink-title", fromEntry.title)));
       const refCtx = { ...ctx, path: group.path };
       for (const pos of group.positions) {
         shown++;
@@ -223,13 +218,7 @@ export function createReader(graph, { parse } = {}) {
         const route = pageRoute(group.path, block.uuid ?? pos);
         const item = h("div", "ls-backlink-block", renderBlockContent(block, refCtx));
         item.dataset.pos = String(pos);
-        const open = h("a", "ls-backlink-open", "Open");
-        open.href = route;
-        open.addEventListener("click", (event) => {
-          event.preventDefault();
-          graph.navigate(route);
-        });
-        item.append(open);
+        item.append(routeLink(ctx, route, "ls-backlink-open", "Open"));
         box.append(item);
       }
       section.append(box);

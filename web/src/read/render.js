@@ -43,7 +43,7 @@ export function pageRoute(path, block) {
 }
 
 /** An <a> to an app route that navigates through graph.navigate (href kept for long-press/new tab). */
-function routeLink(ctx, route, className, ...children) {
+export function routeLink(ctx, route, className, ...children) {
   const a = h("a", className, ...children);
   a.href = route;
   a.addEventListener("click", (event) => {
