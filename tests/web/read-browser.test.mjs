@@ -244,6 +244,8 @@ describe("reader in Chromium (phone viewport)", { skip: !existsSync(CHROMIUM) &&
     assert.match(main.text, /\[click me\]\(javascript:document\.title='pwned'\)/);
     assert.match(main.text, /\[:div \{:on-click "alert\(1\)"\} "hiccup"\]/);
     assert.deepEqual(await page.evaluate(() => window.cspViolations), []);
+    mkdirSync(join(ROOT, "build"), { recursive: true });
+    await page.screenshot({ path: join(ROOT, "build/read-browser-hostile.png"), fullPage: true });
   });
 
   test("a page that makes mldoc fail says so; the rest keeps working", async () => {
