@@ -72,6 +72,10 @@ export function workerParser(workerUrl = new URL("./parse.worker.js", import.met
     lane.worker.postMessage({ id: job.id, text: job.text, format: job.format, maxChars: job.maxChars });
   }
 
+  // Start the viewing worker now: loading mldoc (~420 KB of JavaScript) then overlaps with
+  // fetching the file list and the first page.
+  start(lanes[0]);
+
   return (text, format, { priority = false, maxChars } = {}) =>
     new Promise((resolve) => {
       const lane = lanes[priority ? 0 : 1];
