@@ -10,6 +10,7 @@ import { generateGraph } from "../../bench/workload.mjs";
 import { lineDiff } from "../../web/src/read/diff.js";
 import { createLibrary } from "../../web/src/read/library.js";
 import { parsePage, splitTopLevel } from "../../web/src/read/parse.js";
+import { assetPath } from "../../web/src/read/render.js";
 import { createSearchIndex, snippet } from "../../web/src/read/search.js";
 import {
   describeFile,
@@ -374,6 +375,19 @@ describe("search", () => {
       `# search: 2,000 pages, ${blocks} blocks, ${(chars / 1048576).toFixed(1)} M chars; warm queries ${times.map((t) => t.toFixed(1)).join(", ")} ms (worst ${worst.toFixed(1)})`,
     );
     assert.ok(worst < 200, `worst query ${worst} ms`);
+  });
+});
+
+describe("asset links", () => {
+  test("../assets/… from a page, assets/… from the root; nothing outside assets/, no URLs", () => {
+    assert.equal(assetPath("pages/a.md", "../assets/img_1.png"), "assets/img_1.png");
+    assert.equal(assetPath("pages/a.md", "../assets/My%20File.pdf"), "assets/My File.pdf");
+    assert.equal(assetPath("journals/2026_12_06.md", "/assets/x.mp3"), "assets/x.mp3");
+    assert.equal(assetPath("pages/a.md", "assets/x.png"), "assets/x.png");
+    assert.equal(assetPath("pages/a.md", "../logseq/config.edn"), null);
+    assert.equal(assetPath("pages/a.md", "../assets/../logseq/config.edn"), null);
+    assert.equal(assetPath("pages/a.md", "https://example.com/assets/x.png"), null);
+    assert.equal(assetPath("pages/a.md", "javascript:alert(1)"), null);
   });
 });
 

@@ -188,7 +188,10 @@ export function assetPath(pagePath, url) {
     else if (part !== "." && part !== "") parts.push(part);
   }
   const path = parts.join("/").normalize("NFC");
-  return path.startsWith("assets/") ? path : null;
+  if (path.startsWith("assets/")) return path;
+  // "assets/x.png" or "/assets/x.png" written from the graph's root
+  const root = rel.replace(/^\/+/, "").normalize("NFC");
+  return root.startsWith("assets/") && !root.includes("..") ? root : null;
 }
 
 function assetElement(path, labelNodes, embedded, ctx) {
