@@ -355,6 +355,8 @@ describe("reader in Chromium (phone viewport)", { skip: !existsSync(CHROMIUM) &&
     await page.waitForFunction(() => window.rendered === true, { timeout: 60_000 });
     await page.click('.ls-block[data-uuid$="a001"] > .ls-block-row > .ls-bullet');
     await page.waitForFunction(() => document.querySelector(".ls-asset-img")?.complete);
+    // linked references appear while the rest of the graph is still being read
+    await page.waitForFunction(() => document.querySelectorAll(".ls-backlink-page").length === 4, { timeout: 30_000 });
     mkdirSync(join(ROOT, "build"), { recursive: true });
     await page.screenshot({ path: join(ROOT, "build/read-browser.png"), fullPage: true });
   });

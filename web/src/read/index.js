@@ -195,7 +195,11 @@ export function createReader(graph, { parse } = {}) {
     const heading = h("h2", "ls-backlinks-title", "Linked references");
     const groups = lib.backlinks(path);
     const count = groups.reduce((n, g) => n + g.positions.length, 0);
-    heading.textContent = count ? `${count} Linked reference${count === 1 ? "" : "s"}` : "No linked references";
+    heading.textContent = count
+      ? `${count} Linked reference${count === 1 ? "" : "s"}`
+      : pending
+        ? "Linked references"
+        : "No linked references";
     section.replaceChildren(heading);
     if (pending) section.append(h("p", "ls-note ls-backlinks-pending", pending));
     let shown = 0;

@@ -137,7 +137,12 @@ export function createLibrary(graph, parse) {
     return [...entries.values()].filter((e) => e.kind !== "other").map((e) => e.path);
   }
 
-  function emitProgress() {
+  let lastEmit = 0;
+  // At most every 200 ms while reading (a 20,000-file graph would otherwise call back 20,000 times).
+  function emitProgress(force = false) {
+    const now = Date.now();
+    if (!force && indexed < indexTotal && now - lastEmit < 200) return;
+    lastEmit = now;
     for (const fn of progressListeners) fn({ done: indexed, total: indexTotal });
   }
 
@@ -149,7 +154,7 @@ export function createLibrary(graph, parse) {
       const todo = sortPages([...entries.values()].filter((e) => e.kind !== "other")).map((e) => e.path);
       indexTotal = todo.length;
       indexed = todo.filter((p) => pages.has(p)).length;
-      emitProgress();
+      emitProgress(true);
       // Very large pages last: one of them keeps a parse worker busy for a long while.
       const big = (p) => (files.get(p)?.size ?? 0) > HUGE_CHARS;
       const queue = [...todo.filter((p) => !pages.has(p) && !big(p)), ...todo.filter((p) => !pages.has(p) && big(p))];
@@ -157,11 +162,11 @@ export function createLibrary(graph, parse) {
         while (queue.length) {
           await page(queue.shift());
           indexed++;
-          if (indexed === indexTotal || indexed % 25 === 0) emitProgress();
+          emitProgress();
         }
       });
       await Promise.all(workers);
-      emitProgress();
+      emitProgress(true);
     })();
     return indexRun;
   }
