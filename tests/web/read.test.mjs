@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 import { generateGraph } from "../../bench/workload.mjs";
 import { lineDiff } from "../../web/src/read/diff.js";
 import { createLibrary } from "../../web/src/read/library.js";
-import { parsePage } from "../../web/src/read/parse.js";
+import { parsePage, splitTopLevel } from "../../web/src/read/parse.js";
+import { assetPath } from "../../web/src/read/render.js";
 import { createSearchIndex, snippet } from "../../web/src/read/search.js";
 import {
   describeFile,
@@ -157,7 +158,7 @@ describe("parse: mldoc AST → block model", () => {
         ["alias", "PA"],
       ],
     );
-    assert.deepEqual(page.refs, ["Work", "PA"].slice(0, 1).concat(["PA"]));
+    assert.deepEqual(page.refs, ["project", "Work", "PA"]);
     const b = page.blocks;
     assert.deepEqual(
       b.slice(0, 5).map((x) => [x.level, x.marker, x.text]),
@@ -213,6 +214,36 @@ describe("parse: mldoc AST → block model", () => {
     );
   });
 
+  test("a large page is parsed in pieces cut at top-level bullets, with the same blocks", () => {
+    const lines = [];
+    for (let i = 0; i < 3000; i++) {
+      lines.push(
+        `- top ${i} [[Page ${i % 7}]]`,
+        `  id:: 6571a9b2-0c1d-4a3e-9f00-${String(i).padStart(12, "0")}`,
+        `\t- child ${i}`,
+        "\t  ```",
+        "- not a bullet inside code",
+        "\t  ```",
+      );
+    }
+    const text = "title:: Big\n\n" + lines.join("\n") + "\n";
+    assert.ok(splitTopLevel(text, "Markdown", 16 * 1024).every((c, i) => i === 0 || c.startsWith("- ")));
+    const whole = parsePage(text, "Markdown", { chunkChars: Number.POSITIVE_INFINITY });
+    const pieces = parsePage(text, "Markdown", { chunkChars: 16 * 1024 });
+    const view = (p) => p.blocks.map((b) => [b.pos, b.level, b.uuid, b.text, b.refs.join()]);
+    assert.equal(pieces.title, "Big");
+    assert.deepEqual(view(pieces), view(whole));
+    const head = parsePage(text, "Markdown", { chunkChars: 16 * 1024, maxChars: 20 * 1024 });
+    assert.ok(head.blocks.length < whole.blocks.length && head.partial.totalChars === text.length);
+    assert.deepEqual(view(head), view(whole).slice(0, head.blocks.length));
+  });
+
+  test("a page that makes mldoc fail is an error, not an exception", async () => {
+    const graph = fixtureGraph(GRAPH);
+    const page = parsePage(await graph.text("pages/deep quotes.md"), "Markdown");
+    assert.match(page.error, /^Logseq's parser \(mldoc\) could not read this page \(.+\)\. The file is unchanged\.$/);
+  });
+
   test("hostile text stays data: raw HTML and hiccup are kept as source, javascript: links as text", async () => {
     const graph = fixtureGraph(GRAPH);
     const page = parsePage(await graph.text("pages/hostile.md"), "Markdown");
@@ -238,6 +269,7 @@ describe("library: titles, refs, linked references, changes", () => {
         "Jan 2nd, 2025",
         "a/b",
         "Café Notes",
+        "deep quotes",
         "hostile",
         "Org Mode Page",
         "Project Alpha",
@@ -343,6 +375,19 @@ describe("search", () => {
       `# search: 2,000 pages, ${blocks} blocks, ${(chars / 1048576).toFixed(1)} M chars; warm queries ${times.map((t) => t.toFixed(1)).join(", ")} ms (worst ${worst.toFixed(1)})`,
     );
     assert.ok(worst < 200, `worst query ${worst} ms`);
+  });
+});
+
+describe("asset links", () => {
+  test("../assets/… from a page, assets/… from the root; nothing outside assets/, no URLs", () => {
+    assert.equal(assetPath("pages/a.md", "../assets/img_1.png"), "assets/img_1.png");
+    assert.equal(assetPath("pages/a.md", "../assets/My%20File.pdf"), "assets/My File.pdf");
+    assert.equal(assetPath("journals/2026_12_06.md", "/assets/x.mp3"), "assets/x.mp3");
+    assert.equal(assetPath("pages/a.md", "assets/x.png"), "assets/x.png");
+    assert.equal(assetPath("pages/a.md", "../logseq/config.edn"), null);
+    assert.equal(assetPath("pages/a.md", "../assets/../logseq/config.edn"), null);
+    assert.equal(assetPath("pages/a.md", "https://example.com/assets/x.png"), null);
+    assert.equal(assetPath("pages/a.md", "javascript:alert(1)"), null);
   });
 });
 

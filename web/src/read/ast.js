@@ -24,16 +24,22 @@ export function toProps(entries) {
   }));
 }
 
-/** Page names a property value refers to (tags::/alias:: split on commas, else its links). */
+/** Page names a property value refers to (tags::/alias:: are comma-separated page names, else its links). */
 export function propertyRefs(prop) {
-  const names = [];
-  collectInlineRefs(prop.inline, names, []);
-  if (LIST_REF_PROPERTIES.has(prop.key) && names.length === 0) {
+  if (LIST_REF_PROPERTIES.has(prop.key)) {
+    const names = [];
     for (const part of prop.value.split(",")) {
-      const name = part.trim().replace(/^#/, "");
+      const name = part
+        .trim()
+        .replace(/^#/, "")
+        .replace(/^\[\[(.*)\]\]$/, "$1")
+        .trim();
       if (name) names.push(name);
     }
+    return names;
   }
+  const names = [];
+  collectInlineRefs(prop.inline, names, []);
   return names;
 }
 

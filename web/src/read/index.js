@@ -12,67 +12,75 @@ import {
   renderBody,
   renderOutline,
   renderProperties,
+  routeLink,
   runDeferred,
 } from "./render.js";
 
 export { pageRoute } from "./render.js";
 
-const MAX_IN_FLIGHT = 2;
 const BACKLINK_BLOCKS = 200;
 
-/** parse(text, format, {priority}) backed by the parse worker; a stuck or crashed worker is replaced. */
+/**
+ * parse(text, format, {priority, maxChars}) backed by two parse workers: one for the page being
+ * viewed, one for background indexing, so opening a page never waits behind the index. A
+ * stuck or crashed worker is replaced and its page reported as unreadable.
+ */
 export function workerParser(workerUrl = new URL("./parse.worker.js", import.meta.url)) {
-  let worker = null;
   let nextId = 1;
-  const high = [];
-  const low = [];
-  const inFlight = new Map(); // id → {job, timer}
+  const lanes = [makeLane(), makeLane()]; // [viewing, indexing]
 
-  function start() {
-    worker = new Worker(workerUrl, { type: "module" });
-    worker.onmessage = (event) => {
-      const entry = inFlight.get(event.data.id);
-      if (!entry) return;
-      clearTimeout(entry.timer);
-      inFlight.delete(event.data.id);
-      entry.job.resolve(event.data.page);
-      pump();
+  function makeLane() {
+    return { worker: null, queue: [], job: null, timer: null };
+  }
+
+  function start(lane) {
+    lane.worker = new Worker(workerUrl, { type: "module" });
+    lane.worker.onmessage = (event) => {
+      if (!lane.job || event.data.id !== lane.job.id) return;
+      clearTimeout(lane.timer);
+      const job = lane.job;
+      lane.job = null;
+      job.resolve(event.data.page);
+      pump(lane);
     };
-    worker.onerror = (event) => {
+    lane.worker.onerror = (event) => {
       event.preventDefault?.();
-      restart("The page reader stopped: " + (event.message || "worker error"));
+      fail(lane, "The page reader stopped: " + (event.message || "worker error"));
     };
   }
 
-  // Fail what was running (it may be what broke the worker) and carry on with a fresh one.
-  function restart(message) {
-    worker?.terminate();
-    worker = null;
-    for (const { job, timer } of inFlight.values()) {
-      clearTimeout(timer);
-      job.resolve({ format: job.format, error: message });
-    }
-    inFlight.clear();
-    pump();
+  // Fail the running job (it may be what broke the worker) and carry on with a fresh worker.
+  function fail(lane, text) {
+    lane.worker?.terminate();
+    lane.worker = null;
+    clearTimeout(lane.timer);
+    const job = lane.job;
+    lane.job = null;
+    job?.resolve({ format: job.format, error: text });
+    pump(lane);
   }
 
-  function pump() {
-    while (inFlight.size < MAX_IN_FLIGHT && (high.length || low.length)) {
-      if (!worker) start();
-      const job = high.shift() ?? low.shift();
-      const id = nextId++;
-      // Generous: mldoc does ~250 KiB/s; a page taking far longer than that is stuck.
-      const limit = 15_000 + job.text.length / 20;
-      const timer = setTimeout(() => restart("This page took too long to read and was skipped."), limit);
-      inFlight.set(id, { job, timer });
-      worker.postMessage({ id, text: job.text, format: job.format });
-    }
+  function pump(lane) {
+    if (lane.job || !lane.queue.length) return;
+    if (!lane.worker) start(lane);
+    const job = lane.queue.shift();
+    job.id = nextId++;
+    lane.job = job;
+    // Generous: mldoc reads ~100-250 KiB/s; a page taking far longer than that is stuck.
+    const limit = 30_000 + Math.min(job.text.length, job.maxChars ?? Number.POSITIVE_INFINITY) / 10;
+    lane.timer = setTimeout(() => fail(lane, "This page took too long to read and was skipped."), limit);
+    lane.worker.postMessage({ id: job.id, text: job.text, format: job.format, maxChars: job.maxChars });
   }
 
-  return (text, format, { priority = false } = {}) =>
+  // Start the viewing worker now: loading mldoc (~420 KB of JavaScript) then overlaps with
+  // fetching the file list and the first page.
+  start(lanes[0]);
+
+  return (text, format, { priority = false, maxChars } = {}) =>
     new Promise((resolve) => {
-      (priority ? high : low).push({ text, format, resolve });
-      pump();
+      const lane = lanes[priority ? 0 : 1];
+      lane.queue.push({ text, format, maxChars, resolve });
+      pump(lane);
     });
 }
 
@@ -101,21 +109,19 @@ export function createReader(graph, { parse } = {}) {
     if (previous) for (const url of previous.urls) URL.revokeObjectURL(url);
   }
 
-  async function renderPageImpl(el, path, { block } = {}) {
+  async function renderPageImpl(el, path, { block, full = false } = {}) {
     releaseUrls(el);
     const state = { token: {}, urls: [] };
     renders.set(el, state);
     const current = () => renders.get(el) === state;
-    message(el, "ls-loading", "Loading…");
+    if (!full) message(el, "ls-loading", "Loading…");
     await lib.ready();
     startIndexing();
     const entry = lib.entry(path);
     if (!entry) return message(el, "ls-error", "This page is not in the graph (it may have been deleted or renamed).");
     const ctx = { graph, lib, path, urls: state.urls, deferred: [], depth: 0, whenIndexed };
     if (entry.kind === "other") return renderOtherFile(el, entry, ctx, current);
-    const size = lib.files().get(path)?.size ?? 0;
-    if (size > 512 * 1024) message(el, "ls-loading", `Reading a large page (${Math.round(size / 1024)} KiB)…`);
-    const page = await lib.page(path, { priority: true });
+    const page = await lib.page(path, { priority: true, preview: !full });
     if (!current()) return;
     const title = lib.entry(path)?.title ?? entry.title;
     const article = h("article", "ls-page");
@@ -138,6 +144,25 @@ export function createReader(graph, { parse } = {}) {
       if (reveal >= page.blocks.length) reveal = -1;
     }
     if (!page.blocks.length && !page.pre.length) outline.append(h("p", "ls-empty", "This page is empty."));
+    if (page.partial) {
+      const kib = (n) => Math.round(n / 1024).toLocaleString("en");
+      const whole = h("button", "ls-show-more", "Show the whole page");
+      whole.type = "button";
+      whole.addEventListener("click", () => {
+        whole.disabled = true;
+        whole.textContent = "Reading the whole page…";
+        renderPageImpl(el, path, { block, full: true });
+      });
+      article.insertBefore(
+        h(
+          "div",
+          "ls-note ls-partial",
+          `A very large page: showing its first ${kib(page.partial.shownChars)} of ${kib(page.partial.totalChars)} KiB while the rest is read. `,
+          whole,
+        ),
+        outline,
+      );
+    }
     const target = renderOutline(outline, page.blocks, ctx, { reveal });
     const backlinks = h("section", "ls-backlinks");
     article.append(backlinks);
@@ -147,22 +172,36 @@ export function createReader(graph, { parse } = {}) {
     fillBacklinks(backlinks, path, ctx, current);
   }
 
+  // Linked references need every page read: show what is known, refresh as pages arrive.
   async function fillBacklinks(section, path, ctx, current) {
-    const heading = h("h2", "ls-backlinks-title", "Linked references");
     if (!lib.isIndexed()) {
-      const waiting = h("p", "ls-loading", "Reading the rest of the graph for linked references…");
-      section.replaceChildren(heading, waiting);
-      const stop = lib.onProgress(({ done, total }) => {
-        waiting.textContent = `Reading the rest of the graph for linked references… ${done} of ${total} pages`;
+      let last = 0;
+      let stop = null;
+      stop = lib.onProgress(({ done, total }) => {
+        if (!current()) return stop?.();
+        if (done < total && performance.now() - last < 1000) return;
+        last = performance.now();
+        drawBacklinks(section, path, ctx, done < total ? `Still reading ${total - done} of ${total} pages…` : null);
       });
+      drawBacklinks(section, path, ctx, "Reading the rest of the graph…");
       await whenIndexed();
-      stop();
+      stop?.();
       if (!current()) return;
     }
+    drawBacklinks(section, path, ctx, null);
+  }
+
+  function drawBacklinks(section, path, ctx, pending) {
+    const heading = h("h2", "ls-backlinks-title", "Linked references");
     const groups = lib.backlinks(path);
     const count = groups.reduce((n, g) => n + g.positions.length, 0);
-    heading.textContent = count ? `${count} Linked reference${count === 1 ? "" : "s"}` : "No linked references";
+    heading.textContent = count
+      ? `${count} Linked reference${count === 1 ? "" : "s"}`
+      : pending
+        ? "Linked references"
+        : "No linked references";
     section.replaceChildren(heading);
+    if (pending) section.append(h("p", "ls-note ls-backlinks-pending", pending));
     let shown = 0;
     for (const group of groups) {
       if (shown >= BACKLINK_BLOCKS) {
@@ -174,13 +213,7 @@ export function createReader(graph, { parse } = {}) {
       if (!from || !fromEntry) continue;
       const box = h("div", "ls-backlink-page");
       box.dataset.path = group.path;
-      const pageLink = h("a", "ls-backlink-title", fromEntry.title);
-      pageLink.href = pageRoute(group.path);
-      pageLink.addEventListener("click", (event) => {
-        event.preventDefault();
-        graph.navigate(pageRoute(group.path));
-      });
-      box.append(h("h3", null, pageLink));
+      box.append(h("h3", null, routeLink(ctx, pageRoute(group.path), "ls-backlink-title", fromEntry.title)));
       const refCtx = { ...ctx, path: group.path };
       for (const pos of group.positions) {
         shown++;
@@ -193,13 +226,7 @@ export function createReader(graph, { parse } = {}) {
         const route = pageRoute(group.path, block.uuid ?? pos);
         const item = h("div", "ls-backlink-block", renderBlockContent(block, refCtx));
         item.dataset.pos = String(pos);
-        const open = h("a", "ls-backlink-open", "Open");
-        open.href = route;
-        open.addEventListener("click", (event) => {
-          event.preventDefault();
-          graph.navigate(route);
-        });
-        item.append(open);
+        item.append(routeLink(ctx, route, "ls-backlink-open", "Open"));
         box.append(item);
       }
       section.append(box);

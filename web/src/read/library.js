@@ -7,6 +7,9 @@ import { createSearchIndex } from "./search.js";
 import { describeFile, formatOf, readConfig, sortPages } from "./titles.js";
 
 const TEXT_CONCURRENCY = 4;
+// Pages longer than this show their beginning first (PREVIEW_CHARS of whole top-level blocks).
+export const HUGE_CHARS = 256 * 1024;
+const PREVIEW_CHARS = 32 * 1024;
 
 export function createLibrary(graph, parse) {
   let config = readConfig(null);
@@ -69,12 +72,34 @@ export function createLibrary(graph, parse) {
   function forget(path) {
     pages.delete(path);
     loading.delete(path);
+    texts.delete(path);
     refs.removePath(path);
     search.remove(path);
   }
 
-  /** The parsed page at `path` (fetching and parsing it once). Never rejects: errors come as {error}. */
-  function page(path, { priority = false } = {}) {
+  const texts = new Map(); // path → Promise<{text} | {error}> while a page is being loaded
+
+  function textOf(path) {
+    let pending = texts.get(path);
+    if (!pending) {
+      pending = Promise.resolve()
+        .then(() => graph.text(path))
+        .then(
+          (text) => ({ text: String(text) }),
+          (e) => ({ error: e?.userMessage ?? "This page could not be loaded: " + (e?.message ?? e) }),
+        );
+      texts.set(path, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * The parsed page at `path` (fetched and parsed once). Never rejects: errors come as {error}.
+   * `priority`: parse ahead of background indexing. `preview`: for a very large page, resolve
+   * with its beginning (`partial` set) as soon as that is parsed; the whole page goes on parsing
+   * in the background and a later call returns it.
+   */
+  function page(path, { priority = false, preview = false } = {}) {
     const known = pages.get(path);
     if (known) return Promise.resolve(known);
     let pending = loading.get(path);
@@ -82,29 +107,42 @@ export function createLibrary(graph, parse) {
       const format = formatOf(path);
       const gen = generation;
       pending = (async () => {
-        let text;
-        try {
-          text = await graph.text(path);
-        } catch (e) {
+        const got = await textOf(path);
+        texts.delete(path);
+        if (got.error) {
           // Not cached as a model: a later visit tries again (the network may be back).
           loading.delete(path);
-          return { format, error: e?.userMessage ?? "This page could not be loaded: " + (e?.message ?? e) };
+          return { format, error: got.error };
         }
-        const model = format ? await parse(text, format, { priority }) : { format, error: "Not a page." };
+        const huge = got.text.length > HUGE_CHARS;
+        const model = format
+          ? await parse(got.text, format, { priority: priority && !huge })
+          : { format, error: "Not a page." };
         if (gen === generation || !pages.has(path)) ingest(path, model);
         loading.delete(path);
         return model;
       })();
       loading.set(path, pending);
     }
-    return pending;
+    if (!preview) return pending;
+    return (async () => {
+      const got = await textOf(path);
+      if (got.error || got.text.length <= HUGE_CHARS) return pending;
+      const format = formatOf(path);
+      return Promise.race([pending, parse(got.text, format, { priority: true, maxChars: PREVIEW_CHARS })]);
+    })();
   }
 
   function pagePaths() {
     return [...entries.values()].filter((e) => e.kind !== "other").map((e) => e.path);
   }
 
-  function emitProgress() {
+  let lastEmit = 0;
+  // At most every 200 ms while reading (a 20,000-file graph would otherwise call back 20,000 times).
+  function emitProgress(force = false) {
+    const now = Date.now();
+    if (!force && indexed < indexTotal && now - lastEmit < 200) return;
+    lastEmit = now;
     for (const fn of progressListeners) fn({ done: indexed, total: indexTotal });
   }
 
@@ -116,17 +154,19 @@ export function createLibrary(graph, parse) {
       const todo = sortPages([...entries.values()].filter((e) => e.kind !== "other")).map((e) => e.path);
       indexTotal = todo.length;
       indexed = todo.filter((p) => pages.has(p)).length;
-      emitProgress();
-      const queue = todo.filter((p) => !pages.has(p));
+      emitProgress(true);
+      // Very large pages last: one of them keeps a parse worker busy for a long while.
+      const big = (p) => (files.get(p)?.size ?? 0) > HUGE_CHARS;
+      const queue = [...todo.filter((p) => !pages.has(p) && !big(p)), ...todo.filter((p) => !pages.has(p) && big(p))];
       const workers = Array.from({ length: TEXT_CONCURRENCY }, async () => {
         while (queue.length) {
           await page(queue.shift());
           indexed++;
-          if (indexed === indexTotal || indexed % 25 === 0) emitProgress();
+          emitProgress();
         }
       });
       await Promise.all(workers);
-      emitProgress();
+      emitProgress(true);
     })();
     return indexRun;
   }

@@ -69,17 +69,69 @@ function finishBlock(block) {
   block.text = body ? (title ? title + "\n" + body : body) : title;
 }
 
+// mldoc's time grows with a page's size (~4-10 ms per KiB): big pages are cut at top-level
+// bullets (where Logseq's outline trees are independent) and parsed piece by piece.
+const CHUNK_CHARS = 64 * 1024;
+
+/** Cut `text` into pieces of about `maxChars`, only before a top-level bullet ("- " / "* "). */
+export function splitTopLevel(text, format, maxChars = CHUNK_CHARS) {
+  if (text.length <= maxChars) return [text];
+  const bullet = format === "Org" ? /\n(?=\*+[ \t\n])/g : /\n(?=[-*+][ \t\n]|[-*+]$)/gm;
+  const chunks = [];
+  let start = 0;
+  let lastCut = -1;
+  for (const m of text.matchAll(bullet)) {
+    const cut = m.index + 1;
+    if (cut - start >= maxChars && lastCut > start) {
+      chunks.push(text.slice(start, lastCut));
+      start = lastCut;
+    }
+    lastCut = cut;
+  }
+  if (text.length - start > maxChars && lastCut > start) {
+    chunks.push(text.slice(start, lastCut));
+    start = lastCut;
+  }
+  chunks.push(text.slice(start));
+  return chunks;
+}
+
 /**
  * Parse a page into {format, properties, title, pre, blocks}. Never throws: a page mldoc
  * cannot read comes back as {error}.
  * blocks are flat, in file order, each with its outline level; render.js nests them.
+ * `maxChars` parses only the beginning (whole top-level blocks) of a very large page: the
+ * result then has `partial: {shownChars, totalChars}`.
  */
-export function parsePage(text, format) {
+export function parsePage(text, format, { maxChars = Number.POSITIVE_INFINITY, chunkChars = CHUNK_CHARS } = {}) {
+  const chunks = splitTopLevel(text, format, chunkChars);
+  let page = null;
+  let consumed = 0;
+  for (const chunk of chunks) {
+    if (page && consumed >= maxChars) break;
+    const part = parseChunk(chunk, format, page === null);
+    if (part.error) return part;
+    if (!page) page = part;
+    else {
+      for (const b of part.blocks) {
+        b.pos = page.blocks.length;
+        page.blocks.push(b);
+      }
+      page.pre.push(...part.pre);
+    }
+    consumed += chunk.length;
+  }
+  if (consumed < text.length) page.partial = { shownChars: consumed, totalChars: text.length };
+  return page;
+}
+
+function parseChunk(text, format, first) {
   let ast;
   try {
     ast = parseAst(text, format);
   } catch (e) {
-    return { format, error: "mldoc could not parse this page: " + (e?.message ?? String(e)) };
+    const detail = String(e?.message ?? e).slice(0, 200);
+    return { format, error: `Logseq's parser (mldoc) could not read this page (${detail}). The file is unchanged.` };
   }
   const page = { format, properties: [], title: null, pre: [], blocks: [] };
   let current = null;
@@ -105,15 +157,16 @@ export function parsePage(text, format) {
   }
   if (current) finishBlock(current);
   // A first block holding only properties is the page's properties block (Logseq's pre-block).
-  const first = page.blocks[0];
+  const firstBlock = page.blocks[0];
   if (
     first &&
+    firstBlock &&
     page.properties.length === 0 &&
-    first.props.length > 0 &&
-    first.title.length === 0 &&
-    first.body.length === 0
+    firstBlock.props.length > 0 &&
+    firstBlock.title.length === 0 &&
+    firstBlock.body.length === 0
   ) {
-    page.properties = first.props;
+    page.properties = firstBlock.props;
     page.blocks.shift();
     page.blocks.forEach((b, i) => {
       b.pos = i;

@@ -43,7 +43,7 @@ export function pageRoute(path, block) {
 }
 
 /** An <a> to an app route that navigates through graph.navigate (href kept for long-press/new tab). */
-function routeLink(ctx, route, className, ...children) {
+export function routeLink(ctx, route, className, ...children) {
   const a = h("a", className, ...children);
   a.href = route;
   a.addEventListener("click", (event) => {
@@ -188,7 +188,10 @@ export function assetPath(pagePath, url) {
     else if (part !== "." && part !== "") parts.push(part);
   }
   const path = parts.join("/").normalize("NFC");
-  return path.startsWith("assets/") ? path : null;
+  if (path.startsWith("assets/")) return path;
+  // "assets/x.png" or "/assets/x.png" written from the graph's root
+  const root = rel.replace(/^\/+/, "").normalize("NFC");
+  return root.startsWith("assets/") && !root.includes("..") ? root : null;
 }
 
 function assetElement(path, labelNodes, embedded, ctx) {
@@ -196,8 +199,7 @@ function assetElement(path, labelNodes, embedded, ctx) {
   const ext = name.includes(".") ? name.slice(name.lastIndexOf(".") + 1).toLowerCase() : "";
   const label = labelNodes.length ? inlineText(labelNodes) : name;
   if (!ctx.lib.files().has(path)) {
-    const span = h("span", "ls-asset ls-missing", (embedded ? "🖼 " : "") + label + " (missing: " + path + ")");
-    return span;
+    return h("span", "ls-asset ls-missing", label + " (missing: " + path + ")");
   }
   const holder = h("span", "ls-asset ls-loading", label);
   const kind = IMAGE_EXT.has(ext)
@@ -225,7 +227,12 @@ function assetElement(path, labelNodes, embedded, ctx) {
         el.controls = true;
         el.src = url;
       } else {
-        el = h("a", "ls-asset-link ls-asset-" + kind, (kind === "pdf" ? "📄 " : "📎 ") + label);
+        el = h(
+          "a",
+          "ls-asset-link ls-asset-" + kind,
+          h("span", "ls-asset-kind", kind === "pdf" ? "PDF" : ext.toUpperCase() || "FILE"),
+          " " + label,
+        );
         el.href = url;
         el.target = "_blank";
         el.rel = "noopener noreferrer";
@@ -309,7 +316,7 @@ function bodyNode(node, ctx) {
     case "Paragraph":
       return h("div", "ls-paragraph", renderInline(trimBreaks(arg), ctx));
     case "Src": {
-      const code = h("code", "ls-src-code", (arg.lines ?? []).join("").replace(/\n$/, ""));
+      const code = h("code", "ls-src-code", dedent((arg.lines ?? []).join("").replace(/\n$/, "")));
       const pre = h("pre", "ls-src", code);
       if (arg.language) pre.dataset.lang = arg.language;
       return arg.language ? h("div", "ls-src-wrap", h("span", "ls-src-lang", arg.language), pre) : pre;
@@ -363,6 +370,24 @@ function bodyNode(node, ctx) {
   }
 }
 
+/** Remove the indentation every non-blank line shares (a block's code keeps its bullet's indent in the file). */
+export function dedent(text) {
+  const lines = text.split("\n");
+  let common = null;
+  for (const line of lines) {
+    if (!line.trim()) continue;
+    const indent = /^[\t ]*/.exec(line)[0];
+    if (common === null || !indent.startsWith(common)) {
+      let i = 0;
+      while (common !== null && i < common.length && i < indent.length && common[i] === indent[i]) i++;
+      common = common === null ? indent : common.slice(0, i);
+    }
+  }
+  return common
+    ? lines.map((l) => (l.startsWith(common) ? l.slice(common.length) : l.trim() ? l : "")).join("\n")
+    : text;
+}
+
 function inlineTextOfNode(node) {
   try {
     return typeof node[1] === "string" ? node[1] : "";
@@ -405,14 +430,13 @@ export function renderProperties(props, ctx, className) {
   const dl = h("dl", className);
   for (const prop of visible) {
     const dd = h("dd", "ls-prop-value");
-    const names = prop.inline.length ? null : propertyRefs(prop);
-    if (prop.inline.length) dd.append(renderInline(prop.inline, ctx));
-    else if (names?.length && (prop.key === "tags" || prop.key === "alias")) {
-      names.forEach((name, i) => {
+    if (prop.key === "tags" || prop.key === "alias") {
+      propertyRefs(prop).forEach((name, i) => {
         if (i) dd.append(", ");
         dd.append(pageLink(ctx, name, name, "ls-link"));
       });
-    } else dd.append(prop.value);
+    } else if (prop.inline.length) dd.append(renderInline(prop.inline, ctx));
+    else dd.append(prop.value);
     const row = h("div", "ls-prop", h("dt", "ls-prop-key", prop.key), dd);
     row.dataset.key = prop.key;
     dl.append(row);
@@ -435,7 +459,8 @@ export function renderBlockContent(block, ctx) {
   if (block.priority)
     head.append(h("span", "ls-priority ls-priority-" + block.priority.toLowerCase(), "[#" + block.priority + "]"), " ");
   head.append(renderInline(trimBreaks(block.title), ctx));
-  content.append(head);
+  // A bullet whose first line is a code fence or a table has no title: its body starts the row.
+  if (block.title.length || block.marker || block.priority || !block.body.length) content.append(head);
   for (const ts of block.timestamps ?? []) {
     const label = ts.kind === "Scheduled" ? "SCHEDULED" : "DEADLINE";
     content.append(

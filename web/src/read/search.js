@@ -13,7 +13,7 @@ const SEP = "\u0001";
 
 export function createSearchIndex() {
   // path → {title, titleLc, blocks: [{text, uuid, pos}], lc: all block texts lower-cased and
-  // joined by SEP, starts: where each block begins in lc}
+  // joined by SEP, starts: where each block begins in lc, blockLc: each block's part of lc}
   const pages = new Map();
 
   function blockAt(page, offset) {
@@ -46,13 +46,16 @@ export function createSearchIndex() {
         starts.push(at);
         at += b.text.length + SEP.length;
       }
+      const lc = kept.map((b) => fold(b.text)).join(SEP);
       pages.delete(path);
       pages.set(path, {
         title,
         titleLc: fold(title),
         blocks: kept,
-        lc: kept.map((b) => fold(b.text)).join(SEP),
+        lc,
         starts,
+        // views into lc (V8 keeps substrings as slices of their parent)
+        blockLc: kept.map((b, i) => lc.slice(starts[i], starts[i] + b.text.length)),
       });
     },
     /** Change a page's title only (title:: discovered later, or a rename). */
@@ -112,12 +115,18 @@ export function createSearchIndex() {
           from = lc.indexOf(phrase, next);
         }
         if (terms.length < 2 || wordHits.length >= limit || !terms.every((t) => lc.includes(t))) continue;
-        for (let b = 0; b < page.blocks.length && wordHits.length < limit; b++) {
-          if (seen.has(b)) continue;
+        // Blocks holding every word: walk the first word's occurrences, check the others in that block.
+        let at = lc.indexOf(terms[0]);
+        while (at >= 0 && wordHits.length < limit) {
+          const b = blockAt(page, at);
           const start = page.starts[b];
-          const text = lc.slice(start, start + page.blocks[b].text.length);
-          if (terms.every((t) => text.includes(t)))
-            wordHits.push(result(path, page, b, text.indexOf(terms[0]), terms[0].length));
+          if (!seen.has(b) && terms.every((t) => page.blockLc[b].includes(t))) {
+            seen.add(b);
+            wordHits.push(result(path, page, b, at - start, terms[0].length));
+          }
+          const next = page.starts[b + 1];
+          if (next === undefined) break;
+          at = lc.indexOf(terms[0], next);
         }
       }
       return [...titles, ...phraseHits, ...wordHits].slice(0, limit);
