@@ -561,6 +561,47 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
     console.log(`# logN 20 unlock to page list: ${ms} ms`);
   });
 
+  test('"this is not my device" keeps nothing on disk', { timeout: 60_000 }, async () => {
+    const context = await state.browsers[0].createBrowserContext();
+    const guest = await context.newPage();
+    await guest.setViewport({ width: 360, height: 740, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const token = await admin("POST", "/admin/tokens", { email, label: "web test borrowed laptop" });
+    await guest.goto(`${BASE}/app/#/signin`, { waitUntil: "load" });
+    await guest.click("#not-mine");
+    await guest.click("details summary");
+    await guest.type("#refresh-token", token.refresh_token);
+    await guest.click("#paste-form button[type=submit]");
+    await guest.waitForSelector(`li[data-graph="${graph}"] a`);
+    await guest.click(`li[data-graph="${graph}"] a`);
+    await guest.waitForSelector("#password");
+    assert.equal(await guest.$("#remember"), null, "no 'remember' offered");
+    await guest.type("#password", PASSWORD);
+    await guest.click("#unlock");
+    await guest.waitForSelector("#pages li[data-path]", { timeout: 30_000 });
+    await guest.goto(`${BASE}/app/#/page/${encodeURIComponent("pages/Project Plan.md")}`);
+    await waitText(guest, "#page", "deeply nested idea");
+    const stored = await guest.evaluate(async () => {
+      const count = (db, store) =>
+        new Promise((resolve) => {
+          const req = indexedDB.open(db);
+          req.onsuccess = () => {
+            const d = req.result;
+            if (!d.objectStoreNames.contains(store)) return resolve(0);
+            const c = d.transaction(store).objectStore(store).count();
+            c.onsuccess = () => resolve(c.result);
+          };
+          req.onerror = () => resolve(-1);
+        });
+      return {
+        local: localStorage.length,
+        bodies: await count("logseq-web-cache", "bodies"),
+        keys: await count("logseq-web-keys", "keys"),
+      };
+    });
+    assert.deepEqual(stored, { local: 0, bodies: 0, keys: 0 });
+    await context.close();
+  });
+
   test("the status page's admin section approves a pairing code", { timeout: 30_000 }, async (t) => {
     if (!pairing) return t.skip("the server has no pairing routes");
     const start = await raw(BASE, "/pair/start", {

@@ -40,6 +40,11 @@ export function signedIn() {
   return Boolean(load());
 }
 
+/** False when the person chose "this is not my device": then nothing of theirs is written to disk. */
+export function persistent() {
+  return Boolean(load()?.persist);
+}
+
 export function account() {
   return load()?.email ?? null;
 }

@@ -4,7 +4,7 @@
 // checksum), follows the graph's websocket (push → get_diff → refresh) and tells listeners
 // which paths changed. Plaintext exists only in this page's memory.
 
-import { call, download } from "./api.js";
+import { call, download, persistent } from "./api.js";
 import { crypto } from "../crypto/crypto.js";
 import { dropBody, getBody, putBody } from "./cache.js";
 import { watch } from "./live.js";
@@ -192,7 +192,8 @@ export class Graph {
         }
         const bytes = await this.fetchBody(f.name, low);
         this.stats.downloaded++;
-        await putBody(this.uuid, f.name, f.checksum, bytes);
+        // "This is not my device": not even ciphertext is kept.
+        if (persistent()) await putBody(this.uuid, f.name, f.checksum, bytes);
         return bytes;
       })().finally(() => this.inflight.delete(k));
       this.inflight.set(k, p);

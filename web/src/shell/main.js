@@ -4,7 +4,17 @@
 // rendered by the reader (web/src/read, through ./reader.js); this file never puts page text
 // anywhere but text nodes.
 
-import { account, browserLabel, call, pair, setSession, signedIn, signInWithRefreshToken, signOut } from "./api.js";
+import {
+  account,
+  browserLabel,
+  call,
+  pair,
+  persistent,
+  setSession,
+  signedIn,
+  signInWithRefreshToken,
+  signOut,
+} from "./api.js";
 import { crypto } from "../crypto/crypto.js";
 import { clearCache } from "./cache.js";
 import { bytes, h, on, when } from "./dom.js";
@@ -348,14 +358,16 @@ async function unlockScreen(uuid) {
       { id: "unlock-form" },
       h("label", { for: "password" }, `Password of “${name}”`),
       pw,
-      h("label", { class: "check" }, remember, " Remember on this device"),
-      h(
-        "p",
-        { class: "small muted" },
-        "Remembering keeps this graph's key in this browser's storage, so you are not asked again here. " +
-          "It protects against nothing on this device: anyone who can use this browser profile (or copy its files) can read the graph. " +
-          "Your password and key still never leave the device. Sign out forgets it.",
-      ),
+      // Not offered on "this is not my device", which keeps nothing on disk.
+      persistent() && h("label", { class: "check" }, remember, " Remember on this device"),
+      persistent() &&
+        h(
+          "p",
+          { class: "small muted" },
+          "Remembering keeps this graph's key in this browser's storage, so you are not asked again here. " +
+            "It protects against nothing on this device: anyone who can use this browser profile (or copy its files) can read the graph. " +
+            "Your password and key still never leave the device. Sign out forgets it.",
+        ),
       button,
       bar,
       msg,
@@ -369,16 +381,22 @@ async function unlockScreen(uuid) {
       const started = performance.now();
       try {
         mark("unlock:start");
-        await crypto.unlock(uuid, keys["encrypted-private-key"], pw.value, remember.checked, ({ logN }) => {
-          // scrypt reports no progress of its own: the bar follows the expected time (about 2.7 s
-          // at logN 20 on a laptop, a phone several times that) and the text says what is happening.
-          const expect = 2700 * 2 ** (logN - 20) * 1.5;
-          bar.hidden = false;
-          message(msg, `Unlocking the key (scrypt, ${2 ** (logN - 10)} MiB of memory)…`, "info");
-          tick = setInterval(() => {
-            bar.value = Math.min(95, ((performance.now() - started) / expect) * 100);
-          }, 100);
-        });
+        await crypto.unlock(
+          uuid,
+          keys["encrypted-private-key"],
+          pw.value,
+          persistent() && remember.checked,
+          ({ logN }) => {
+            // scrypt reports no progress of its own: the bar follows the expected time (about 2.7 s
+            // at logN 20 on a laptop, a phone several times that) and the text says what is happening.
+            const expect = 2700 * 2 ** (logN - 20) * 1.5;
+            bar.hidden = false;
+            message(msg, `Unlocking the key (scrypt, ${2 ** (logN - 10)} MiB of memory)…`, "info");
+            tick = setInterval(() => {
+              bar.value = Math.min(95, ((performance.now() - started) / expect) * 100);
+            }, 100);
+          },
+        );
         mark("unlock:done");
         pw.value = "";
         bar.value = 100;
