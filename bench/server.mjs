@@ -18,6 +18,8 @@ import { cognitoVars } from "./cognito.mjs";
  */
 export function prepareWorker(node, { workerBuild } = {}) {
   const prepared = prepareOwnWorker(node, { workerBuild, prefix: "logseq-sync-bench-" });
+  // The web section signs a browser in with a refresh token minted through /admin/tokens.
+  prepared.secrets.ADMIN_TOKEN = randomBytes(32).toString("hex");
   // BENCH_TIMING: the worker's local timing hook (x-worker-time-ms), if it has one.
   return { ...prepared, vars: { ...prepared.secrets, BENCH_TIMING: "true", ...cognitoVars } };
 }

@@ -27,7 +27,7 @@ Options (default in brackets):
   --seconds N        concurrency duration, at most 600 [30]
   --cold-runs N      cold-start samples [3]
   --only LIST        comma-separated sections [all]: upload,download,propagation,compute,
-                     roundtrips,concurrency,scale,size,cold
+                     roundtrips,concurrency,scale,web,size,cold
   --endpoints REGEX  compute: only the endpoints whose name matches [all]
   --worker-build DIR bench that build/ output instead of building this checkout
   --json FILE        also write the raw results as JSON [none]
@@ -68,7 +68,18 @@ const N = {
   seconds: Math.min(600, num("seconds")),
   coldRuns: num("cold-runs"),
 };
-const SECTIONS = ["upload", "download", "propagation", "compute", "roundtrips", "concurrency", "scale", "size", "cold"];
+const SECTIONS = [
+  "upload",
+  "download",
+  "propagation",
+  "compute",
+  "roundtrips",
+  "concurrency",
+  "scale",
+  "web",
+  "size",
+  "cold",
+];
 const only = new Set(opt.only ? opt.only.split(",").map((s) => s.trim()) : SECTIONS);
 for (const s of only)
   if (!SECTIONS.includes(s)) usageError(USAGE, `--only: unknown section ${s} (${SECTIONS.join(", ")})`);
@@ -327,6 +338,23 @@ try {
     main.txid = smallState.txid;
   }
 
+  // ---- 7b. the web client in Chromium (docs/WEB.md)
+  if (only.has("web")) {
+    const { ensureChromium } = await import("./lib/tools.mjs");
+    const chromium = ensureChromium();
+    if (!chromium) say("web: skipped, Chromium is not installed");
+    else {
+      const { webFigures } = await import("../bench/web.mjs");
+      results.web = await webFigures(ctx, {
+        main,
+        chromium,
+        adminToken: prepared.secrets.ADMIN_TOKEN,
+        assetsDir: join(prepared.dir, "worker", "assets"),
+        log: say,
+      });
+    }
+  }
+
   // ---- 8. size and cold start (restarts the worker)
   if (only.has("size")) results.size = sizes(prepared.wasm, join(prepared.dir, "worker", "index.js"), node);
   if (only.has("cold") && N.coldRuns > 0) {
@@ -480,6 +508,53 @@ function buildTable(r) {
         ok: null,
       });
     }
+  }
+  if (r.web) {
+    const w = r.web;
+    t.section(
+      `7b. Web client in Chromium (360×740, headless, this machine; ${w.pages} entries in the page list), from the app's performance marks`,
+    );
+    const row = (figure, v, target, detail = "") =>
+      t.add({
+        figure,
+        value: fmt.ms(v, 0),
+        baseline: detail,
+        target: target === null ? "" : `≤ ${fmt.ms(target, 0)}`,
+        ok: target === null ? null : le(v, target),
+      });
+    row("unlock, scrypt logN 18 (WebAssembly, in the crypto worker)", w.unlock18, 1500);
+    row("unlock, scrypt logN 20 (1 GiB)", w.unlock20, 4000);
+    row("unlock → full page list", w.list, 1000, "names decrypted in the worker, titles");
+    row(
+      "first render of a page, right after the list",
+      w.firstRender,
+      300,
+      "download, decrypt, mldoc in the parse worker, DOM",
+    );
+    row(
+      "search, cold (issued after the first render)",
+      w.searchCold,
+      null,
+      `unlock → every page read: ${fmt.ms(w.unlockToAllRead, 0)}`,
+    );
+    row("search, warm", w.searchWarm, 200);
+    const kb = (b) => `${(b / 1024).toFixed(0)} KB`;
+    t.add({
+      figure: "app bytes gzip before unlock",
+      value: kb(w.bytes.beforeUnlock),
+      baseline: "HTML, CSS, main.js, crypto worker, manifest",
+      target: "≤ 100 KB",
+      ok: w.bytes.beforeUnlock <= 100 * 1024,
+    });
+    t.add({
+      figure: "app bytes gzip in total",
+      value: kb(w.bytes.total),
+      baseline: Object.entries(w.bytes.files)
+        .map(([f, b]) => `${f} ${kb(b)}`)
+        .join(", "),
+      target: "≤ 350 KB",
+      ok: w.bytes.total <= 350 * 1024,
+    });
   }
   if (r.size || r.cold) t.section("8. Size and cold start");
   if (r.size) {

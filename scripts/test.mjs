@@ -4,7 +4,7 @@
 // failure and ends with one summary line: "total: N passed, M failed".
 
 import { spawn } from "node:child_process";
-import { readdirSync, openSync, closeSync } from "node:fs";
+import { existsSync, readdirSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { parseCli } from "./lib/cli.mjs";
@@ -52,7 +52,8 @@ function e2eFiles() {
 
 const { values: opt } = parseCli(process.argv.slice(2), {
   usage: `usage: npm test
-Runs cargo fmt --check, biome (JavaScript format and lint, biome.json), clippy (host and wasm32), the Rust unit tests, then builds the Worker,
+Runs cargo fmt --check, biome (JavaScript format and lint, biome.json), clippy (host and wasm32), the Rust unit tests,
+the web client's module tests (tests/web, node:test), then builds the Worker (and the web client),
 starts it on a free 127.0.0.1 port with fresh state in a temp directory and runs tests/e2e
 (node:test) against it. Installs what is missing first (npm deps, Rust tools, and Debian's
 chromium and libnss3-tools when root).
@@ -85,6 +86,22 @@ if (!opt["skip-checks"]) {
     counts.passed += Number(m[1]);
     counts.failed += Number(m[2]);
   }
+}
+
+// The web client's pure modules (web/src/read, web/src/write): node:test files in tests/web,
+// no worker needed. Skipped with --only (which is about the e2e files).
+const webTests = existsSync(join(ROOT, "tests", "web"))
+  ? readdirSync(join(ROOT, "tests", "web"))
+      .filter((f) => f.endsWith(".test.mjs"))
+      .sort()
+      .map((f) => join("tests", "web", f))
+  : [];
+if (!opt.only && webTests.length) {
+  const web = await step("web modules (node:test)", process.execPath, ["--test", "--test-reporter=spec", ...webTests], {
+    CHROMIUM_BIN: chromium ?? "",
+  });
+  counts.passed += Number(web.match(/ℹ pass (\d+)/)?.[1] ?? 0);
+  counts.failed += Number(web.match(/ℹ fail (\d+)/)?.[1] ?? 0);
 }
 
 // End-to-end: a fresh worker with fresh state and throwaway secrets.

@@ -50,8 +50,8 @@ export function snapshotWorker(dir) {
   run(process.execPath, [join(ROOT, "scripts", "build.mjs")], { stdio: ["ignore", 2, 2] });
   const worker = join(dir, "worker");
   mkdirSync(worker, { recursive: true });
-  // index.js imports index_bg.wasm; wasm-bindgen may also emit snippets/.
-  for (const f of ["index.js", "index_bg.wasm", "snippets"]) {
+  // index.js imports index_bg.wasm; wasm-bindgen may also emit snippets/; assets/ is the web client.
+  for (const f of ["index.js", "index_bg.wasm", "snippets", "assets"]) {
     const from = join(ROOT, "build", f);
     if (f === "snippets" && !existsSync(from)) continue;
     cpSync(from, join(worker, f), { recursive: true });
@@ -59,8 +59,13 @@ export function snapshotWorker(dir) {
   const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
     .replace(/^\[build\]\n(?:(?!\[)[^\n]*\n)*/m, "")
     .replace(/^main = .*$/m, 'main = "worker/index.js"')
+    .replace(/^directory = "build\/assets"$/m, 'directory = "worker/assets"')
     .replace(/^migrations_dir = .*$/m, `migrations_dir = ${JSON.stringify(join(ROOT, "migrations"))}`);
-  if (/^\[build\]/m.test(toml) || !toml.includes('main = "worker/index.js"')) {
+  if (
+    /^\[build\]/m.test(toml) ||
+    !toml.includes('main = "worker/index.js"') ||
+    !toml.includes('directory = "worker/assets"')
+  ) {
     throw new Error("could not derive the snapshot configuration from wrangler.toml");
   }
   const config = join(dir, "wrangler.toml");

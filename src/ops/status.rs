@@ -101,7 +101,7 @@ pub async fn page(ctx: &Ctx, env: &Env) -> Result<Response> {
     headers.set("Cache-Control", "no-store")?;
     headers.set(
         "Content-Security-Policy",
-        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'",
+        "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     )?;
     let status = if checks.iter().all(|c| c.ok) {
         200
@@ -141,95 +141,6 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
 }
-
-/// The admin section's script: with the admin token typed in, it lists usage,
-/// users, graphs and deleted graphs, each graph's recent transactions with a
-/// restore preview (`dry_run`) and restore, and an undelete per deleted graph,
-/// all through the same `/admin/*` routes as `npm run admin`. Data from the
-/// server only ever goes into the page as text (`textContent`), never as HTML.
-const ADMIN_SCRIPT: &str = r#"
-const $ = (id) => document.getElementById(id);
-const el = (tag, text, attrs = {}) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = String(text); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
-async function admin(path, body) {
-  const r = await fetch('/admin/' + path, { method: body ? 'POST' : 'GET', headers: { authorization: 'Bearer ' + $('token').value, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
-  const j = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(path.split('?')[0] + ': ' + r.status + ' ' + (j.message || ''));
-  return j;
-}
-function table(id, head, rows) {
-  const t = el('table', undefined, { id });
-  const h = el('tr'); for (const c of head) h.append(el('th', c)); t.append(h);
-  for (const r of rows) t.append(r);
-  return t;
-}
-function say(text) { $('action').textContent = text; }
-async function showHistory(graph) {
-  const h = await admin('graphs/' + graph + '/history');
-  const rows = h.transactions.map((t) => {
-    const tr = el('tr', undefined, { 'data-txid': t.txid });
-    for (const c of [t.txid, new Date(t.created_at).toISOString(), t.tx_type, t.files, t.bytes ?? '']) tr.append(el('td', c));
-    const td = el('td');
-    if (t.txid >= h.restorable_from && t.txid < h.txid) {
-      const b = el('button', 'Preview restore to here', { 'data-preview': t.txid });
-      b.onclick = () => preview(graph, t.txid).catch((e) => say('Failed: ' + e.message));
-      td.append(b);
-    }
-    tr.append(td);
-    return tr;
-  });
-  const box = $('history-box'); box.replaceChildren(el('h3', 'Recent transactions of ' + graph + ' (now at txid ' + h.txid + '; restorable back to txid ' + h.restorable_from + ')'), table('history', ['txid', 'time (UTC)', 'type', 'files', 'bytes', ''], rows));
-}
-async function preview(graph, txid) {
-  const d = await admin('restore', { graph, to_txid: txid, dry_run: true });
-  const box = $('restore-box');
-  box.replaceChildren(el('p', 'Restore to txid ' + txid + ': ' + d.reverted.files + ' files go back (' + d.reverted.bytes + ' bytes), ' + d.revived.files + ' deleted files come back (' + d.revived.bytes + ' bytes), ' + d.removed.files + ' files created since go (' + d.removed.bytes + ' bytes).', { id: 'preview' }));
-  if (d.transactions > 0) {
-    const go = el('button', 'Restore to txid ' + txid, { id: 'restore-go' });
-    go.onclick = async () => {
-      try {
-        const first = await admin('restore', { graph, to_txid: txid });
-        let r = first;
-        for (let i = 0; i < 100000 && !r.complete; i++) { say('Restoring: ' + r.remaining_files + ' files to go'); r = await admin('restore', { graph, to_txid: txid }); }
-        say('Restored: the graph is at txid ' + r.txid + '. Undo: restore to txid ' + first.from_txid + ' (' + first.undo + ')'); box.replaceChildren(); await showHistory(graph);
-      } catch (e) { say('Failed: ' + e.message); }
-    };
-    box.append(go);
-  }
-}
-async function load() {
-  const [usage, users, graphs, deleted] = await Promise.all(['usage', 'users', 'graphs', 'deleted'].map((p) => admin(p)));
-  const g = graphs.graphs.map((x) => {
-    const tr = el('tr', undefined, { 'data-graph': x.id });
-    for (const c of [x.name, x.id, x.txid, x.storage_usage]) tr.append(el('td', c));
-    const b = el('button', 'History', { 'data-history': x.id });
-    b.onclick = () => showHistory(x.id).catch((e) => say('Failed: ' + e.message));
-    const td = el('td'); td.append(b); tr.append(td);
-    return tr;
-  });
-  const d = deleted.graphs.map((x) => {
-    const tr = el('tr', undefined, { 'data-deleted': x.id });
-    for (const c of [x.name, x.id, x.email ?? x.user_id, new Date(x.deleted_at).toISOString(), new Date(x.recoverable_until).toISOString()]) tr.append(el('td', c));
-    const td = el('td');
-    if (x.recoverable) {
-      const name = el('input', undefined, { placeholder: 'new name (optional)', 'data-undelete-name': x.id });
-      const b = el('button', 'Undelete', { 'data-undelete': x.id });
-      b.onclick = async () => {
-        try { const r = await admin('undelete', { graph: x.id, name: name.value || undefined }); await load(); say('Undeleted ' + r.undeleted + ' as ' + r.name); } catch (e) { say('Failed: ' + e.message); }
-      };
-      td.append(name, b);
-    }
-    tr.append(td);
-    return tr;
-  });
-  $('manage').replaceChildren(
-    el('p', '', { id: 'action' }),
-    el('h3', 'Graphs'), table('graphs', ['name', 'id', 'txid', 'bytes', ''], g),
-    el('div', undefined, { id: 'history-box' }), el('div', undefined, { id: 'restore-box' }),
-    el('h3', 'Deleted graphs (kept ' + deleted.undelete_retention_days + ' days)'), table('deleted', ['name', 'id', 'owner', 'deleted (UTC)', 'recoverable until', ''], d));
-  $('admin').textContent = [['usage', usage], ['users', users], ['graphs', graphs], ['deleted', deleted]].map(([p, v]) => p + ':\n' + JSON.stringify(v, null, 2)).join('\n\n');
-}
-$('load').addEventListener('click', () => load().catch((e) => { $('admin').textContent = 'Failed: ' + e.message; }));
-"#;
 
 /// The page itself (pure; unit-tested).
 pub fn render(
@@ -277,7 +188,7 @@ pub fn render(
         .map(|(name, used, max)| {
             let pct = if *max > 0 { (*used as f64 / *max as f64 * 100.0).min(100.0) } else { 0.0 };
             format!(
-                r#"<tr><td>{name}</td><td class="num">{used}</td><td class="num">{max}</td><td><div class="bar"><div style="width:{pct:.1}%"></div></div> {pct:.1}%</td></tr>"#
+                r#"<tr><td>{name}</td><td class="num">{used}</td><td class="num">{max}</td><td><progress class="bar" max="100" value="{pct:.1}"></progress> {pct:.1}%</td></tr>"#
             )
         })
         .collect();
@@ -285,15 +196,7 @@ pub fn render(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Logseq Sync server</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 860px; margin: 2em auto; padding: 0 1em; color: #222; }}
-h1 {{ font-size: 1.5em; }} h2 {{ font-size: 1.15em; margin-top: 1.8em; }}
-table {{ border-collapse: collapse; width: 100%; }} td, th {{ border-bottom: 1px solid #ddd; padding: .35em .5em; text-align: left; }}
-.num {{ text-align: right; font-variant-numeric: tabular-nums; }} .ok {{ color: #17803d; font-weight: 600; }} .bad {{ color: #b42318; font-weight: 600; }}
-.bar {{ display: inline-block; width: 140px; height: .7em; background: #eee; vertical-align: middle; }} .bar div {{ height: 100%; background: #3b82f6; }}
-small {{ color: #666; }} input {{ font: inherit; padding: .2em .4em; width: 22em; }} button {{ font: inherit; }}
-pre {{ background: #f6f6f6; padding: .6em; overflow: auto; }}
-</style></head>
+<link rel="stylesheet" href="/status/status.css"></head>
 <body>
 <h1>Logseq Sync server <small id="version">v{version}</small></h1>
 <p>A self-hosted server for Logseq's end-to-end-encrypted file sync. It never sees notes, file names or passwords.</p>
@@ -311,12 +214,11 @@ pre {{ background: #f6f6f6; padding: .6em; overflow: auto; }}
 <p><input id="token" type="password" placeholder="admin token" autocomplete="off"> <button id="load">Show users and graphs</button></p>
 <div id="manage"></div>
 <pre id="admin">Users, graphs and usage appear here with the admin token.</pre>
-<script>{admin_script}</script>
+<script src="/status/status.js"></script>
 </body></html>
 "#,
         version = env!("CARGO_PKG_VERSION"),
         bytes = bytes.html(),
-        admin_script = ADMIN_SCRIPT,
         version_days = retention.version_days,
         undelete_days = retention.undelete_days,
     )

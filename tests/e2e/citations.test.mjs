@@ -145,7 +145,7 @@ test("the checker finds what it must", () => {
   const bad = checkLine("src/x.rs", `// see ${"DESIGN"}.md §4 and PROTOCOL.md §6.99 and ARCHITECTURE.md §D99`);
   assert.equal(bad.length, 3, bad.join("\n")); // the outside document, two missing sections
   assert.deepEqual(checkLine("src/x.rs", "// RFC 4231 §4.7 and PROTOCOL.md §6.11, 6.12, §9 (§D4 item 2)"), []);
-  assert.equal(checkLine("src/x.rs", "//! (see docs/PROTOCOL.md)").length, 1);
+  assert.equal(checkLine("src/x.rs", "//! (see ../shared/PROTOCOL.md)").length, 1);
   assert.equal(checkLine("src/x.rs", '// PERFORMANCE.md "No such figure"').length, 1);
   assert.deepEqual(checkLine("docs/x.md", "[x](API.md#no-such-heading)").length, 1);
   assert.deepEqual(checkLine("docs/x.md", "[x](API.md#authentication)"), []);

@@ -1,5 +1,5 @@
 // The browser's commit of one page, never clobbering (issue 18 "Commit, never clobber";
-// WEBCLIENT.md "Committing from the browser"; PROTOCOL.md §6.12, §6.17, §9.3):
+// WEB.md "Committing from the browser"; PROTOCOL.md §6.12, §6.17, §9.3):
 //
 //   1. get_files_meta: is the file's checksum still the one the edit started from?
 //      no -> download the server's text, three-way merge (merge.js), return

@@ -1,4 +1,4 @@
-// The graph's crypto as rsapi does it (WEBCLIENT.md "Crypto", PROTOCOL.md §5), for commit.js
+// The graph's crypto as rsapi does it (WEB.md "Crypto", PROTOCOL.md §5), for commit.js
 // and its tests: names are ChaCha20-Poly1305 under the clamped X25519 secret with a zero
 // nonce, bodies are binary age to the graph's public key, checksums are MD5 of the plaintext.
 // In the app the secret key lives in the crypto Web Worker (web/src/crypto, web-shell); this

@@ -2,7 +2,7 @@
 // text. Everything else — the file's own indentation (tabs or spaces), `id::`/`collapsed::`
 // lines, blank lines, CRLF or LF, the final newline or its absence, the text before the first
 // block — stays as it was, because the desktop keeps block identity only through what is in
-// the file (WEBCLIENT.md "Writing pages without breaking the desktop"). A page is never
+// the file (WEB.md "Writing pages without breaking the desktop"). A page is never
 // re-serialised.
 //
 // Blocks are cut by blocks.js (mldoc, as Logseq cuts them); a block's segment runs from its

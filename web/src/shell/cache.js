@@ -1,0 +1,50 @@
+// The body cache: file bodies AS DOWNLOADED (ciphertext) in this origin's IndexedDB, database
+// "logseq-web-cache", one record per graph and encrypted file name holding the checksum it was
+// stored under. A body whose checksum still matches the file list is not downloaded again; a
+// changed one replaces the record. Nothing plaintext is ever written here (docs/WEB.md).
+
+let dbp = null;
+
+function db() {
+  dbp ??= new Promise((resolve, reject) => {
+    const req = indexedDB.open("logseq-web-cache", 1);
+    req.onupgradeneeded = () => req.result.createObjectStore("bodies");
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  }).catch(() => null); // private windows may refuse IndexedDB: then nothing is cached
+  return dbp;
+}
+
+async function run(mode, fn) {
+  const d = await db();
+  if (!d) return undefined;
+  return new Promise((resolve) => {
+    const tx = d.transaction("bodies", mode);
+    const req = fn(tx.objectStore("bodies"));
+    tx.oncomplete = () => resolve(req?.result);
+    tx.onerror = () => resolve(undefined);
+    tx.onabort = () => resolve(undefined);
+  });
+}
+
+const key = (graph, name) => `${graph}/${name}`;
+
+/** The cached ciphertext of (graph, name) if it was stored under this checksum, else null. */
+export async function getBody(graph, name, checksum) {
+  const rec = await run("readonly", (s) => s.get(key(graph, name)));
+  return rec && rec.checksum === checksum ? rec.bytes : null;
+}
+
+export function putBody(graph, name, checksum, bytes) {
+  return run("readwrite", (s) => s.put({ checksum, bytes }, key(graph, name)));
+}
+
+export function dropBody(graph, name) {
+  return run("readwrite", (s) => s.delete(key(graph, name)));
+}
+
+/** Forgets every cached body of one graph (or of all graphs). */
+export function clearCache(graph) {
+  if (!graph) return run("readwrite", (s) => s.clear());
+  return run("readwrite", (s) => s.delete(IDBKeyRange.bound(`${graph}/`, `${graph}/\uffff`)));
+}
