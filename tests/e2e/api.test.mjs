@@ -14,8 +14,9 @@ import crypto from "node:crypto";
 
 import { raw, appCall, rsapiCall } from "../harness/client.mjs";
 import { presign } from "../harness/s3sign.mjs";
-import { pool } from "../harness/checks.mjs";
+import { pool, RSAPI_SIDE } from "../harness/checks.mjs";
 import { mintToken, signJwt, userIdForEmail } from "../../scripts/lib/jwt.mjs";
+import { ALL_APIS } from "../harness/endpoints.mjs";
 
 const W = process.env.WORKER_URL;
 const SECRET = process.env.JWT_SECRET;
@@ -23,42 +24,6 @@ const RUN = crypto.randomBytes(4).toString("hex");
 const REQUEST_TIMEOUT_MS = 20_000;
 
 // ---------------------------------------------------------------- helpers
-
-/** APIs that rsapi (or a patched native client) calls; the rest are the cljs app's. */
-const RSAPI_SIDE = new Set([
-  "get_temp_credential",
-  "update_files",
-  "delete_files",
-  "get_files",
-  "get_version_files",
-  "rename_file",
-  "get_upload_urls",
-]);
-
-const ALL_APIS = [
-  "user_info",
-  "list_graphs",
-  "create_graph",
-  "delete_graph",
-  "get_txid",
-  "get_graph",
-  "get_graph_salt",
-  "create_graph_salt",
-  "get_graph_encrypt_keys",
-  "upload_graph_encrypt_keys",
-  "get_all_files",
-  "get_files_meta",
-  "get_diff",
-  "get_deletion_log_v20221212",
-  "get_file_version_list",
-  "get_temp_credential",
-  "update_files",
-  "delete_files",
-  "get_files",
-  "get_version_files",
-  "rename_file",
-  "get_upload_urls",
-];
 
 /** One API call shaped like the client that makes it. */
 function api(name, body, token, { headers } = {}) {

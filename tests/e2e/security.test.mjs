@@ -22,6 +22,7 @@ import { RSAPI_SIDE, show, ok, md5, fetchUrl as fetchAbsolute, splitUrl, pool } 
 import { downloadCredentials as downloadCredentialsWith, mintTempCredentials, presign } from "../harness/s3sign.mjs";
 import { mintToken, signJwt, userIdForEmail } from "../../scripts/lib/jwt.mjs";
 import { LOCAL_R2_S3 } from "../../scripts/lib/devserver.mjs";
+import { ALL_APIS } from "../harness/endpoints.mjs";
 
 const W = process.env.WORKER_URL;
 const SECRET = process.env.JWT_SECRET;
@@ -44,30 +45,6 @@ let inputs = 0;
 
 // ---------------------------------------------------------------- helpers
 
-const ALL_APIS = [
-  "user_info",
-  "list_graphs",
-  "create_graph",
-  "delete_graph",
-  "get_txid",
-  "get_graph",
-  "get_graph_salt",
-  "create_graph_salt",
-  "get_graph_encrypt_keys",
-  "upload_graph_encrypt_keys",
-  "get_all_files",
-  "get_files_meta",
-  "get_diff",
-  "get_deletion_log_v20221212",
-  "get_file_version_list",
-  "get_temp_credential",
-  "update_files",
-  "delete_files",
-  "get_files",
-  "get_version_files",
-  "rename_file",
-  "get_upload_urls",
-];
 /** APIs that read no body (the client sends {}, null or nothing). */
 const NO_BODY = new Set(["user_info", "list_graphs", "get_temp_credential"]);
 
