@@ -70,3 +70,25 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
         ApiError::BadRequest(msg)
     })
 }
+
+/// Reads a request body of at most `max` bytes: a larger declared Content-Length is refused
+/// before reading, a larger body after (a client may declare none).
+pub async fn read_body(req: &mut worker::Request, max: usize) -> ApiResult<Vec<u8>> {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let body = req
+        .bytes()
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("unreadable body: {e}")))?;
+    if body.len() > max {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    Ok(body)
+}

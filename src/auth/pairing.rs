@@ -232,7 +232,7 @@ struct AdminPairRequest {
 pub async fn handle(ctx: &Ctx, mut req: Request, path: &str) -> Result<Response> {
     let header = req.headers().get("authorization").ok().flatten();
     let result = async {
-        let body = read_body(&mut req).await?;
+        let body = http::read_body(&mut req, MAX_BODY_BYTES).await?;
         match path {
             "/pair/start" => start(ctx, &body).await,
             "/pair/poll" => poll(ctx, crate::http::parse(&body)?).await,
@@ -254,17 +254,6 @@ pub async fn handle(ctx: &Ctx, mut req: Request, path: &str) -> Result<Response>
         Ok(v) => http::json(200, v.to_string()),
         Err(e) => http::error(&e),
     }
-}
-
-async fn read_body(req: &mut Request) -> ApiResult<Vec<u8>> {
-    let body = req
-        .bytes()
-        .await
-        .map_err(|e| ApiError::BadRequest(format!("unreadable body: {e}")))?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    Ok(body)
 }
 
 /// A new pending pairing: the code to show and the secret to poll with.
@@ -415,7 +404,7 @@ pub async fn admin_pair(ctx: &Ctx, body: &[u8]) -> ApiResult<serde_json::Value> 
 /// not an error, and the answer says nothing about which tokens exist.
 pub async fn revoke(ctx: &Ctx, mut req: Request) -> Result<Response> {
     let result = async {
-        let body = read_body(&mut req).await?;
+        let body = http::read_body(&mut req, MAX_BODY_BYTES).await?;
         let token = revoke_token_of(&body);
         let Some((id, secret)) = token.as_deref().and_then(parse_refresh_token) else {
             return Ok(());
