@@ -6,6 +6,7 @@
 // wrangler prints "Ready on", not when GET /logseq/version answers: the first request a fresh
 // isolate serves is itself a figure (cold start). Here: the bench's vars and the /proc readers.
 
+import { randomBytes } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { freePort, prepareWorker as prepareOwnWorker, startDevServer } from "../scripts/lib/devserver.mjs";
 import { cognitoVars } from "./cognito.mjs";
