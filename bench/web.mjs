@@ -107,9 +107,11 @@ export async function webFigures(ctx, { main, chromium, adminToken, assetsDir, l
         b,
       );
     await page.goto(`${url}/app/#/signin`, { waitUntil: "load" });
-    await page.click("details summary");
+    await page.$eval("details", (d) => {
+      d.open = true;
+    });
     await page.type("#refresh-token", refresh);
-    await page.click("#paste-form button[type=submit]");
+    await page.$eval("#paste-form", (f) => f.requestSubmit());
     await page.waitForSelector("#graphs li[data-graph]");
 
     const unlock = async (graph) => {

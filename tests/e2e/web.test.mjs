@@ -198,6 +198,17 @@ async function shot(page, name) {
 
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent);
 
+/** Signs a page in with a pasted refresh token (the fallback form, opened and submitted directly:
+ * clicks on it raced the pairing code appearing above it on a loaded machine). */
+async function pasteToken(page, token) {
+  await page.waitForSelector("#paste-form", { visible: false });
+  await page.$eval("details", (d) => {
+    d.open = true;
+  });
+  await page.type("#refresh-token", token);
+  await page.$eval("#paste-form", (f) => f.requestSubmit());
+}
+
 async function waitText(page, sel, needle, timeout = 30_000) {
   await page.waitForFunction((s, n) => document.querySelector(s)?.textContent.includes(n), { timeout }, sel, needle);
 }
@@ -368,21 +379,17 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
       // Another browser session, already signed in (with the laptop's token), approves the code.
       const laptop = await (await launch("laptop")).newPage();
       await laptop.goto(`${BASE}/app/#/signin`, { waitUntil: "load" });
-      await laptop.click("details summary");
-      await laptop.type("#refresh-token", laptopRefresh);
-      await laptop.click("#paste-form button[type=submit]");
+      await pasteToken(laptop, laptopRefresh);
       await laptop.waitForSelector("#graphs li[data-graph]");
       await laptop.goto(`${BASE}/app/#/approve?code=${code.toLowerCase().replace("-", "")}`);
       await laptop.waitForSelector("#approve-form");
-      await laptop.click("#approve-form button[type=submit]");
+      await laptop.$eval("#approve-form", (f) => f.requestSubmit());
       await waitText(laptop, "#approve-status", "Approved");
       await laptop.close();
     } else {
       // The pairing routes are not on this server: the fallback, a refresh token pasted in.
       const token = await admin("POST", "/admin/tokens", { email, label: "web test phone" });
-      await page.click("details summary");
-      await page.type("#refresh-token", token.refresh_token);
-      await page.click("#paste-form button[type=submit]");
+      await pasteToken(page, token.refresh_token);
     }
     await page.waitForSelector("#graphs li[data-graph]", { timeout: 30_000 });
     const names = await page.$$eval("#graphs li", (li) => li.map((l) => l.textContent));
@@ -568,9 +575,7 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
     const token = await admin("POST", "/admin/tokens", { email, label: "web test borrowed laptop" });
     await guest.goto(`${BASE}/app/#/signin`, { waitUntil: "load" });
     await guest.click("#not-mine");
-    await guest.click("details summary");
-    await guest.type("#refresh-token", token.refresh_token);
-    await guest.click("#paste-form button[type=submit]");
+    await pasteToken(guest, token.refresh_token);
     await guest.waitForSelector(`li[data-graph="${graph}"] a`);
     await guest.click(`li[data-graph="${graph}"] a`);
     await guest.waitForSelector("#password");
