@@ -303,11 +303,42 @@ fn cost_headers(resp: &Response, trace: &Trace) -> Result<()> {
     Ok(())
 }
 
-/// Authenticates, reads the body and calls the endpoint.
+/// Authenticates, reads the body and calls the endpoint, with the credential
+/// check off the critical path (docs/SECURITY.md "Credentials and
+/// revocation"): the token's signature and claims are verified first (no
+/// storage call on the caller's behalf), then the credential row is read
+/// concurrently with the handler. Enforced here and in `db::Db`:
+/// * the handler's writes (every `run`, every `batch`, any statement that is
+///   not a plain SELECT) wait for `Db::admit`, and fail with 401 on a refusal;
+///   the handlers write nothing to R2 (the `/s3/` receiver has its own
+///   credential), and what they queue for after the reply (hub pushes) is
+///   dropped on a refusal;
+/// * nothing is answered before both futures are done, and a refusal answers
+///   401 whatever the handler returned: before the verdict it can only have read.
 async fn api_call(api: &str, ctx: &Ctx, mut req: Request) -> ApiResult<String> {
     let header = req.headers().get("authorization").ok().flatten();
     let token = jwt::bearer_token(header.as_deref())?;
-    let user = crate::auth::access::authenticate(ctx, token).await?;
+    let credential = crate::auth::access::verify(ctx, token).await?;
+    ctx.db.hold_writes();
+    let verdict = async {
+        let verdict = crate::auth::access::check(ctx, &credential).await;
+        ctx.db.admit(verdict.is_ok());
+        verdict
+    };
+    let handler = async {
+        let body = read_body(&mut req).await?;
+        call(api, ctx, &credential.user, &body).await
+    };
+    let (verdict, reply) = futures_util::future::join(verdict, handler).await;
+    if let Err(e) = verdict {
+        ctx.after.borrow_mut().clear();
+        return Err(e);
+    }
+    reply
+}
+
+/// The request body, within `MAX_BODY_BYTES`.
+async fn read_body(req: &mut Request) -> ApiResult<Vec<u8>> {
     let declared = req
         .headers()
         .get("content-length")
@@ -324,7 +355,7 @@ async fn api_call(api: &str, ctx: &Ctx, mut req: Request) -> ApiResult<String> {
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    call(api, ctx, &user, &body).await
+    Ok(body)
 }
 
 /// The configuration from the Worker's secrets and vars.

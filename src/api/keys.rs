@@ -15,8 +15,15 @@ const MAX_PRIVATE_KEY: usize = 16 * 1024;
 /// §6.7: 410 when there is no valid salt (LS sync.cljs:761, 2032-2063).
 pub async fn get_graph_salt(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResult<Salt> {
     check_graph_uuid(ctx, &req.graph_uuid)?;
-    q::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
-    match q::find_salt(&ctx.db, &req.graph_uuid).await? {
+    // Ownership and salt in one round trip; the salt is only answered once
+    // the graph is found to be the caller's.
+    let (graph, salt) = futures_util::future::join(
+        q::find_graph(&ctx.db, &req.graph_uuid, &user.id),
+        q::find_salt(&ctx.db, &req.graph_uuid),
+    )
+    .await;
+    graph?;
+    match salt? {
         Some(s) if s.expired_at > ctx.now_ms => Ok(Salt {
             value: s.value,
             expired_at: s.expired_at,
@@ -54,10 +61,15 @@ pub async fn get_graph_encrypt_keys(
     req: GraphRequest,
 ) -> ApiResult<EncryptKeys> {
     check_graph_uuid(ctx, &req.graph_uuid)?;
-    q::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
-    let k = q::find_keys(&ctx.db, &req.graph_uuid)
-        .await?
-        .ok_or(ApiError::KeysNotFound)?;
+    // Ownership and keys in one round trip; the keys are only answered once
+    // the graph is found to be the caller's.
+    let (graph, keys) = futures_util::future::join(
+        q::find_graph(&ctx.db, &req.graph_uuid, &user.id),
+        q::find_keys(&ctx.db, &req.graph_uuid),
+    )
+    .await;
+    graph?;
+    let k = keys?.ok_or(ApiError::KeysNotFound)?;
     Ok(EncryptKeys {
         public_key: k.public_key,
         encrypted_private_key: k.encrypted_private_key,
