@@ -68,7 +68,7 @@ async function snapshot(token, graph) {
   const files = (await ok(await call("get_all_files", { GraphUUID: graph }), "get_all_files")).Objects;
   const keys = await call("get_graph_encrypt_keys", { GraphUUID: graph });
   const salt = await call("get_graph_salt", { GraphUUID: graph });
-  const usage = (await ok(await call("user_info", {}), "user_info"))["StorageUsage"];
+  const usage = (await ok(await call("user_info", {}), "user_info")).StorageUsage;
   return {
     graphs,
     txid,
