@@ -444,17 +444,18 @@ function buildTable(r) {
   }
   if (r.proxy) {
     const { api, upload, uploadMiB } = r.proxy;
+    const signed = (v, d) => (v < 0 ? `−${fmt.ms(-v, d)}` : `+${fmt.ms(v, d)}`);
     t.section(
       "4c. The connect proxy's own cost (npm run connect, in a process of its own): CPU seconds of the proxy and latency added, against the same requests sent to the worker directly (keep-alive both ways; medians)",
     );
     t.add({
       figure: `API call (get_txid), ${api.n} per route`,
-      value: `+${fmt.ms(api.addedMs, 2)} (${fmt.ms(api.proxiedMs, 2)} vs ${fmt.ms(api.directMs, 2)}), ${fmt.ms(api.cpuPerRequest * 1000, 2)} CPU`,
+      value: `${signed(api.addedMs, 2)} (${fmt.ms(api.proxiedMs, 2)} vs ${fmt.ms(api.directMs, 2)}), ${fmt.ms(api.cpuPerRequest * 1000, 2)} CPU`,
       ok: null,
     });
     t.add({
       figure: `upload (stock PUT to the bucket host, ${uploadMiB} MiB), ${upload.n} per route`,
-      value: `+${fmt.ms(upload.addedMsPerMiB, 1)} per MiB (${fmt.ms(upload.proxiedMs, 1)} vs ${fmt.ms(upload.directMs, 1)}), ${fmt.ms(upload.cpuPerMiB * 1000, 1)} CPU per MiB`,
+      value: `${signed(upload.addedMsPerMiB, 1)} per MiB (${fmt.ms(upload.proxiedMs, 1)} vs ${fmt.ms(upload.directMs, 1)}), ${fmt.ms(upload.cpuPerMiB * 1000, 1)} CPU per MiB`,
       ok: null,
     });
   }
