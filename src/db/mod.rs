@@ -120,14 +120,17 @@ impl Gate {
 /// names no writing keyword anywhere. Everything else (INSERT, UPDATE,
 /// DELETE, REPLACE, UPSERTs, DDL, anything unrecognised) counts as a write.
 pub fn is_read_only(sql: &str) -> bool {
-    let upper = sql.trim_start().to_ascii_uppercase();
-    let words = || upper.split(|c: char| !c.is_ascii_alphanumeric() && c != '_');
-    let first = words().find(|w| !w.is_empty()).unwrap_or_default();
     const WRITES: &[&str] = &[
         "INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "PRAGMA", "ATTACH",
         "DETACH", "VACUUM", "REINDEX",
     ];
-    matches!(first, "SELECT" | "WITH") && !words().any(|w| WRITES.contains(&w))
+    let mut words = sql
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty());
+    let reads = words
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("SELECT") || w.eq_ignore_ascii_case("WITH"));
+    reads && !words.any(|w| WRITES.iter().any(|k| w.eq_ignore_ascii_case(k)))
 }
 
 pub struct Db {
