@@ -27,7 +27,7 @@ Options (default in brackets):
   --seconds N        concurrency duration, at most 600 [30]
   --cold-runs N      cold-start samples [3]
   --only LIST        comma-separated sections [all]: upload,download,propagation,compute,
-                     roundtrips,concurrency,scale,web,size,cold
+                     roundtrips,proxy,concurrency,scale,web,size,cold
   --endpoints REGEX  compute: only the endpoints whose name matches [all]
   --worker-build DIR bench that build/ output instead of building this checkout
   --json FILE        also write the raw results as JSON [none]
@@ -74,6 +74,7 @@ const SECTIONS = [
   "propagation",
   "compute",
   "roundtrips",
+  "proxy",
   "concurrency",
   "scale",
   "web",
@@ -102,6 +103,7 @@ const { uploadRun, downloadRun } = await import("../bench/transfer.mjs");
 const { propagationRuns } = await import("../bench/propagation.mjs");
 const { computeFigures, endpointSpecs, prioritise, roundTrips } = await import("../bench/compute.mjs");
 const { concurrencyRun } = await import("../bench/concurrency.mjs");
+const { proxyCost } = await import("../bench/proxycost.mjs");
 const { sizes, coldStarts } = await import("../bench/coldstart.mjs");
 const { Table, fmt } = await import("../bench/report.mjs");
 const { median, now } = await import("../bench/stats.mjs");
@@ -219,6 +221,12 @@ try {
       log: say,
     });
     main.txid = state.txid;
+  }
+
+  // ---- 4c. the connect proxy's own cost (issue 20, item 4)
+  if (only.has("proxy")) {
+    say("connect proxy: API calls and uploads through scripts/lib/connect-proxy.mjs, against direct");
+    results.proxy = await proxyCost(ctx, { token: main.user.token, graph: main.graph, log: say });
   }
 
   // ---- 7. concurrency
@@ -451,6 +459,23 @@ function buildTable(r) {
         ok: Math.round(x.trips) <= x.target,
       });
     }
+  }
+  if (r.proxy) {
+    const { api, upload, uploadMiB } = r.proxy;
+    const signed = (v, d) => (v < 0 ? `−${fmt.ms(-v, d)}` : `+${fmt.ms(v, d)}`);
+    t.section(
+      "4c. The connect proxy's own cost (npm run connect, in a process of its own): CPU seconds of the proxy and latency added, against the same requests sent to the worker directly (keep-alive both ways; medians)",
+    );
+    t.add({
+      figure: `API call (get_txid), ${api.n} per route`,
+      value: `${signed(api.addedMs, 2)} (${fmt.ms(api.proxiedMs, 2)} vs ${fmt.ms(api.directMs, 2)}), ${fmt.ms(api.cpuPerRequest * 1000, 2)} CPU`,
+      ok: null,
+    });
+    t.add({
+      figure: `upload (stock PUT to the bucket host, ${uploadMiB} MiB), ${upload.n} per route`,
+      value: `${signed(upload.addedMsPerMiB, 1)} per MiB (${fmt.ms(upload.proxiedMs, 1)} vs ${fmt.ms(upload.directMs, 1)}), ${fmt.ms(upload.cpuPerMiB * 1000, 1)} CPU per MiB`,
+      ok: null,
+    });
   }
   addD1(t, r);
   if (r.scale) {

@@ -322,28 +322,38 @@ fn cost_headers(resp: &Response, trace: &Trace) {
     let _ = h.set("x-d1-rows-written", &trace.rows_written.to_string());
 }
 
-/// Authenticates, reads the body and calls the endpoint.
+/// Authenticates, reads the body and calls the endpoint, with the credential
+/// check off the critical path (docs/SECURITY.md "Credentials and
+/// revocation"): the token's signature and claims are verified first (no
+/// storage call on the caller's behalf), then the credential row is read
+/// concurrently with the handler. Enforced here and in `db::Db`:
+/// * the handler's writes (every `run`, every `batch`, any statement that is
+///   not a plain SELECT) wait for `Db::admit`, and fail with 401 on a refusal;
+///   the handlers write nothing to R2 (the `/s3/` receiver has its own
+///   credential), and what they queue for after the reply (hub pushes) is
+///   dropped on a refusal;
+/// * nothing is answered before both futures are done, and a refusal answers
+///   401 whatever the handler returned: before the verdict it can only have read.
 async fn api_call(api: Api, ctx: &Ctx, mut req: Request) -> ApiResult<String> {
     let header = req.headers().get("authorization").ok().flatten();
     let token = jwt::bearer_token(header.as_deref())?;
-    let user = crate::auth::access::authenticate(ctx, token).await?;
-    let declared = req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(ApiError::PayloadTooLarge);
+    let credential = crate::auth::access::verify(ctx, token).await?;
+    ctx.db.hold_writes();
+    let verdict = async {
+        let verdict = crate::auth::access::check(ctx, &credential).await;
+        ctx.db.admit(verdict.is_ok());
+        verdict
+    };
+    let handler = async {
+        let body = http::read_body(&mut req, MAX_BODY_BYTES).await?;
+        call(api, ctx, &credential.user, &body).await
+    };
+    let (verdict, reply) = futures_util::future::join(verdict, handler).await;
+    if let Err(e) = verdict {
+        ctx.after.borrow_mut().clear();
+        return Err(e);
     }
-    let body = req
-        .bytes()
-        .await
-        .map_err(|e| ApiError::BadRequest(format!("unreadable body: {e}")))?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    call(api, ctx, &user, &body).await
+    reply
 }
 
 /// The configuration from the Worker's secrets and vars.

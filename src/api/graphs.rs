@@ -16,14 +16,10 @@ const MAX_GRAPH_NAME: usize = 255;
 const EXPIRE_AHEAD_SECS: i64 = 10 * 365 * 24 * 3600;
 
 /// §6.1. `beta-tester` turns the client's sync UI on (LS user.cljs:265-277).
+/// The user row exists by now: the credential check creates it on first
+/// sight (`auth::access::check`).
 pub async fn user_info(ctx: &Ctx, user: &User) -> ApiResult<UserInfo> {
-    let (ensured, usage) = futures_util::future::join(
-        users::ensure_user(&ctx.db, &user.id, user.email.as_deref(), ctx.now_ms),
-        users::user_storage(&ctx.db, &user.id),
-    )
-    .await;
-    ensured?;
-    let (usage, _count) = usage?;
+    let (usage, _count) = users::user_storage(&ctx.db, &user.id).await?;
     Ok(UserInfo {
         user_groups: vec!["beta-tester"],
         expire_time: ctx.now_secs() + EXPIRE_AHEAD_SECS,
@@ -70,14 +66,13 @@ pub async fn create_graph(
             "GraphName must be 1 to {MAX_GRAPH_NAME} printable characters"
         )));
     }
-    // Independent of each other: one storage round trip.
-    let (ensured, existing, usage) = futures_util::future::join3(
-        users::ensure_user(&ctx.db, &user.id, user.email.as_deref(), ctx.now_ms),
+    // Independent of each other: one storage round trip (the user row is
+    // created by the credential check, `auth::access::check`).
+    let (existing, usage) = futures_util::future::join(
         q::find_graph_by_name(&ctx.db, &name, &user.id),
         users::user_storage(&ctx.db, &user.id),
     )
     .await;
-    ensured?;
     if existing?.is_some() {
         return Err(ApiError::GraphExists(name));
     }

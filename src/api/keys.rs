@@ -15,14 +15,23 @@ const MAX_PRIVATE_KEY: usize = 16 * 1024;
 /// §6.7: 410 when there is no valid salt (LS sync.cljs:761, 2032-2063).
 pub async fn get_graph_salt(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResult<Salt> {
     check_graph_uuid(ctx, &req.graph_uuid)?;
-    q::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
-    match q::find_salt(&ctx.db, &req.graph_uuid).await? {
-        Some(s) if s.expired_at > ctx.now_ms => Ok(Salt {
-            value: s.value,
-            expired_at: s.expired_at,
-        }),
-        _ => Err(ApiError::SaltNotFound),
-    }
+    // Ownership and salt in one round trip; the salt is only answered once
+    // the graph is found to be the caller's.
+    let (graph, salt) = futures_util::future::join(
+        q::find_graph(&ctx.db, &req.graph_uuid, &user.id),
+        q::find_salt(&ctx.db, &req.graph_uuid),
+    )
+    .await;
+    graph?;
+    valid_salt(ctx, salt?).ok_or(ApiError::SaltNotFound)
+}
+
+/// The stored salt, when it has not expired.
+fn valid_salt(ctx: &Ctx, row: Option<q::SaltRow>) -> Option<Salt> {
+    row.filter(|s| s.expired_at > ctx.now_ms).map(|s| Salt {
+        value: s.value,
+        expired_at: s.expired_at,
+    })
 }
 
 /// §6.8: exactly `{value, expired-at}`. When a valid salt already exists
@@ -31,20 +40,26 @@ pub async fn get_graph_salt(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiRes
 /// store the password, while the existing salt is exactly what it needs.
 pub async fn create_graph_salt(ctx: &Ctx, user: &User, req: GraphRequest) -> ApiResult<Salt> {
     check_graph_uuid(ctx, &req.graph_uuid)?;
-    q::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
+    // Ownership and the current salt in one round trip; a valid salt is the
+    // answer (no write), else one upsert.
+    let (graph, salt) = futures_util::future::join(
+        q::find_graph(&ctx.db, &req.graph_uuid, &user.id),
+        q::find_salt(&ctx.db, &req.graph_uuid),
+    )
+    .await;
+    graph?;
+    if let Some(salt) = valid_salt(ctx, salt?) {
+        return Ok(salt);
+    }
     let bytes = random_bytes::<64>().map_err(|e| ApiError::Internal(format!("random: {e}")))?;
     let value = STANDARD.encode(bytes);
     let expired_at = ctx.now_ms + ctx.config.salt_lifetime_days * 24 * 3600 * 1000;
     if q::upsert_salt(&ctx.db, &req.graph_uuid, &value, expired_at, ctx.now_ms).await? {
         return Ok(Salt { value, expired_at });
     }
-    match q::find_salt(&ctx.db, &req.graph_uuid).await? {
-        Some(s) if s.expired_at > ctx.now_ms => Ok(Salt {
-            value: s.value,
-            expired_at: s.expired_at,
-        }),
-        _ => Err(ApiError::Internal("salt neither stored nor found".into())),
-    }
+    // Lost a race with another device's create: its salt is the answer.
+    valid_salt(ctx, q::find_salt(&ctx.db, &req.graph_uuid).await?)
+        .ok_or_else(|| ApiError::Internal("salt neither stored nor found".into()))
 }
 
 /// §6.9: 404 when the graph has no keys yet (the client then creates them).
@@ -54,10 +69,15 @@ pub async fn get_graph_encrypt_keys(
     req: GraphRequest,
 ) -> ApiResult<EncryptKeys> {
     check_graph_uuid(ctx, &req.graph_uuid)?;
-    q::find_graph(&ctx.db, &req.graph_uuid, &user.id).await?;
-    let k = q::find_keys(&ctx.db, &req.graph_uuid)
-        .await?
-        .ok_or(ApiError::KeysNotFound)?;
+    // Ownership and keys in one round trip; the keys are only answered once
+    // the graph is found to be the caller's.
+    let (graph, keys) = futures_util::future::join(
+        q::find_graph(&ctx.db, &req.graph_uuid, &user.id),
+        q::find_keys(&ctx.db, &req.graph_uuid),
+    )
+    .await;
+    graph?;
+    let k = keys?.ok_or(ApiError::KeysNotFound)?;
     Ok(EncryptKeys {
         public_key: k.public_key,
         encrypted_private_key: k.encrypted_private_key,

@@ -10,6 +10,9 @@
 //! Either way one D1 row read (`db::accounts::auth_row`) answers whether the
 //! user's "not before" (moved by `revoke-all`) is past the token's `iat`,
 //! whether its token row is live, and whether the account is still allowed.
+//! The API runs that read (`check`) concurrently with the handler, after the
+//! signature (`verify`); the handler's writes wait for its verdict in
+//! `db::Db` (router.rs `api_call`, docs/SECURITY.md "Credentials and revocation").
 
 use crate::auth::cognito;
 use crate::auth::jwt::{self, Claims};
@@ -17,31 +20,99 @@ use crate::ctx::{Ctx, User};
 use crate::db::{accounts, users};
 use crate::error::{ApiError, ApiResult};
 
-/// Authenticates a bearer token.
-pub async fn authenticate(ctx: &Ctx, token: &str) -> ApiResult<User> {
+/// A token whose signature and claims are verified (no storage read yet):
+/// who it names, and what the credential row must say to honour it.
+pub struct Credential {
+    pub user: User,
+    kind: Kind,
+}
+
+enum Kind {
+    Own(Claims),
+    Account {
+        account: cognito::Account,
+        listed: bool,
+    },
+}
+
+/// Verifies a bearer token's signature and claims. Pure for this server's
+/// tokens; a Logseq-account token needs Logseq's signing keys, cached per
+/// isolate and in D1 (`jwks.rs`). Nothing about the caller is read or
+/// written here: a forged or expired token stops before any storage call
+/// made on its behalf.
+pub async fn verify(ctx: &Ctx, token: &str) -> ApiResult<Credential> {
     if cognito::is_rs256(token) {
-        return logseq_account(ctx, token).await;
+        let signed = cognito::split(token)?;
+        crate::auth::jwks::verify_signature(ctx, &signed).await?;
+        let account =
+            cognito::check_claims(&signed, crate::protocol::accounts::ISSUER, ctx.now_secs())?;
+        let listed = cognito::is_listed(&ctx.config.allowed_logseq_accounts, &account);
+        return Ok(Credential {
+            user: User {
+                id: account.sub.clone(),
+                email: Some(account.email.clone()),
+            },
+            kind: Kind::Account { account, listed },
+        });
     }
     let claims = jwt::verify(token, &ctx.config.jwt_secret, ctx.now_secs())?;
-    check_own_token(ctx, &claims).await?;
-    Ok(User {
-        id: claims.sub,
-        email: claims.email,
+    Ok(Credential {
+        user: User {
+            id: claims.sub.clone(),
+            email: claims.email.clone(),
+        },
+        kind: Kind::Own(claims),
     })
 }
 
-/// Whether a verified token of this server is still honoured: not issued
-/// before the user's "not before", and its token row (if it names one) live.
-pub async fn check_own_token(ctx: &Ctx, claims: &Claims) -> ApiResult<()> {
-    let row = accounts::auth_row(
+/// The verdict on a verified credential: one D1 row read answers whether
+/// it is still honoured (revocation, allow-list); an admitted caller's user
+/// row is created on first sight (`Db::run_as_verdict`: this is the only
+/// write sent before `Db::admit`, and only after the row admitted it).
+pub async fn check(ctx: &Ctx, credential: &Credential) -> ApiResult<()> {
+    let row = match &credential.kind {
+        Kind::Own(claims) => {
+            let row = own_row(ctx, claims).await?;
+            admits_own(&row, claims).then_some(row)
+        }
+        Kind::Account { account, listed } => {
+            let ask = (!listed).then_some(account.email.as_str());
+            let row = accounts::auth_row(&ctx.db, &account.sub, None, ctx.now_ms, ask).await?;
+            admits_account(&row, *listed, account).then_some(row)
+        }
+    };
+    let row = row.ok_or(ApiError::Unauthorized)?;
+    if row.user_exists == 0 {
+        let u = &credential.user;
+        users::create_user_as_verdict(&ctx.db, &u.id, u.email.as_deref(), ctx.now_ms).await?;
+    }
+    Ok(())
+}
+
+/// The whole check in sequence, for routes outside the JSON API that act
+/// on the caller's behalf (device pairing's approval): verify, then the
+/// verdict, before the route reads or writes anything of its own.
+pub async fn authenticate(ctx: &Ctx, token: &str) -> ApiResult<User> {
+    let credential = verify(ctx, token).await?;
+    check(ctx, &credential).await?;
+    Ok(credential.user)
+}
+
+async fn own_row(ctx: &Ctx, claims: &Claims) -> ApiResult<accounts::AuthRow> {
+    accounts::auth_row(
         &ctx.db,
         &claims.sub,
         claims.jti.as_deref(),
         ctx.now_ms,
         None,
     )
-    .await?;
-    if admits_own(&row, claims) {
+    .await
+}
+
+/// Whether a verified token of this server is still honoured: not issued
+/// before the user's "not before", and its token row (if it names one) live.
+pub async fn check_own_token(ctx: &Ctx, claims: &Claims) -> ApiResult<()> {
+    if admits_own(&own_row(ctx, claims).await?, claims) {
         Ok(())
     } else {
         Err(ApiError::Unauthorized)
@@ -53,28 +124,6 @@ pub fn admits_own(row: &accounts::AuthRow, claims: &Claims) -> bool {
     let issued = claims.iat.unwrap_or(0);
     let row_ok = claims.jti.is_none() || row.token_live == 1;
     row_ok && issued >= row.not_before
-}
-
-/// A Logseq-account token: signature, claims, allow-list, "not before"; the
-/// user (keyed by the token's `sub`) is created on its first request.
-async fn logseq_account(ctx: &Ctx, token: &str) -> ApiResult<User> {
-    let signed = cognito::split(token)?;
-    crate::auth::jwks::verify_signature(ctx, &signed).await?;
-    let account =
-        cognito::check_claims(&signed, crate::protocol::accounts::ISSUER, ctx.now_secs())?;
-    let listed = cognito::is_listed(&ctx.config.allowed_logseq_accounts, &account);
-    let ask = (!listed).then_some(account.email.as_str());
-    let row = accounts::auth_row(&ctx.db, &account.sub, None, ctx.now_ms, ask).await?;
-    if !admits_account(&row, listed, &account) {
-        return Err(ApiError::Unauthorized);
-    }
-    if row.user_exists == 0 {
-        users::ensure_user(&ctx.db, &account.sub, Some(&account.email), ctx.now_ms).await?;
-    }
-    Ok(User {
-        id: account.sub,
-        email: Some(account.email),
-    })
 }
 
 /// The decision for a verified Logseq account (pure).

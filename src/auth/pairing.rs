@@ -239,11 +239,8 @@ pub async fn handle(ctx: &Ctx, mut req: Request, path: &str) -> Result<Response>
             "/pair/approve" => {
                 let token = jwt::bearer_token(header.as_deref())?;
                 let user = access::authenticate(ctx, token).await?;
+                // The check created the caller's user row if it had none.
                 let r: ApproveRequest = crate::http::parse(&body)?;
-                // A self-issued token's user may have no row yet; the pairing
-                // and the token it leads to refer to it.
-                let (id, email) = (&user.id, user.email.as_deref());
-                uq::ensure_user(&ctx.db, id, email, ctx.now_ms).await?;
                 approve(ctx, &user.id, &r.code, true).await
             }
             _ => Err(ApiError::NotFound("not found".into())),

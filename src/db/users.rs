@@ -57,10 +57,29 @@ pub async fn ensure_user(
     email: Option<&str>,
     now: i64,
 ) -> Result<(), ApiError> {
-    let email = email.map_or(Arg::Null, Arg::Text);
-    db.run(INSERT_USER, &[user_id.into(), email, now.into()])
+    db.run(INSERT_USER, &user_args(user_id, email, now)).await?;
+    Ok(())
+}
+
+/// `ensure_user` as part of the credential verdict (`auth::access::check`,
+/// after the credential row admitted the caller): not held by the gate.
+pub async fn create_user_as_verdict(
+    db: &Db,
+    user_id: &str,
+    email: Option<&str>,
+    now: i64,
+) -> Result<(), ApiError> {
+    db.run_as_verdict(INSERT_USER, &user_args(user_id, email, now))
         .await?;
     Ok(())
+}
+
+fn user_args<'a>(user_id: &'a str, email: Option<&'a str>, now: i64) -> [Arg<'a>; 3] {
+    [
+        user_id.into(),
+        email.map_or(Arg::Null, Arg::Text),
+        now.into(),
+    ]
 }
 
 /// Total stored bytes and graph count of a user.
