@@ -21,7 +21,7 @@ import { md5, makeDeviceDir, removeDirs, writeFiles, readGraphFile, stripUserGra
 import { TABS } from "../web/write-fixtures.mjs";
 
 import { commit } from "../../web/src/write/commit.js";
-import { createGraphCrypto } from "../../web/src/write/graphcrypto.js";
+import { createGraphCrypto } from "../../web/src/crypto/graphcrypto.js";
 import { openPage, applyEdit, editableText } from "../../web/src/write/splice.js";
 import { readConfig, newJournal, pagePath, fileText } from "../../web/src/write/names.js";
 

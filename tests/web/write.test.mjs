@@ -20,7 +20,7 @@ import {
   refusal,
   formatDate,
 } from "../../web/src/write/names.js";
-import { createGraphCrypto, nameKey, md5Hex } from "../../web/src/write/graphcrypto.js";
+import { createGraphCrypto, nameKey, md5Hex } from "../../web/src/crypto/graphcrypto.js";
 import * as rsapi from "../harness/rsapi.mjs";
 import { createHash } from "node:crypto";
 

@@ -9,20 +9,17 @@
 // while unlocking also {id, progress: {phase, logN}}. Formats: ../../../docs/WEB.md and
 // PROTOCOL.md §5 (checked against rsapi 0.0.92, see docs/WEB.md "Crypto").
 
-import { armor, Decrypter, Encrypter, identityToRecipient } from "age-encryption";
+import { armor, Decrypter, identityToRecipient } from "age-encryption";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { md5 } from "@noble/hashes/legacy.js";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
-import { base64nopad, bech32 } from "@scure/base";
+import { base64nopad } from "@scure/base";
 import { scrypt } from "hash-wasm";
+import { createGraphCrypto, md5Hex } from "./graphcrypto.js";
 
 /** The highest scrypt work factor a browser is asked to run (1 GiB of memory at 20). */
 const MAX_LOG_N = 20;
 const SCRYPT_LABEL = "age-encryption.org/v1/scrypt";
-const AGE_BINARY = new TextEncoder().encode("age-encryption.org/v1\n");
-const AGE_ARMOR = new TextEncoder().encode("-----BEGIN AGE ENCRYPTED FILE-----");
 
-/** The unlocked graph: { graph, secret, recipient, nameKey } or null. */
+/** The unlocked graph: { graph, secret, recipient, crypto } or null (crypto: graphcrypto.js). */
 let unlocked = null;
 
 class CryptoError extends Error {
@@ -94,21 +91,15 @@ class WasmScryptIdentity {
   }
 }
 
-/** rsapi's file-name key: the X25519 secret's 32 bytes, clamped as x25519-dalek's StaticSecret. */
-function nameKeyOf(secret) {
-  const { prefix, words } = bech32.decode(secret.toLowerCase(), 1024);
-  if (prefix !== "age-secret-key-") throw new CryptoError("bad-key", "not an age X25519 secret key");
-  const k = bech32.fromWords(words);
-  if (k.length !== 32) throw new CryptoError("bad-key", "not an age X25519 secret key");
-  k[0] &= 248;
-  k[31] &= 127;
-  k[31] |= 64;
-  return k;
-}
-
 async function useSecret(graph, secret) {
   const recipient = await identityToRecipient(secret);
-  unlocked = { graph, secret, recipient, nameKey: nameKeyOf(secret) };
+  let names;
+  try {
+    names = createGraphCrypto({ secretKey: secret, publicKey: recipient });
+  } catch (e) {
+    throw new CryptoError("bad-key", `not an age X25519 secret key: ${e.message}`);
+  }
+  unlocked = { graph, secret, recipient, crypto: names };
   return { recipient };
 }
 
@@ -139,12 +130,6 @@ async function keyStore(mode, fn) {
   } finally {
     db.close();
   }
-}
-
-function startsWith(bytes, prefix) {
-  if (bytes.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
-  return true;
 }
 
 const ops = {
@@ -189,13 +174,10 @@ const ops = {
 
   /** Encrypted names ("e.<hex>") → [{name, path} | {name, error}], NFC paths. */
   decryptNames({ graph, names }) {
-    const { nameKey } = need(graph);
-    const dec = new TextDecoder("utf-8", { fatal: true });
+    const { crypto } = need(graph);
     return names.map((name) => {
       try {
-        if (!name.startsWith("e.")) throw new Error("not an encrypted name");
-        const plain = chacha20poly1305(nameKey, new Uint8Array(12)).decrypt(hexToBytes(name.slice(2)));
-        return { name, path: dec.decode(plain).normalize("NFC") };
+        return { name, path: crypto.decryptName(name) };
       } catch (e) {
         return { name, error: e.message };
       }
@@ -203,37 +185,27 @@ const ops = {
   },
 
   encryptNames({ graph, paths }) {
-    const { nameKey } = need(graph);
-    const enc = new TextEncoder();
-    return paths.map(
-      (p) => `e.${bytesToHex(chacha20poly1305(nameKey, new Uint8Array(12)).encrypt(enc.encode(p.normalize("NFC"))))}`,
-    );
+    const { crypto } = need(graph);
+    return paths.map((p) => crypto.encryptName(p));
   },
 
   /** A body as stored (age binary, armored, or not encrypted at all: PROTOCOL.md §5.2) → plaintext bytes. */
   async decryptBody({ graph, bytes }) {
-    const { secret } = need(graph);
-    let data = new Uint8Array(bytes);
-    if (startsWith(data, AGE_ARMOR)) data = armor.decode(new TextDecoder().decode(data));
-    else if (!startsWith(data, AGE_BINARY)) return data;
-    const d = new Decrypter();
-    d.addIdentity(secret);
+    const { crypto } = need(graph);
     try {
-      return await d.decrypt(data);
+      return await crypto.decryptBody(new Uint8Array(bytes));
     } catch (e) {
       throw new CryptoError("bad-body", `could not decrypt: ${e.message}`);
     }
   },
 
   async encryptBody({ graph, bytes }) {
-    const { recipient } = need(graph);
-    const e = new Encrypter();
-    e.addRecipient(recipient);
-    return e.encrypt(new Uint8Array(bytes));
+    const { crypto } = need(graph);
+    return crypto.encryptBody(new Uint8Array(bytes));
   },
 
   md5({ bytes }) {
-    return bytesToHex(md5(new Uint8Array(bytes)));
+    return md5Hex(new Uint8Array(bytes));
   },
 };
 

@@ -21,7 +21,7 @@
 //   api.getFiles(names)          -> {PresignedFileUrls:{name: url}}          (§6.19)
 //   api.get(url)                 -> Uint8Array of the stored (encrypted) body
 //   crypto.encryptName(path), crypto.encryptBody(text) -> Uint8Array,
-//   crypto.decryptBody(bytes) -> Uint8Array, crypto.md5Hex(text)   (graphcrypto.js)
+//   crypto.decryptBody(bytes) -> Uint8Array, crypto.md5Hex(text)   (web/src/crypto/graphcrypto.js)
 // The graph's UUID is the api's business (it is in every request body).
 
 import { finalNewline, threeWayMerge } from "./merge.js";

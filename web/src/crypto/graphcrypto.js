@@ -1,8 +1,8 @@
 // The graph's crypto as rsapi does it (WEB.md "Crypto", PROTOCOL.md §5), for commit.js
 // and its tests: names are ChaCha20-Poly1305 under the clamped X25519 secret with a zero
 // nonce, bodies are binary age to the graph's public key, checksums are MD5 of the plaintext.
-// In the app the secret key lives in the crypto Web Worker (web/src/crypto, web-shell); this
-// module is what such a worker runs, and commit.js only ever receives the object it returns.
+// The one implementation: the crypto Web Worker (crypto.worker.js), which owns the key in the
+// app, runs it, and the writing core's commit.js receives the object it returns.
 
 import { Decrypter, Encrypter, armor } from "age-encryption";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
@@ -12,6 +12,8 @@ import { bech32 } from "@scure/base";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+// A name that decrypts to invalid UTF-8 is an error, not a path with replacement characters.
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 const ZERO_NONCE = new Uint8Array(12);
 const AGE_BINARY = encoder.encode("age-encryption.org/v1\n");
 const AGE_ARMOR = "-----BEGIN AGE ENCRYPTED FILE-----";
@@ -55,7 +57,7 @@ export function createGraphCrypto({ secretKey, publicKey }) {
     decryptName(name) {
       if (!/^e\.([0-9a-f]{2}){17,}$/.test(name)) throw new Error("not an encrypted file name");
       const open = chacha20poly1305(key, ZERO_NONCE).decrypt(hexToBytes(name.slice(2)));
-      return decoder.decode(open).normalize("NFC");
+      return strictDecoder.decode(open).normalize("NFC");
     },
     /** Binary age (rsapi uploads armor=false). */
     async encryptBody(data) {
