@@ -72,6 +72,8 @@ export class Graph {
     this.lowQueue = []; // bodies fetched ahead (warm)
     this.flushing = null;
     this.inflight = new Map(); // name|checksum → Promise<ArrayBuffer>
+    this.fresh = new Map(); // name|checksum → ciphertext this browser committed (no download back)
+    this.lastCommit = null; // {path, before, after, txid} of this browser's last commit (writer.js)
     this.stats = { downloaded: 0, fromCache: 0 };
     this.stopLive = null;
     this.navigateTo = (route) => {
@@ -185,6 +187,8 @@ export class Graph {
     let p = this.inflight.get(k);
     if (!p) {
       p = (async () => {
+        const mine = this.fresh.get(k);
+        if (mine) return mine;
         const cached = await getBody(this.uuid, f.name, f.checksum);
         if (cached) {
           this.stats.fromCache++;
@@ -257,6 +261,39 @@ export class Graph {
           j.reject(e);
         }
       });
+    }
+  }
+
+  // --- writing ---
+
+  /**
+   * This browser committed `path` (web/src/shell/writer.js): the file list, the body cache and
+   * the listeners see the new text now. The graph's txid moves only when nothing was skipped
+   * (the commit came right after what this graph has pulled); otherwise it pulls the rest.
+   */
+  async committed({ path, name, checksum, txid, size, cipher }) {
+    const old = this.byName.get(name);
+    if (old && old.path !== path) this.byPath.delete(old.path);
+    const entry = { name, path, checksum, txid, size: size ?? old?.size ?? 0, mtime: Date.now() };
+    this.byPath.set(path, entry);
+    this.byName.set(name, entry);
+    if (cipher) {
+      const buf = cipher.buffer.slice(cipher.byteOffset, cipher.byteOffset + cipher.byteLength);
+      this.fresh.set(`${name}|${checksum}`, buf);
+      if (persistent()) await putBody(this.uuid, name, checksum, buf).catch(() => {});
+    }
+    if (txid === this.txid + 1) this.txid = txid;
+    else this.pull().catch(() => {});
+    this.tell([path]);
+  }
+
+  tell(paths) {
+    for (const fn of this.listeners) {
+      try {
+        fn(paths);
+      } catch {
+        // a listener's failure is its own
+      }
     }
   }
 
@@ -363,13 +400,7 @@ export class Graph {
           .map((m) => ({ name: m.FilePath, size: m.Size, mtime: m.LastModified, checksum: m.Checksum, txid: m.Txid }));
         changed.push(...(await this.addObjects(list)));
       }
-      for (const fn of this.listeners) {
-        try {
-          fn([...new Set(changed)]);
-        } catch {
-          // a listener's failure is its own
-        }
-      }
+      this.tell([...new Set(changed)]);
     })().finally(() => {
       this.pulling = null;
     });

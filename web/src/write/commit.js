@@ -21,7 +21,8 @@
 //   api.getFiles(names)          -> {PresignedFileUrls:{name: url}}          (§6.19)
 //   api.get(url)                 -> Uint8Array of the stored (encrypted) body
 //   crypto.encryptName(path), crypto.encryptBody(text) -> Uint8Array,
-//   crypto.decryptBody(bytes) -> Uint8Array, crypto.md5Hex(text)   (web/src/crypto/graphcrypto.js)
+//   crypto.decryptBody(bytes) -> Uint8Array, crypto.md5Hex(text)   (web/src/crypto/graphcrypto.js;
+//   each may return a promise: the browser's crypto runs in a worker, web/src/shell/writer.js)
 // The graph's UUID is the api's business (it is in every request body).
 
 import { finalNewline, threeWayMerge } from "./merge.js";
@@ -57,9 +58,11 @@ const decoder = new TextDecoder();
  */
 export async function commit(req) {
   const { api, crypto, path, text, format = "markdown", maxRetries = 5 } = req;
-  const name = crypto.encryptName(path);
-  const checksum = crypto.md5Hex(text);
-  const base = req.base ? { text: req.base.text, checksum: req.base.checksum ?? crypto.md5Hex(req.base.text) } : null;
+  const name = await crypto.encryptName(path);
+  const checksum = await crypto.md5Hex(text);
+  const base = req.base
+    ? { text: req.base.text, checksum: req.base.checksum ?? (await crypto.md5Hex(req.base.text)) }
+    : null;
   let txid = req.txid;
   let upload = req.upload?.name === name && req.upload?.checksum === checksum ? req.upload : null;
   const failed = (stage, error) => ({ status: "failed", stage, error, text, upload });

@@ -1,0 +1,106 @@
+// The shell's side of writing (issue 18): binds the pure commit sequence (web/src/write/commit.js)
+// to this browser's API client (api.js: same-origin JSON, ID token refreshed on 401) and to the
+// crypto worker (the key never leaves it), and tells the open graph what was committed so the
+// reader, the editor and the next edit see the new text at once, without downloading it again.
+// Screens call `save`; they never call commit.js or the API for a write themselves.
+
+import { call } from "./api.js";
+import { crypto } from "../crypto/crypto.js";
+import { commit } from "../write/commit.js";
+
+const encoder = new TextEncoder();
+
+/**
+ * PUT to a presigned URL (R2 or this origin's /s3/) with upload progress: fetch() has none,
+ * so XMLHttpRequest. No credentials, no referrer (the URL is the whole permission).
+ */
+export function putBytes(url, bytes, onProgress) {
+  return new Promise((resolve, reject) => {
+    const x = new XMLHttpRequest();
+    x.open("PUT", url);
+    x.withCredentials = false;
+    if (onProgress) x.upload.onprogress = (ev) => onProgress({ sent: ev.loaded, total: ev.total || bytes.length });
+    x.onload = () =>
+      x.status >= 200 && x.status < 300
+        ? resolve()
+        : reject(Object.assign(new Error(`upload failed: HTTP ${x.status}`), { status: x.status }));
+    x.onerror = () => reject(Object.assign(new Error("upload failed: the connection was lost"), { status: 0 }));
+    x.send(bytes);
+  });
+}
+
+/** commit.js's `api` for one graph, over api.js (`call` throws ApiError with .status and the server's message). */
+export function commitApi(graph, { onProgress } = {}) {
+  const uuid = graph.uuid;
+  const sent = new Map(); // presigned URL → ciphertext, so a committed body can be cached as is
+  return {
+    sent,
+    getFilesMeta: (names) => call("get_files_meta", { GraphUUID: uuid, Files: names }),
+    getUploadUrls: async (count) =>
+      (await call("get_upload_urls", { GraphUUID: uuid, Count: count }))?.UploadUrls ?? [],
+    put: async (url, bytes) => {
+      await putBytes(url, bytes, onProgress);
+      sent.set(url, bytes);
+    },
+    updateFiles: (txid, files) => call("update_files", { GraphUUID: uuid, TXId: txid, Files: files }),
+    getDiff: (fromTxid) => call("get_diff", { GraphUUID: uuid, FromTXId: fromTxid }),
+    getFiles: (names) => call("get_files", { GraphUUID: uuid, Files: names }),
+    get: async (url) => {
+      const r = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer", cache: "no-store" });
+      if (!r.ok) throw Object.assign(new Error(`download failed: HTTP ${r.status}`), { status: r.status });
+      return new Uint8Array(await r.arrayBuffer());
+    },
+  };
+}
+
+/** commit.js's `crypto` for one graph: every operation runs in the crypto worker. */
+export function commitCrypto(graph) {
+  const uuid = graph.uuid;
+  const bytesOf = (data) => (typeof data === "string" ? encoder.encode(data) : data);
+  return {
+    encryptName: async (path) => (await crypto.encryptNames(uuid, [path]))[0],
+    encryptBody: (data) => crypto.encryptBody(uuid, bytesOf(data)),
+    decryptBody: (bytes) => crypto.decryptBody(uuid, bytes),
+    md5Hex: (data) => crypto.md5(bytesOf(data)),
+  };
+}
+
+/**
+ * What an edit of `path` starts from: the text as this browser has it, its checksum and the
+ * graph txid it belongs to ({text: "", checksum: null} for a file that does not exist yet).
+ */
+export async function startEdit(graph, path) {
+  const txid = graph.txid;
+  const f = graph.byPath.get(path);
+  if (!f) return { path, base: null, txid };
+  return { path, base: { text: await graph.text(path), checksum: f.checksum }, txid };
+}
+
+/**
+ * Commits `text` as the new content of `path`, never over a change it has not seen
+ * (commit.js). `edit` is what `startEdit` gave (or a "needs-confirmation" result's
+ * `{base: remote, txid}` after the person confirmed a merge), plus `upload` from a failed
+ * attempt. Returns commit.js's result; when committed the graph already shows the new text and
+ * `graph.lastCommit` is {path, before, after, txid} (what "undo last commit" reverts).
+ */
+export async function save(graph, { path, base, txid, text, upload = null, format }, { onProgress } = {}) {
+  const api = commitApi(graph, { onProgress });
+  const cc = commitCrypto(graph);
+  const result = await commit({
+    api,
+    crypto: cc,
+    path,
+    base,
+    text,
+    txid,
+    upload,
+    format: format ?? (/\.org$/i.test(path) ? "org" : "markdown"),
+  });
+  if (result.status === "committed") {
+    const name = await cc.encryptName(path);
+    const [cipher] = [...api.sent.values()].slice(-1);
+    await graph.committed({ path, name, checksum: result.checksum, txid: result.txid, size: cipher?.length, cipher });
+    graph.lastCommit = { path, before: base?.text ?? null, after: text, txid: result.txid };
+  }
+  return result;
+}
