@@ -106,8 +106,11 @@ describe("upload limits", () => {
     }
   });
   it("a file of the server's object limit or more is refused before upload, with the limit in the message", () => {
-    assert.match(uploadRefusal(MAX_OBJECT_BYTES), /102,399,999 bytes/);
-    assert.match(uploadRefusal(MAX_OBJECT_BYTES - 100), /largest file/, "the encryption overhead counts");
+    assert.match(
+      uploadRefusal(MAX_OBJECT_BYTES),
+      /^Too large: this file is 97\.7 MB \(102,400,000 bytes\); Logseq Sync takes files under 102,400,000 bytes \(97\.7 MB\)/,
+    );
+    assert.match(uploadRefusal(MAX_OBJECT_BYTES - 100), /Too large/, "the encryption overhead counts");
     assert.equal(uploadRefusal(50_000_000), null);
   });
   it("a file over the storage left is refused with what is left", () => {

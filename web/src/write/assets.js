@@ -161,7 +161,7 @@ export function encryptedSize(n) {
  */
 export function uploadRefusal(size, storage = null, maxObject = MAX_OBJECT_BYTES) {
   if (size >= maxObject || encryptedSize(size) > maxObject) {
-    return `This file is ${formatBytes(size)}; the largest file Logseq Sync takes is ${formatBytes(maxObject - 1)} (${(maxObject - 1).toLocaleString("en")} bytes, less the encryption overhead).`;
+    return `Too large: this file is ${formatBytes(size)} (${size.toLocaleString("en")} bytes); Logseq Sync takes files under ${maxObject.toLocaleString("en")} bytes (${formatBytes(maxObject)}), encryption included.`;
   }
   if (storage && Number.isFinite(storage.limit) && Number.isFinite(storage.usage)) {
     const left = storage.limit - storage.usage;
