@@ -17,11 +17,11 @@ import { mkdtempSync, rmSync, writeFileSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { appCall, raw } from "../harness/client.mjs";
+import { appCall } from "../harness/client.mjs";
 import { startInterceptProxy } from "../harness/proxy.mjs";
 import * as rsapi from "../harness/rsapi.mjs";
 import { makeDeviceDir, removeDirs, writeFiles, readGraphFile, stripUserGraphPrefix } from "../harness/graph.mjs";
-import { browserKit, pasteToken, png, waitText } from "../harness/webapp.mjs";
+import { adminClient, browserKit, passwordGraph, pasteToken, png, waitText } from "../harness/webapp.mjs";
 import { localDay, newJournal, readConfig } from "../../web/src/write/names.js";
 
 const BASE = process.env.WORKER_URL;
@@ -61,15 +61,7 @@ const dirs = [];
 let proxy;
 let tmp;
 
-async function admin(method, path, body) {
-  const r = await raw(BASE, path, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  assert.equal(r.status, 200, `${path}: ${r.text}`);
-  return r.json;
-}
+const admin = adminClient(BASE, ADMIN);
 
 /** Waits for the app to go to `hash`; on a timeout says what the screen shows instead. */
 async function waitHash(page, hash, timeout = 30_000) {
@@ -127,19 +119,7 @@ describe("web app: new pages, today, photos, delete, restore, undo", {
       refresh = minted.refresh_token;
       proxy = await startInterceptProxy({ workerUrl: BASE });
       await rsapi.setProxy(proxy.url);
-      keys = await rsapi.keygen();
-      const made = await appCall(BASE, "create_graph", { GraphName: "Travel notes" }, idToken);
-      assert.equal(made.status, 200, made.text);
-      graph = made.json.GraphUUID;
-      const wrapped = (await rsapi.ageEncryptWithPassphrase(PASSWORD, keys.secretKey)).toString();
-      const up = await appCall(
-        BASE,
-        "upload_graph_encrypt_keys",
-        { GraphUUID: graph, "public-key": keys.publicKey, "encrypted-private-key": wrapped },
-        idToken,
-      );
-      assert.equal(up.status, 200, up.text);
-      await rsapi.setEnv(graph, "prod", keys.secretKey, keys.publicKey);
+      ({ graph, keys } = await passwordGraph({ base: BASE, idToken, name: "Travel notes", password: PASSWORD }));
       desktop = await makeDeviceDir("web-ops-desktop");
       dirs.push(desktop);
       await writeFiles(desktop, FILES);

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { armor, Encrypter } from "age-encryption";
 
-import { browserKit, pasteToken, png, waitText } from "../harness/webapp.mjs";
+import { adminClient, browserKit, passwordGraph, pasteToken, png, waitText } from "../harness/webapp.mjs";
 import { appCall, raw } from "../harness/client.mjs";
 import { startInterceptProxy } from "../harness/proxy.mjs";
 import * as rsapi from "../harness/rsapi.mjs";
@@ -95,15 +95,7 @@ const { state, launch, phonePage, shot, assertNoCsp, downloads } = kit;
 const dirs = []; // device folders
 let proxy;
 
-async function admin(method, path, body) {
-  const r = await raw(BASE, path, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  assert.equal(r.status, 200, `${path}: ${r.text}`);
-  return r.json;
-}
+const admin = adminClient(BASE, ADMIN);
 
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent);
 
@@ -131,19 +123,7 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
       await rsapi.setProxy(proxy.url);
 
       // The graph, its key made by rsapi and wrapped with the password by rsapi (as the desktop does).
-      keys = await rsapi.keygen();
-      const made = await appCall(BASE, "create_graph", { GraphName: "Phone notes" }, idToken);
-      assert.equal(made.status, 200, made.text);
-      graph = made.json.GraphUUID;
-      const wrapped = (await rsapi.ageEncryptWithPassphrase(PASSWORD, keys.secretKey)).toString();
-      const up = await appCall(
-        BASE,
-        "upload_graph_encrypt_keys",
-        { GraphUUID: graph, "public-key": keys.publicKey, "encrypted-private-key": wrapped },
-        idToken,
-      );
-      assert.equal(up.status, 200, up.text);
-      await rsapi.setEnv(graph, "prod", keys.secretKey, keys.publicKey);
+      ({ graph, keys } = await passwordGraph({ base: BASE, idToken, name: "Phone notes", password: PASSWORD }));
       device = await makeDeviceDir("web-device");
       dirs.push(device);
       await writeFiles(device, FILES);

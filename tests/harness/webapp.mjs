@@ -11,6 +11,43 @@ import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 
 import { CHROMIUM_FLAGS } from "./chromium.mjs";
+import { appCall, raw } from "./client.mjs";
+import * as rsapi from "./rsapi.mjs";
+
+/** `(method, path, body) => json` for the worker's /admin/ routes (asserts a 200). */
+export function adminClient(base, adminToken) {
+  return async (method, path, body) => {
+    const r = await raw(base, path, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    assert.equal(r.status, 200, `${path}: ${r.text}`);
+    return r.json;
+  };
+}
+
+/**
+ * A graph as the desktop makes one: created, its key made by rsapi and wrapped with the
+ * password by rsapi, uploaded, and rsapi set to use it (rsapi's proxy must be set already).
+ * @returns {Promise<{graph: string, keys: {secretKey: string, publicKey: string}}>}
+ */
+export async function passwordGraph({ base, idToken, name, password }) {
+  const keys = await rsapi.keygen();
+  const made = await appCall(base, "create_graph", { GraphName: name }, idToken);
+  assert.equal(made.status, 200, made.text);
+  const graph = made.json.GraphUUID;
+  const wrapped = (await rsapi.ageEncryptWithPassphrase(password, keys.secretKey)).toString();
+  const up = await appCall(
+    base,
+    "upload_graph_encrypt_keys",
+    { GraphUUID: graph, "public-key": keys.publicKey, "encrypted-private-key": wrapped },
+    idToken,
+  );
+  assert.equal(up.status, 200, up.text);
+  await rsapi.setEnv(graph, "prod", keys.secretKey, keys.publicKey);
+  return { graph, keys };
+}
 
 /** A real (tiny) PNG: 8x8 of one colour (teal by default). */
 export function png(rgb = [0x1f, 0x5f, 0x6b]) {

@@ -10,6 +10,7 @@ import { call } from "./api.js";
 import { bytes, h, on, when } from "./dom.js";
 import { remove, save, undoLast } from "./writer.js";
 import { localDay, newJournal, newPage, readConfig, journalPath } from "../write/names.js";
+import { fileBody, titleFromFileBody } from "../read/titles.js";
 
 /** A message as a sentence (a final full stop when it has none). */
 export const sentence = (m) => (/[.!?)]$/.test(m) ? m : `${m}.`);
@@ -18,6 +19,12 @@ export const sentence = (m) => (/[.!?)]$/.test(m) ? m : `${m}.`);
 export function errorText(e) {
   if (e?.api === "/oauth2/token" && (e.status === 400 || e.status === 401)) {
     return "You are signed out: this browser's sign-in was revoked or expired (sign in again).";
+  }
+  if (e?.status === 403 && /storage-limit/.test(e.message ?? "")) {
+    return "Your storage on the server is full (its storage limit): nothing was written.";
+  }
+  if (e?.status === 403 && /^upload failed/.test(e.message ?? "")) {
+    return "The upload link expired or was refused (HTTP 403): nothing was written.";
   }
   return e?.userMessage ?? e?.message ?? String(e);
 }
@@ -316,15 +323,17 @@ export function pageTools({ graph, path, go }) {
   }
   const last = graph.lastCommit;
   if (last) {
-    const what =
-      last.after === null
-        ? `bring back ${titleOf(last.path)}`
-        : last.before === null
-          ? `remove ${titleOf(last.path)}`
-          : titleOf(last.path);
+    const what = (name) =>
+      last.after === null ? `bring back ${name}` : last.before === null ? `remove ${name}` : name;
+    const undo = h("button", { type: "button", id: "ops-undo" }, `Undo last change (${what(titleOf(last.path))})`);
+    // the page's title as the reader shows it (the file name body decoded by the graph's name format)
+    configOf(graph).then((config) => {
+      if (!isPage(last.path)) return;
+      undo.textContent = `Undo last change (${what(titleFromFileBody(fileBody(last.path), config.fileNameFormat))})`;
+    });
     out.push(
-      on(h("button", { type: "button", id: "ops-undo" }, `Undo last change (${what})`), "click", async (ev) => {
-        ev.currentTarget.disabled = true;
+      on(undo, "click", async () => {
+        undo.disabled = true;
         say(status, "Undoing…", "info");
         try {
           const r = await undoLast(graph);
@@ -335,7 +344,7 @@ export function pageTools({ graph, path, go }) {
         } catch (e) {
           say(status, `Not undone: ${errorText(e)}`);
         } finally {
-          ev.currentTarget.disabled = false;
+          undo.disabled = false;
         }
       }),
     );
