@@ -3,7 +3,7 @@
 // library) uploaded and pulls from: today's journal (from the graph's journal template) and a
 // new page reach the desktop with the desktop's file names and text; a photo uploaded in the
 // browser lands in assets/ byte-identical on the desktop, is linked as the desktop links it and
-// renders; a file over the server's limit is refused before anything is sent, with the limit
+// renders; a larger file shows its upload progress; a file over the server's limit is refused before anything is sent, with the limit
 // shown; an old version restored from history reaches the desktop; "undo last change" reverts
 // it; a deleted page comes back from Recent changes → its versions → restore; a page changed
 // on the desktop after the browser read it comes back as a merge to confirm. Every request is
@@ -15,6 +15,7 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 
 import { appCall } from "../harness/client.mjs";
@@ -244,6 +245,52 @@ describe("web app: new pages, today, photos, delete, restore, undo", {
       { timeout: 30_000 },
     );
     await shot(page, "web-photo-added");
+  });
+
+  test("a larger file shows its upload progress (upload throttled to 400 KB/s) and is linked as a file", {
+    timeout: 90_000,
+  }, async () => {
+    const data = randomBytes(1_500_000);
+    const file = join(tmp, "field recording.bin");
+    writeFileSync(file, data);
+    await page.goto(`${BASE}/app/#/pages`);
+    await page.waitForSelector("#pages li[data-path]");
+    await page.goto(`${BASE}/app/${route("pages/Packing.md")}`);
+    await waitText(page, "#ops-photo .ops-limits", "storage free");
+    const cdp = await page.createCDPSession();
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: 400_000,
+    });
+    try {
+      await (await page.$("#ops-photo input[type=file]")).uploadFile(file);
+      await page.waitForFunction(
+        () => {
+          const bar = document.querySelector("#ops-photo .ops-progress");
+          return !bar.hidden && bar.value > 0 && bar.value < 100;
+        },
+        { timeout: 30_000 },
+      );
+      await waitText(page, "#ops-photo", "Uploading field recording.bin: ");
+      await shot(page, "web-photo-progress");
+      await waitText(page, "#ops-photo-status", "Added to the page.", 60_000);
+    } finally {
+      await cdp.send("Network.emulateNetworkConditions", {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: -1,
+      });
+      await cdp.detach();
+    }
+    const asset = (await serverPaths()).find((p) => p.startsWith("assets/field_recording_"));
+    assert.match(asset ?? "", /^assets\/field_recording_\d+_0\.bin$/);
+    const [bytes, text] = await desktopPull([asset, "pages/Packing.md"]);
+    assert.ok(Buffer.compare(bytes, data) === 0, "byte-identical on the desktop");
+    assert.ok(text.toString("utf8").endsWith(`- [field recording.bin](../${asset})\n`), text.toString("utf8"));
   });
 
   test("a file over the server's limit is refused before upload, with the limit shown", {

@@ -78,6 +78,7 @@ export function attachButton({ graph, onLink, pagePath = "pages/_.md", format, l
     const file = pending;
     if (!file) return;
     retry.hidden = true;
+    input.disabled = true; // one upload at a time
     bar.hidden = false;
     bar.value = 0;
     status.className = "msg info";
@@ -110,6 +111,7 @@ export function attachButton({ graph, onLink, pagePath = "pages/_.md", format, l
       retry.hidden = limit;
     } finally {
       bar.hidden = true;
+      input.disabled = false;
       input.value = "";
     }
   };
