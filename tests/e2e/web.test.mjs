@@ -10,14 +10,10 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { deflateSync } from "node:zlib";
 import { randomBytes } from "node:crypto";
 import { armor, Encrypter } from "age-encryption";
 
-import { CHROMIUM_FLAGS } from "../harness/chromium.mjs";
+import { adminClient, browserKit, passwordGraph, pasteToken, png, waitText } from "../harness/webapp.mjs";
 import { appCall, raw } from "../harness/client.mjs";
 import { startInterceptProxy } from "../harness/proxy.mjs";
 import * as rsapi from "../harness/rsapi.mjs";
@@ -32,41 +28,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const PASSWORD = "correct horse battery staple 42";
 const SLOW_PASSWORD = "a slower key's password";
 const ID = "65a1b2c3-0000-4000-8000-000000000001";
-
-/** A real (tiny) PNG: 8x8 teal. */
-function png() {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (b) => {
-    let x = ~0;
-    for (const v of b) x = crcTable[(x ^ v) & 255] ^ (x >>> 8);
-    return ~x >>> 0;
-  };
-  const chunk = (t, d) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(d.length);
-    const td = Buffer.concat([Buffer.from(t), d]);
-    const c = Buffer.alloc(4);
-    c.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, c]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(8, 0);
-  ihdr.writeUInt32BE(8, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const rows = Buffer.alloc(8 * 25);
-  for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) rows.set([0x1f, 0x5f, 0x6b], y * 25 + 1 + x * 3);
-  return Buffer.concat([
-    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", deflateSync(rows)),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-}
 
 const PDF = Buffer.from(
   "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
@@ -129,101 +90,14 @@ const PAGE_PHRASES = [
   "second journal entry",
 ];
 
-const state = { browsers: [], dirs: [], requests: [], csp: [], console: [] };
+const kit = browserKit({ chromium: CHROMIUM, shots: SHOTS });
+const { state, launch, phonePage, shot, assertNoCsp, downloads } = kit;
+const dirs = []; // device folders
 let proxy;
 
-async function admin(method, path, body) {
-  const r = await raw(BASE, path, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  assert.equal(r.status, 200, `${path}: ${r.text}`);
-  return r.json;
-}
-
-async function launch(name) {
-  const { default: puppeteer } = await import("puppeteer-core");
-  const profile = mkdtempSync(join(tmpdir(), `chromium-web-${name}-`));
-  state.dirs.push(profile);
-  const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...CHROMIUM_FLAGS.filter((f) => f !== "--headless"), `--user-data-dir=${profile}`],
-  });
-  state.browsers.push(browser);
-  return browser;
-}
-
-/** A phone-sized page that records every request (page and its workers), websocket frame and CSP report. */
-async function phonePage(browser, label) {
-  const page = await browser.newPage();
-  await page.setViewport({ width: 360, height: 740, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
-  const record = (r) => state.requests.push({ from: label, ...r });
-  page.on("request", (req) =>
-    record({ url: req.url(), method: req.method(), body: req.postData() ?? "", headers: req.headers() }),
-  );
-  page.on("console", (m) => {
-    state.console.push(m.text());
-    if (/Content.Security.Policy/i.test(m.text())) state.csp.push(m.text());
-  });
-  const cdp = await page.createCDPSession();
-  await cdp.send("Network.enable");
-  cdp.on("Network.webSocketFrameSent", (e) => record({ url: "websocket", method: "WS", body: e.response.payloadData }));
-  cdp.on("Network.webSocketCreated", (e) => record({ url: e.url, method: "WS-OPEN", body: "" }));
-  page.on("workercreated", async (w) => {
-    try {
-      await w.client.send("Network.enable");
-      w.client.on("Network.requestWillBeSent", (e) =>
-        record({ url: e.request.url, method: e.request.method, body: e.request.postData ?? "", worker: w.url() }),
-      );
-    } catch {
-      // a worker that is already gone
-    }
-  });
-  await page.evaluateOnNewDocument(() => {
-    window.__csp = [];
-    document.addEventListener("securitypolicyviolation", (e) =>
-      window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`),
-    );
-  });
-  return page;
-}
-
-async function shot(page, name) {
-  if (!SHOTS) return;
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-}
+const admin = adminClient(BASE, ADMIN);
 
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent);
-
-/** Signs a page in with a pasted refresh token (the fallback form, opened and submitted directly:
- * clicks on it raced the pairing code appearing above it on a loaded machine). */
-async function pasteToken(page, token) {
-  await page.waitForSelector("#paste-form", { visible: false });
-  await page.$eval("details", (d) => {
-    d.open = true;
-  });
-  await page.type("#refresh-token", token);
-  await page.$eval("#paste-form", (f) => f.requestSubmit());
-}
-
-async function waitText(page, sel, needle, timeout = 30_000) {
-  await page.waitForFunction((s, n) => document.querySelector(s)?.textContent.includes(n), { timeout }, sel, needle);
-}
-
-async function assertNoCsp(page) {
-  const fired = await page.evaluate(() => window.__csp);
-  assert.deepEqual(fired, [], `CSP violations: ${fired.join("; ")}`);
-  assert.deepEqual(state.csp, [], `CSP console reports: ${state.csp.join("; ")}`);
-}
-
-/** Body downloads (presigned GETs: wrangler's local R2 endpoint or the Worker's /s3/). */
-const downloads = (from) =>
-  state.requests.filter(
-    (r) => r.from === from && r.method === "GET" && /\/(cdn-cgi\/local\/r2\/s3|s3)\//.test(new URL(r.url).pathname),
-  );
 
 describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" }, () => {
   const email = `web-${Date.now()}@example.com`;
@@ -249,21 +123,9 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
       await rsapi.setProxy(proxy.url);
 
       // The graph, its key made by rsapi and wrapped with the password by rsapi (as the desktop does).
-      keys = await rsapi.keygen();
-      const made = await appCall(BASE, "create_graph", { GraphName: "Phone notes" }, idToken);
-      assert.equal(made.status, 200, made.text);
-      graph = made.json.GraphUUID;
-      const wrapped = (await rsapi.ageEncryptWithPassphrase(PASSWORD, keys.secretKey)).toString();
-      const up = await appCall(
-        BASE,
-        "upload_graph_encrypt_keys",
-        { GraphUUID: graph, "public-key": keys.publicKey, "encrypted-private-key": wrapped },
-        idToken,
-      );
-      assert.equal(up.status, 200, up.text);
-      await rsapi.setEnv(graph, "prod", keys.secretKey, keys.publicKey);
+      ({ graph, keys } = await passwordGraph({ base: BASE, idToken, name: "Phone notes", password: PASSWORD }));
       device = await makeDeviceDir("web-device");
-      state.dirs.push(device);
+      dirs.push(device);
       await writeFiles(device, FILES);
       const paths = Object.keys(FILES);
       txid = (await uploadInBatches(rsapi, graph, device, paths, 0, idToken)).at(-1);
@@ -290,7 +152,7 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
       assert.equal(up2.status, 200, up2.text);
       await rsapi.setEnv(slowGraph, "prod", slowKeys.secretKey, slowKeys.publicKey);
       const slowDir = await makeDeviceDir("web-slow");
-      state.dirs.push(slowDir);
+      dirs.push(slowDir);
       await writeFiles(slowDir, { "pages/Slow Key Page.md": "- opened with a logN 20 key\n" });
       await rsapi.updateRemoteFiles(slowGraph, slowDir, ["pages/Slow Key Page.md"], 0, idToken);
       // Back to the first graph's keys for later uploads (setEnv is process-global per graph).
@@ -318,11 +180,10 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
   );
 
   after(async () => {
-    for (const b of state.browsers) await b.close().catch(() => {});
+    await kit.close();
     await rsapi.setProxy(null).catch(() => {});
     await proxy?.close();
-    await removeDirs(state.dirs.filter((d) => !d.includes("chromium-web-")));
-    for (const d of state.dirs.filter((x) => x.includes("chromium-web-"))) rmSync(d, { recursive: true, force: true });
+    await removeDirs(dirs);
   });
 
   test("serving: /app/ is static with a strict CSP; /, /file-sync/*, /s3/* behave as before", async () => {
@@ -680,39 +541,7 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
       ]),
       ...PAGE_PHRASES,
       "a live edit arrives",
-    ].flatMap((s) => [s, s.normalize("NFD"), encodeURIComponent(s)]);
-    const origin = new URL(BASE).origin;
-    assert.ok(state.requests.length > 20, `recorded ${state.requests.length} requests`);
-    for (const r of state.requests) {
-      if (r.url !== "websocket") {
-        const u = new URL(r.url);
-        assert.ok(
-          u.origin === origin ||
-            u.protocol === "blob:" ||
-            u.protocol === "data:" ||
-            (u.protocol === "ws:" && u.host === new URL(BASE).host),
-          `request to another origin: ${r.url}`,
-        );
-      }
-      const seen = `${r.url.split("#")[0]}\n${r.body}\n${decodeURIComponentSafe(r.url.split("#")[0])}`;
-      for (const s of secrets) assert.ok(!seen.includes(s), `a secret left the browser in ${r.method} ${r.url}`);
-      for (const s of plain) {
-        if (s.length < 5) continue;
-        assert.ok(!seen.includes(s), `plaintext "${s}" left the browser in ${r.method} ${r.url}`);
-      }
-    }
-    const ws = state.requests.filter((r) => r.method === "WS");
-    assert.ok(
-      ws.every((r) => r.body === "PING"),
-      "the websocket only ever sends PING",
-    );
+    ];
+    kit.assertNothingLeft({ base: BASE, secrets, plain });
   });
 });
-
-function decodeURIComponentSafe(s) {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}

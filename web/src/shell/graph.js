@@ -287,6 +287,18 @@ export class Graph {
     this.tell([path]);
   }
 
+  /** This browser deleted `path` (writer.js `remove`): it is no longer listed. */
+  removed({ path, txid }) {
+    const old = this.byPath.get(path);
+    if (old) {
+      this.byPath.delete(path);
+      this.byName.delete(old.name);
+    }
+    if (txid === this.txid + 1) this.txid = txid;
+    else this.pull().catch(() => {});
+    this.tell([path]);
+  }
+
   tell(paths) {
     for (const fn of this.listeners) {
       try {

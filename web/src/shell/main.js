@@ -21,6 +21,8 @@ import { bytes, h, on, when } from "./dom.js";
 import { Graph } from "./graph.js";
 import { qrCanvas } from "./qr.js";
 import { createReader } from "./reader.js";
+import { newPageScreen, pageTools, restoreButton, restoreScreen, todayScreen } from "./pageops.js";
+import { addPhotoButton } from "./upload.js";
 
 const view = document.getElementById("view");
 const nav = document.getElementById("nav");
@@ -458,7 +460,14 @@ async function pagesScreen(params) {
         `${graph.undecryptable.length} file names could not be decrypted and are left out.`,
       ),
     );
-  screen(graph.name, searchForm, ...notes, list);
+  const make = h(
+    "p",
+    { class: "tools" },
+    h("a", { href: "#/new", class: "button", id: "new-page" }, "New page"),
+    " ",
+    h("a", { href: "#/today", class: "button", id: "today" }, "Today"),
+  );
+  screen(graph.name, searchForm, make, ...notes, list);
   const fill = async () => {
     try {
       const pages = await reader.pageList();
@@ -488,6 +497,7 @@ async function pageScreen(path, params) {
     "p",
     { class: "tools" },
     h("a", { href: `#/history/${encodeURIComponent(path)}`, class: "button", id: "history-link" }, "History"),
+    ...pageTools({ graph, path, go }),
   );
   screen(
     path
@@ -495,6 +505,7 @@ async function pageScreen(path, params) {
       .pop()
       .replace(/\.(md|org)$/, ""),
     body,
+    ...(/\.(md|org)$/i.test(path) ? [addPhotoButton({ graph, path })] : []),
     bar,
   );
   const render = () => reader.renderPage(body, path, { block: params.get("block") ?? undefined });
@@ -594,6 +605,7 @@ async function historyScreen(path) {
           h("span", {}, when(v.time)),
           h("span", { class: "small muted" }, t?.error ? t.error : bytes(t?.size)),
           t?.error ? null : b,
+          t?.error || !/\.(md|org)$/i.test(path) ? null : restoreButton({ graph, path, version: v, text: t.text }),
         );
       }),
     );
@@ -615,7 +627,9 @@ async function recentScreen() {
           { class: "row" },
           h("span", { class: "small muted" }, `#${t.txid} ${t.time ? when(t.time) : ""}`),
           h("span", {}, t.type === "delete_files" ? "deleted " : t.type === "rename_file" ? "renamed " : "changed "),
-          ...t.paths.map((p) => h("a", { href: `#/page/${encodeURIComponent(p)}` }, p)),
+          ...t.paths.map((p) =>
+            h("a", { href: `#/${graph.byPath.has(p) ? "page" : "restore"}/${encodeURIComponent(p)}` }, p),
+          ),
         ),
       ),
     );
@@ -647,6 +661,9 @@ async function route() {
     case "search":
     case "history":
     case "recent":
+    case "today":
+    case "new":
+    case "restore":
     case "pages": {
       if (!open) {
         const last = sessionStorage.getItem("logseq-web:graph");
@@ -658,6 +675,9 @@ async function route() {
       if (parts[0] === "history") return historyScreen(path);
       if (parts[0] === "search") return searchScreen(params);
       if (parts[0] === "recent") return recentScreen();
+      if (parts[0] === "today") return todayScreen({ graph: open.graph, show: screen, go });
+      if (parts[0] === "new") return newPageScreen({ graph: open.graph, show: screen, go });
+      if (parts[0] === "restore") return restoreScreen({ graph: open.graph, path, show: screen });
       return pagesScreen(params);
     }
     default:

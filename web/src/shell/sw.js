@@ -12,6 +12,7 @@ const SHELL = [
   "parse.worker.js",
   "app.css",
   "read.css",
+  "ops.css",
   "manifest.webmanifest",
   "icons/icon-192.png",
   "icons/icon-512.png",

@@ -6,7 +6,7 @@
 
 import { call } from "./api.js";
 import { crypto } from "../crypto/crypto.js";
-import { commit } from "../write/commit.js";
+import { commit, deleteFile } from "../write/commit.js";
 
 const encoder = new TextEncoder();
 
@@ -36,8 +36,7 @@ export function commitApi(graph, { onProgress } = {}) {
   return {
     sent,
     getFilesMeta: (names) => call("get_files_meta", { GraphUUID: uuid, Files: names }),
-    getUploadUrls: async (count) =>
-      (await call("get_upload_urls", { GraphUUID: uuid, Count: count }))?.UploadUrls ?? [],
+    getUploadUrls: async (count) => (await call("get_upload_urls", { GraphUUID: uuid, Count: count }))?.Uploads ?? [],
     put: async (url, bytes) => {
       await putBytes(url, bytes, onProgress);
       sent.set(url, bytes);
@@ -45,6 +44,7 @@ export function commitApi(graph, { onProgress } = {}) {
     updateFiles: (txid, files) => call("update_files", { GraphUUID: uuid, TXId: txid, Files: files }),
     getDiff: (fromTxid) => call("get_diff", { GraphUUID: uuid, FromTXId: fromTxid }),
     getFiles: (names) => call("get_files", { GraphUUID: uuid, Files: names }),
+    deleteFiles: (txid, names) => call("delete_files", { GraphUUID: uuid, TXId: txid, Files: names }),
     get: async (url) => {
       const r = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer", cache: "no-store" });
       if (!r.ok) throw Object.assign(new Error(`download failed: HTTP ${r.status}`), { status: r.status });
@@ -103,4 +103,43 @@ export async function save(graph, { path, base, txid, text, upload = null, forma
     graph.lastCommit = { path, before: base?.text ?? null, after: text, txid: result.txid };
   }
   return result;
+}
+
+const isPage = (path) => /\.(md|org)$/i.test(path);
+
+/**
+ * Deletes `path` (a `delete_files` transaction) if the server still has the version with
+ * `checksum` (the one the person saw when they chose to delete): commit.js `deleteFile`. When
+ * deleted the graph no longer lists it and `graph.lastCommit` is {path, before, after: null,
+ * txid} (before: its text, or bytes for an asset), so "undo" can bring it back.
+ */
+export async function remove(graph, { path, checksum, txid = graph.txid }) {
+  const bytes = await graph.bytes(path);
+  const before = isPage(path) ? new TextDecoder().decode(bytes) : bytes;
+  const result = await deleteFile({ api: commitApi(graph), crypto: commitCrypto(graph), path, checksum, txid });
+  if (result.status === "deleted") {
+    graph.removed({ path, txid: result.txid });
+    graph.lastCommit = { path, before, after: null, txid: result.txid };
+  }
+  return result;
+}
+
+/**
+ * Reverts this browser's last commit (`graph.lastCommit`) with the same never-clobber rule:
+ * a created file is deleted only if unchanged since, a deleted one is created again (merged
+ * with whatever another device created there meanwhile), an edit is reverted by committing
+ * the text before it on top of the text after it (a merge to confirm when the file changed
+ * since). Returns commit.js's result (or deleteFile's for a created file); null when there is
+ * nothing to undo.
+ */
+export async function undoLast(graph, { onProgress } = {}) {
+  const last = graph.lastCommit;
+  if (!last) return null;
+  const { path, before, after } = last;
+  if (before === null) {
+    const checksum = await commitCrypto(graph).md5Hex(after);
+    return remove(graph, { path, checksum });
+  }
+  const base = after === null ? null : { text: after };
+  return save(graph, { path, base, txid: graph.txid, text: before }, { onProgress });
 }

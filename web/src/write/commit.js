@@ -20,6 +20,7 @@
 //   api.getDiff(fromTxid)        -> {Transactions:[{TXId, TXType, TXContent}]} (§6.13)
 //   api.getFiles(names)          -> {PresignedFileUrls:{name: url}}          (§6.19)
 //   api.get(url)                 -> Uint8Array of the stored (encrypted) body
+//   api.deleteFiles(txid, names) -> {TXId}; throws like updateFiles          (docs/API.md)
 //   crypto.encryptName(path), crypto.encryptBody(text) -> Uint8Array,
 //   crypto.decryptBody(bytes) -> Uint8Array, crypto.md5Hex(text)   (web/src/crypto/graphcrypto.js;
 //   each may return a promise: the browser's crypto runs in a worker, web/src/shell/writer.js)
@@ -38,7 +39,9 @@ const decoder = new TextDecoder();
  * @property {"markdown"|"org"} [format]
  * @property {{text: string, checksum?: string}|null} base the server's text the edit started
  *   from (null for a new file); checksum defaults to MD5 of base.text
- * @property {string} text the text to commit
+ * @property {string|Uint8Array} text the text to commit, or the bytes of a binary file (an
+ *   asset): its MD5 and encryption are of the bytes, and it is never merged — a binary that
+ *   changed on the server since `base` is refused (`stage: "changed"`), not overwritten
  * @property {number} txid the graph txid the edit was based on
  * @property {{key: string, checksum: string, name: string}|null} [upload] an uploaded, not yet
  *   committed body from an earlier attempt: reused when it holds the same text
@@ -52,7 +55,7 @@ const decoder = new TextDecoder();
  *   {status: "unchanged", txid: number, checksum: string} |
  *   {status: "needs-confirmation", merge: object, mergedText: string, remote: {text: string,
  *     checksum: string|null}, txid: number, text: string, upload: object|null} |
- *   {status: "failed", stage: string, error: Error, text: string, upload: object|null}>}
+ *   {status: "failed", stage: string, error: Error, text: string|Uint8Array, upload: object|null}>}
  *   After "needs-confirmation", show `merge` (both sides marked); when the person confirms,
  *   call commit again with {base: remote, text: mergedText (or their edit of it), txid}.
  */
@@ -66,8 +69,11 @@ export async function commit(req) {
   let txid = req.txid;
   let upload = req.upload?.name === name && req.upload?.checksum === checksum ? req.upload : null;
   const failed = (stage, error) => ({ status: "failed", stage, error, text, upload });
+  const binary = text instanceof Uint8Array;
   const mergeWith = (remoteChecksum) =>
-    changedOnServer({ api, crypto, name, format, base, text, txid, remoteChecksum, upload, checksum });
+    binary
+      ? binaryChanged({ path, txid, remoteChecksum, checksum, text, upload })
+      : changedOnServer({ api, crypto, name, format, base, text, txid, remoteChecksum, upload, checksum });
 
   // 1. is the server's file still the one the edit started from?
   let remoteChecksum;
@@ -141,6 +147,81 @@ export async function commit(req) {
   }
   return failed(
     "update",
+    new Error(`other devices kept committing (last answer: ${lastRefusal}); gave up after ${maxRetries} retries`),
+  );
+}
+
+/** A binary file changed on the server since the edit began: never merged, never overwritten. */
+function binaryChanged({ path, txid, remoteChecksum, checksum, text, upload }) {
+  if (remoteChecksum === checksum) return { status: "unchanged", txid, checksum };
+  const message =
+    remoteChecksum === null
+      ? `${path} was deleted on another device meanwhile; nothing was written.`
+      : `${path} was changed on another device meanwhile; a file like this cannot be merged, so nothing was written. Open it again to see the new version.`;
+  const error = Object.assign(new Error(message), { userMessage: message });
+  return { status: "failed", stage: "changed", error, text, upload, remote: { checksum: remoteChecksum }, txid };
+}
+
+/**
+ * Deletes one file (a `delete_files` transaction), never one the person has not seen: the
+ * server's checksum must still be `checksum` (what the person looked at when they chose to
+ * delete). A 409 retries on the new txid unless the file changed meanwhile.
+ * @param {{api: object, crypto: object, path: string, checksum: string, txid: number,
+ *   maxRetries?: number}} req
+ * @returns {Promise<
+ *   {status: "deleted", txid: number} |
+ *   {status: "changed", remote: {checksum: string}, txid: number} |
+ *   {status: "gone", txid: number} |
+ *   {status: "failed", stage: string, error: Error}>}
+ *   "changed": the file changed since — show the new version and ask again;
+ *   "gone": another device deleted it already (nothing to do).
+ */
+export async function deleteFile(req) {
+  const { api, crypto, path, checksum, maxRetries = 5 } = req;
+  const name = await crypto.encryptName(path);
+  let txid = req.txid;
+  const failed = (stage, error) => ({ status: "failed", stage, error });
+  const check = async () => {
+    const now = await checksumOnServer(api, name);
+    if (now === null) return { status: "gone", txid };
+    if (now !== checksum) return { status: "changed", remote: { checksum: now }, txid };
+    return null;
+  };
+  let verdict;
+  try {
+    verdict = await check();
+  } catch (error) {
+    return failed("meta", error);
+  }
+  if (verdict) return verdict;
+  let lastRefusal = "";
+  for (let attempt = 0; attempt <= maxRetries; attempt++) {
+    try {
+      const answer = await api.deleteFiles(txid, [name]);
+      return { status: "deleted", txid: answer.TXId };
+    } catch (error) {
+      const m = TXID_CONFLICT.exec(String(error?.message ?? ""));
+      if (!m) return failed("delete", error);
+      lastRefusal = error.message;
+      let txs;
+      try {
+        txs = (await api.getDiff(txid))?.Transactions ?? [];
+      } catch (e) {
+        return failed("diff", e);
+      }
+      txid = txs.reduce((max, t) => Math.max(max, t.TXId), Math.max(txid, Number(m[1])));
+      if (txs.some((t) => touches(t, name))) {
+        try {
+          verdict = await check();
+        } catch (e) {
+          return failed("meta", e);
+        }
+        if (verdict) return verdict;
+      }
+    }
+  }
+  return failed(
+    "delete",
     new Error(`other devices kept committing (last answer: ${lastRefusal}); gave up after ${maxRetries} retries`),
   );
 }

@@ -344,3 +344,35 @@ export function newJournal({ day, config, pages = [], firstBlock = "", time = ""
     template: fromTemplate ? config.journalTemplate : null,
   };
 }
+
+/**
+ * A new page: its path and first text, as the desktop creates it (LS handler/page.cljs
+ * `create!`): the file name from `pagePath`; under the legacy `:file/name-format` a
+ * `title::` property first when the file name does not give the title back (LS
+ * `create-title-property?`: legacy title parsing — `.` read as `/`, URL-decoded — differs from
+ * the title); then one block holding `firstBlock`.
+ * @param {string} title
+ * @param {ReturnType<typeof readConfig>} config
+ * @param {string} [firstBlock]
+ * @returns {{path: string, format: "markdown"|"org", text: string, title: string}}
+ * @throws Error with `.userMessage` (see pagePath)
+ */
+export function newPage(title, config, firstBlock = "") {
+  const clean = title
+    .trim()
+    .replace(/^\[\[(.*)\]\]$/, "$1")
+    .replace(/^#+/, "")
+    .replace(/^\/|\/$/g, "");
+  const { path, format } = pagePath(clean, config);
+  const body = path.slice(config.pagesDirectory.length + 1).replace(/\.(md|org)$/, "");
+  let parsed = body.replaceAll(".", "/");
+  try {
+    parsed = decodeURIComponent(parsed);
+  } catch {
+    // LS keeps the undecoded text
+  }
+  const titled = config.fileNameFormat === "legacy" && (parsed !== clean || /[:*?"<>|#\\]/.test(body));
+  const blocks = fileText([{ content: firstBlock, depth: 0 }], config);
+  const props = format === "org" ? `#+title: ${clean}` : `title:: ${clean}`;
+  return { path, format, title: clean, text: titled ? `${props}\n\n${blocks}` : blocks };
+}
