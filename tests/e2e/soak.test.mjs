@@ -9,6 +9,9 @@
 // be lost (current, or one of its path's kept versions). The long variant: `npm run soak`.
 // Starts its own worker (it restarts it), from the build `npm test` made.
 //
+// Rounds: 12 per device (it was 20 with three devices; the browser's calls make every round
+// slower on this 2-core machine, and 12 keeps the run near its former length).
+//
 // The soak runs in a child process (`scripts/soak.mjs`, the long variant's own entry point): the
 // official client library is native code, and on this loaded 2-core machine its process
 // occasionally aborted at start-up with glibc's "malloc(): unaligned tcache chunk detected"
@@ -16,6 +19,21 @@
 // is reported and run once more; a second crash, a non-zero exit or any failed check fails.
 // The child leads a process group of its own, and that group (its `wrangler dev` and workerd)
 // is killed when the child is gone, so a crashed child leaves no worker behind.
+//
+// The likely cause, from rsapi's source (logseq/rsapi 0162b98): its upload credential is a
+// `static mut TEMP_CREDENTIAL` (sync/src/sync.rs) that every upload finding none cached
+// assigns, without a lock, on tokio's worker threads; the soak's three devices start uploading
+// at once in one process, so their first uploads assign it concurrently (the old value is
+// dropped twice, or read while freed) — early in the run, and likelier when the machine is
+// loaded. Fixed on our side: the soak makes its first upload alone (tests/harness/soak.mjs), and
+// later calls only read the cached credential. Not reproduced on demand: 150 rounds of 8
+// concurrent first uploads (the cache reset by setEnv each round) and 80 rounds of 32, with
+// glibc's free-memory perturbation, at load 8-11, did not crash, so the cause is argued from
+// the code, not proven. Ruled out: setEnv or setProxy while a call is in flight (setEnv runs
+// once before any device starts, setProxy(null) after all of them stopped); the graph catalog
+// (`static mut GRAPHS`, a HashMap) is written by setEnv only; rsapi makes a fresh HTTP client
+// per call, and the connect proxy that keeps connections alive is JavaScript, which cannot
+// corrupt the native heap.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -36,7 +54,7 @@ function killGroup(pid, signal) {
 
 /** One soak run in a child: { signal, status, report (parsed stdout, or null), stderr }. */
 async function runChild() {
-  const child = spawn(process.execPath, [SCRIPT, "--seed", String(SEED), "--rounds", "20", "--restarts", "1"], {
+  const child = spawn(process.execPath, [SCRIPT, "--seed", String(SEED), "--rounds", "12", "--restarts", "1"], {
     stdio: ["ignore", "pipe", "pipe"],
     detached: true, // a process group of its own: see killGroup
   });
@@ -86,7 +104,7 @@ test(`three desktops and a browser converge under faults and lose nothing (seed 
   const [browser] = report.browsers;
   assert.ok(browser && report.agreement.some((a) => a.device === browser.device), "the browser device took part");
   assert.ok(
-    report.acknowledgedByBrowsers >= 5 && browser.blockEdits >= 10,
+    report.acknowledgedByBrowsers >= 5 && browser.blockEdits >= 5,
     `the browser committed block edits: ${JSON.stringify(browser)}`,
   );
   const injected = report.faults["d1-batch"] + report.faults["r2-put"] + report.faults.hub;

@@ -8,9 +8,10 @@
 // What it does not exercise: the DOM, the crypto Web Worker's message passing, the service
 // worker, IndexedDB.
 //
-// As a soak `Device` (device.mjs, whose websocket and pull loop it shares):
+// As a soak `Device` (device.mjs, whose websocket and sync loop it shares):
 //   * it knows the graph as the browser does: every file's plaintext downloaded with get_files
-//     and a GET of the presigned URL, decrypted with graphcrypto.js, kept by path;
+//     and a GET of the presigned URL, decrypted with graphcrypto.js, kept by path; a pull reads
+//     all of get_diff first and downloads each changed file once (web/src/shell/graph.js);
 //   * a local edit is a person editing one block of a page (edit text, toggle the marker, add a
 //     child or a sibling), or a new page in real Logseq syntax; edits of one page accumulate on
 //     top of each other until they are saved, and keep the text and txid they started from;
@@ -131,6 +132,8 @@ export class BrowserDevice extends Device {
     /** path -> {base: {text, checksum}|null, text, txid, upload} edits not yet committed */
     this.pending = new Map();
     Object.assign(this.counts, { blockEdits: 0, merges: 0, mergeConflicts: 0 });
+    /** a person edits a block and saves: one edit per soak round (the desktops make 1-3) */
+    this.maxEditsPerRound = 1;
   }
 
   async files() {
@@ -189,34 +192,59 @@ export class BrowserDevice extends Device {
 
   // ------------------------------------------------------------ sync
 
-  /** One transaction of get_diff: deletions drop the copy, updates download the current body. */
-  async apply(tx) {
-    const keys = (tx.TXContent ?? []).map(([to]) => stripUserGraphPrefix(to)).filter((k) => k.startsWith("e."));
-    if (keys.length === 0) return true;
-    let paths;
-    try {
-      paths = keys.map((k) => this.crypto.decryptName(k));
-    } catch (e) {
-      return this.failed(`name: ${e.message}`);
-    }
-    if (tx.TXType === "delete_files") {
-      for (const p of paths) this.store.delete(p);
-      return true;
-    }
-    if (tx.TXType !== "update_files") return this.failed(`unexpected TXType ${tx.TXType}`);
-    const r = await this.api("get_files", { GraphUUID: this.graph, Files: keys });
-    if (r.status !== 200) return this.failed(`get_files ${r.status}`);
-    const urls = r.json?.PresignedFileUrls ?? {};
-    for (const [i, k] of keys.entries()) {
-      if (!urls[k]) continue; // deleted since: a later transaction says so
-      try {
-        const bytes = await this.crypto.decryptBody(await this.commitApi.get(urls[k]));
-        this.store.set(paths[i], { bytes, md5: md5Hex(bytes) });
-      } catch (e) {
-        if (e.status === 404) continue;
-        return this.failed(`download ${paths[i]}: ${e.message}`);
+  /**
+   * get_diff from the browser's txid as the app's graph.js follows it: every transaction read
+   * first (deletions drop the copy), then each file the transactions updated downloaded once
+   * (get_files, GET, decrypt); the txid moves only when all of it worked.
+   */
+  async pull() {
+    this.counts.pulls++;
+    const updated = new Map(); // name -> path
+    let txid = this.txid;
+    for (let page = 0; page < 100; page++) {
+      const r = await this.api("get_diff", { GraphUUID: this.graph, FromTXId: txid });
+      if (r.status !== 200 || !Array.isArray(r.json?.Transactions)) return this.failed(`get_diff ${r.status}`);
+      const txs = [...r.json.Transactions].sort((a, b) => a.TXId - b.TXId);
+      if (txs.length === 0) break;
+      if (txs[0].TXId !== txid + 1) return this.failed(`get_diff gap: from ${txid} got ${txs[0].TXId}`);
+      for (const tx of txs) {
+        if (tx.TXType !== "update_files" && tx.TXType !== "delete_files")
+          return this.failed(`unexpected TXType ${tx.TXType}`);
+        for (const [to] of tx.TXContent ?? []) {
+          const name = stripUserGraphPrefix(to ?? "");
+          if (!name.startsWith("e.")) continue;
+          let p;
+          try {
+            p = this.crypto.decryptName(name);
+          } catch (e) {
+            return this.failed(`name: ${e.message}`);
+          }
+          if (tx.TXType === "delete_files") {
+            this.store.delete(p);
+            updated.delete(name);
+          } else updated.set(name, p);
+        }
+        txid = tx.TXId;
       }
     }
+    const names = [...updated.keys()];
+    for (let i = 0; i < names.length; i += 100) {
+      const part = names.slice(i, i + 100);
+      const r = await this.api("get_files", { GraphUUID: this.graph, Files: part });
+      if (r.status !== 200) return this.failed(`get_files ${r.status}`);
+      const urls = r.json?.PresignedFileUrls ?? {};
+      for (const name of part) {
+        if (!urls[name]) continue; // deleted since: the next get_diff says so
+        try {
+          const bytes = await this.crypto.decryptBody(await this.commitApi.get(urls[name]));
+          this.store.set(updated.get(name), { bytes, md5: md5Hex(bytes) });
+        } catch (e) {
+          if (e.status === 404) continue;
+          return this.failed(`download ${updated.get(name)}: ${e.message}`);
+        }
+      }
+    }
+    this.txid = txid;
     return true;
   }
 
