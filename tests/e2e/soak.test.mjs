@@ -9,8 +9,10 @@
 // be lost (current, or one of its path's kept versions). The long variant: `npm run soak`.
 // Starts its own worker (it restarts it), from the build `npm test` made.
 //
-// Rounds: 12 per device (it was 20 with three devices; the browser's calls make every round
-// slower on this 2-core machine, and 12 keeps the run near its former length).
+// Rounds: 12 per device (20 before the browser device joined: its calls make every round of
+// every device slower on this 2-core machine). Measured on 2026-12-07 with other sessions
+// running, the soak itself (the child, build excluded): 3 desktops x 20 rounds 32 s at load 7
+// and 89 s at load 11; 3 desktops + the browser x 12 rounds 50 s at load 7, 142-155 s at 9-11.
 //
 // The soak runs in a child process (`scripts/soak.mjs`, the long variant's own entry point): the
 // official client library is native code, and on this loaded 2-core machine its process
