@@ -152,10 +152,15 @@ export async function writeGraph(dir, files) {
   }
 }
 
+/** The page edit number `n` changes (a fixed stride through the pages). */
+export function pageNumber(files, n) {
+  const pages = files.filter((f) => f.kind === "page");
+  return pages[(n * 7919) % pages.length];
+}
+
 /** The page edited by the n-th propagation run (deterministic), and its new body. */
 export function editedPage(files, n) {
-  const pages = files.filter((f) => f.kind === "page");
-  const page = pages[(n * 7919) % pages.length];
+  const page = pageNumber(files, n);
   const bytes = Buffer.concat([page.bytes, Buffer.from(`- edit ${n} from device A\n`, "utf8")]);
   return { path: page.path, bytes };
 }

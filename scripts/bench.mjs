@@ -100,13 +100,13 @@ const { prepareWorker, startWorker } = await import("../bench/server.mjs");
 const { BenchContext, rsapi } = await import("../bench/context.mjs");
 const { generateGraph, writeGraph, describeGraph } = await import("../bench/workload.mjs");
 const { uploadRun, downloadRun } = await import("../bench/transfer.mjs");
-const { propagationRuns } = await import("../bench/propagation.mjs");
+const { propagationRuns, browserPropagationRuns } = await import("../bench/propagation.mjs");
 const { computeFigures, endpointSpecs, prioritise, roundTrips } = await import("../bench/compute.mjs");
 const { concurrencyRun } = await import("../bench/concurrency.mjs");
 const { proxyCost } = await import("../bench/proxycost.mjs");
 const { sizes, coldStarts } = await import("../bench/coldstart.mjs");
 const { Table, fmt } = await import("../bench/report.mjs");
-const { median, now } = await import("../bench/stats.mjs");
+const { median, now, percentile } = await import("../bench/stats.mjs");
 
 const CLIENT_BUCKET = "logseq-file-sync-bucket-prod";
 
@@ -177,6 +177,14 @@ try {
     );
     results.propagation = p.main.runs;
     main.txid = p.main.txid;
+    say(`browser edits (the web app's commit code in Node) → desktop B, ${N.edits} edits`);
+    const b = await browserPropagationRuns(
+      ctx,
+      { user: main.user, graph: main.graph, files: graph.files, txid: main.txid },
+      { runs: N.edits, log: say },
+    );
+    results.browserPropagation = b.runs;
+    main.txid = b.txid;
   }
 
   // ---- 4. compute per request (and most D1 figures)
@@ -426,6 +434,7 @@ function buildTable(r) {
     t.section(`3. Edit propagation A → B, ${r.propagation.length} edits of one page`);
     addPropagation(t, r.propagation);
   }
+  if (r.browserPropagation?.length) addBrowserPropagation(t, r.browserPropagation);
   if (r.compute?.length && !Number.isFinite(r.compute[0].hookMean)) {
     t.section(
       "4. Worker compute per request: this worker has no BENCH_TIMING hook (src/hooks/cputime.rs, x-worker-time-ms), so only the runtime thread's CPU above the floor route is shown: an upper bound that includes the local D1/R2 emulation",
@@ -740,6 +749,42 @@ function addPropagation(t, runs) {
   });
   t.add({
     figure: "  from A's updateRemoteFiles call (encrypt + upload included)",
+    value: fmt.ms(m("fromCall"), 0),
+    target: "(informative)",
+    ok: null,
+  });
+}
+
+/** The browser's one-block edit (the web app's commit code, in Node) and its way to desktop B. */
+function addBrowserPropagation(t, runs) {
+  const m = (k) => median(runs.map((x) => x[k]));
+  const p90 = (k) =>
+    percentile(
+      runs.map((x) => x[k]),
+      90,
+    );
+  t.add({
+    figure: `browser commit of a one-block edit (commit.js, ${runs.length} edits), median`,
+    value: fmt.ms(m("commit"), 0),
+    baseline: `p90 ${fmt.ms(p90("commit"), 0)}; get_files_meta / encrypt + get_upload_urls + PUT / update_files ${fmt.ms(m("meta"), 0)} / ${fmt.ms(m("upload"), 0)} / ${fmt.ms(m("update"), 0)}`,
+    target: "(informative)",
+    ok: null,
+  });
+  t.add({
+    figure: "browser commit (its update_files) → B's file written, median",
+    value: fmt.ms(m("total"), 0),
+    baseline: `p90 ${fmt.ms(p90("total"), 0)}`,
+    target: "≤ 150 ms",
+    ok: m("total") <= 150,
+  });
+  t.add({
+    figure: "  push / get_diff / get_files + GETs + write (medians)",
+    value: `${fmt.ms(m("push"), 0)} / ${fmt.ms(m("diff"), 0)} / ${fmt.ms(m("fetch"), 0)}`,
+    target: "(informative)",
+    ok: null,
+  });
+  t.add({
+    figure: "  from the browser's commit() call (MD5, encryption, upload included)",
     value: fmt.ms(m("fromCall"), 0),
     target: "(informative)",
     ok: null,

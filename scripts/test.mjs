@@ -4,7 +4,7 @@
 // failure and ends with one summary line: "total: N passed, M failed".
 
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, openSync, closeSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { parseCli } from "./lib/cli.mjs";
@@ -129,16 +129,14 @@ try {
   const workerLog = join(prepared.dir, "worker.log");
   // The worker's log (one JSON line per request) goes to a file the tests can
   // read, e.g. to prove no secret is ever logged.
-  const logFd = openSync(workerLog, "w");
   server = await startDevServer({
     node,
     port,
     persistTo: prepared.state,
     config: prepared.config,
     vars: { ...secrets, ...testVars },
-    stdio: ["ignore", logFd, logFd],
+    logFile: workerLog,
   });
-  closeSync(logFd);
   log(`== e2e against ${server.url}`);
   const e2e = await step("e2e (node:test)", process.execPath, ["--test", "--test-reporter=spec", ...e2eFiles()], {
     WORKER_URL: server.url,

@@ -3,7 +3,17 @@
 // `npm start`, `npm test` (and the tests that start a worker of their own), the bench and the soak.
 
 import { randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -115,7 +125,9 @@ export function applyMigrations(node, persistTo, config) {
 
 /**
  * Starts `wrangler dev` on 127.0.0.1:<port> (`inspectorPort`: its inspector there, instead of
- * wrangler's 9229 which another wrangler may hold). Ready, by `waitFor`:
+ * wrangler's 9229 which another wrangler may hold). `logFile`: wrangler's output (the worker's
+ * access log, one JSON line per request) is appended to that file instead of going to `stdio`.
+ * Ready, by `waitFor`:
  * - "version" (default): GET /logseq/version answers 200;
  * - "ready-line": wrangler prints "Ready on": no request has reached the worker yet (the bench's
  *   cold start is the first one). Its output is then kept in `lines` (`stdio` is ignored) and
@@ -132,6 +144,7 @@ export async function startDevServer({
   config,
   vars = {},
   stdio,
+  logFile,
   timeoutMs = 15 * 60_000,
   inspectorPort,
   waitFor = "version",
@@ -143,10 +156,16 @@ export async function startDevServer({
   for (const [k, v] of Object.entries({ ...localVars(port), ...vars })) args.push("--var", `${k}:${v}`);
   const keepOutput = waitFor === "ready-line";
   const startedAt = performance.now();
-  const child = spawnWrangler(node, args, {
-    stdio: keepOutput ? ["ignore", "pipe", "pipe"] : stdio,
-    env: { CI: "true" },
-  });
+  const fd = logFile && !keepOutput ? openSync(logFile, "a") : null;
+  let child;
+  try {
+    child = spawnWrangler(node, args, {
+      stdio: keepOutput ? ["ignore", "pipe", "pipe"] : fd !== null ? ["ignore", fd, fd] : stdio,
+      env: { CI: "true" },
+    });
+  } finally {
+    if (fd !== null) closeSync(fd); // the child holds its own copy
+  }
   const url = `http://127.0.0.1:${port}`;
   const lines = [];
   let sawReadyLine = false;

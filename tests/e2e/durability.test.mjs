@@ -26,7 +26,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { readFileSync, openSync, closeSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { raw, appCall, rsapiCall, heldCall as heldCallAt } from "../harness/client.mjs";
@@ -64,22 +64,17 @@ async function startPrivateWorker() {
   const { state, config, secrets } = prepared;
   const port = await freePort();
   const log = join(prepared.dir, "worker.log");
-  const fd = openSync(log, "w");
-  try {
-    const { child, url } = await startDevServer({
-      node,
-      port,
-      persistTo: state,
-      config,
-      vars: secrets,
-      stdio: ["ignore", fd, fd],
-      timeoutMs: 120_000,
-    });
-    worker.child = child;
-    return { url, secret: secrets.JWT_SECRET, log };
-  } finally {
-    closeSync(fd);
-  }
+  const { child, url } = await startDevServer({
+    node,
+    port,
+    persistTo: state,
+    config,
+    vars: secrets,
+    logFile: log,
+    timeoutMs: 120_000,
+  });
+  worker.child = child;
+  return { url, secret: secrets.JWT_SECRET, log };
 }
 
 async function stopPrivateWorker() {

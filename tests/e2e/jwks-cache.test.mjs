@@ -5,7 +5,6 @@
 
 import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
-import { openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { appCall } from "../harness/client.mjs";
 import { cognitoUser, idToken, makeSigningKey, startJwksServer } from "../harness/cognito.mjs";
@@ -23,24 +22,17 @@ let jwks;
 let child;
 
 async function start(vars) {
-  const node = ensureWranglerNode();
-  const fd = openSync(join(prepared.dir, "worker.log"), "a");
-  try {
-    const port = await freePort();
-    const s = await startDevServer({
-      node,
-      port,
-      persistTo: prepared.state,
-      config: prepared.config,
-      vars,
-      stdio: ["ignore", fd, fd],
-      timeoutMs: 120_000,
-    });
-    child = s.child;
-    return s.url;
-  } finally {
-    closeSync(fd);
-  }
+  const s = await startDevServer({
+    node: ensureWranglerNode(),
+    port: await freePort(),
+    persistTo: prepared.state,
+    config: prepared.config,
+    vars,
+    logFile: join(prepared.dir, "worker.log"),
+    timeoutMs: 120_000,
+  });
+  child = s.child;
+  return s.url;
 }
 
 after(

@@ -20,7 +20,7 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -55,20 +55,15 @@ before(
     prepared = prepareWorker(node);
     ADMIN = randomBytes(24).toString("hex");
     LOG = path.join(prepared.dir, "worker.log");
-    const fd = openSync(LOG, "w");
-    try {
-      worker = await startDevServer({
-        node,
-        port: await freePort(),
-        persistTo: prepared.state,
-        config: prepared.config,
-        vars: { ...prepared.secrets, ADMIN_TOKEN: ADMIN },
-        stdio: ["ignore", fd, fd],
-        timeoutMs: 120_000,
-      });
-    } finally {
-      closeSync(fd);
-    }
+    worker = await startDevServer({
+      node,
+      port: await freePort(),
+      persistTo: prepared.state,
+      config: prepared.config,
+      vars: { ...prepared.secrets, ADMIN_TOKEN: ADMIN },
+      logFile: LOG,
+      timeoutMs: 120_000,
+    });
     W = worker.url;
     proxy = await startInterceptProxy({ workerUrl: W, captureLimit: 0 });
     await rsapi.setProxy(proxy.url);

@@ -10,9 +10,17 @@
 // a free 127.0.0.1 port), since it restarts it. Every loop is bounded; nothing leaves 127.0.0.1.
 // Downloads are not faulted: rsapi fetches the worker's http:// presigned URLs directly, not
 // through the proxy (tests/e2e/faults.test.mjs covers R2 read failures).
+//
+// Beside the desktop devices, `browsers` browser devices (browser-device.mjs) edit blocks of the
+// same pages with the web app's own writing code — splice.js, commit.js, graphcrypto.js — run
+// in Node (not in Chromium: the app's commit code, not its UI), over the calls the browser makes
+// (JSON API, presigned PUT and GET, the websocket). Their `update_files` get the same D1/hub
+// faults through `x-fault-inject`; their uploads go straight to the storage's presigned URL (not
+// through the proxy), so their upload fault is a PUT with a wrong signature, which the storage
+// refuses (403). A merge the browser is asked to confirm is confirmed and committed; its
+// acknowledged commits are checked like every other write.
 
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { closeSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -20,6 +28,7 @@ import { appCall } from "./client.mjs";
 import { startInterceptProxy } from "./proxy.mjs";
 import * as rsapi from "./rsapi.mjs";
 import { Device } from "./device.mjs";
+import { BrowserDevice } from "./browser-device.mjs";
 import { md5, stripUserGraphPrefix } from "./graph.mjs";
 import { Prng } from "../../bench/prng.mjs";
 import { freePort, prepareWorker, startDevServer, stopDevServer } from "../../scripts/lib/devserver.mjs";
@@ -32,7 +41,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {string} o.node a Node for wrangler (tools.mjs ensureWranglerNode)
  * @param {number} o.seed
  * @param {number} o.rounds sync rounds per device (each: 1–3 local edits, then a sync)
- * @param {number} [o.devices=3]
+ * @param {number} [o.devices=3] desktop (rsapi) devices
+ * @param {number} [o.browsers=1] browser devices (the web app's commit code, browser-device.mjs)
  * @param {number} [o.faultRate=0.08] probability of a fault on each commit and upload
  * @param {number} [o.restarts=1] worker restarts, spread over the run
  * @param {number} [o.wsDropRate=0.05] probability per round that a device's websocket drops
@@ -44,35 +54,58 @@ export async function runSoak({
   seed,
   rounds,
   devices: deviceCount = 3,
+  browsers: browserCount = 1,
   faultRate = 0.08,
   restarts = 1,
   wsDropRate = 0.05,
   log = () => {},
 }) {
   const startedAt = Date.now();
+  const elapsed = () => ((Date.now() - startedAt) / 1000).toFixed(1);
   const rng = new Prng(seed, 1000);
-  const faults = { "d1-batch": 0, hub: 0, "r2-put": 0, "ws-drop": 0, restart: 0 };
+  const faults = { "d1-batch": 0, hub: 0, "r2-put": 0, "browser-put": 0, "ws-drop": 0, restart: 0 };
   let faultsOn = true;
+  /** A fault for a commit call (`x-fault-inject`), or null. */
+  const commitFault = (api) => {
+    if (!faultsOn || (api !== "update_files" && api !== "delete_files") || !rng.chance(faultRate)) return null;
+    const name = rng.chance(0.7) ? "d1-batch" : "hub";
+    faults[name]++;
+    return { "x-fault-inject": name };
+  };
+  const putFault = () => {
+    if (!faultsOn || !rng.chance(faultRate)) return null;
+    faults["r2-put"]++;
+    return { "x-fault-inject": "r2-put" };
+  };
 
   const prepared = prepareWorker(node);
   const vars = { ...prepared.secrets, FAULT_INJECTION: "true" };
   const port = await freePort();
   const logFile = path.join(prepared.dir, "worker.log");
   let worker = null;
+  // A restart can find the port still held by the stopped runtime, or wrangler's default
+  // inspector port taken by another wrangler on the machine: a fresh inspector port each time,
+  // and up to three attempts, the log's tail reported.
   const start = async () => {
-    const fd = openSync(logFile, "a");
-    try {
-      worker = await startDevServer({
-        node,
-        port,
-        persistTo: prepared.state,
-        config: prepared.config,
-        vars,
-        stdio: ["ignore", fd, fd],
-        timeoutMs: 120_000,
-      });
-    } finally {
-      closeSync(fd);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        worker = await startDevServer({
+          node,
+          port,
+          inspectorPort: await freePort(),
+          persistTo: prepared.state,
+          config: prepared.config,
+          vars,
+          logFile,
+          timeoutMs: 120_000,
+        });
+        return;
+      } catch (e) {
+        const tail = (await readFile(logFile, "utf8").catch(() => "")).split("\n").slice(-8).join(" | ");
+        log(`worker start ${attempt} failed: ${e.message.split("\n")[0]}; log: ${tail}`);
+        if (attempt >= 3) throw e;
+        await sleep(2000 * attempt);
+      }
     }
   };
   let proxy = null;
@@ -85,14 +118,8 @@ export async function runSoak({
       workerUrl: url,
       captureLimit: 0,
       extraHeaders: (entry) => {
-        if (!faultsOn || !rng.chance(faultRate)) return null;
         const api = entry.kind === "api" ? entry.path.split("?")[0].split("/").pop() : null;
-        let name = null;
-        if (api === "update_files" || api === "delete_files") name = rng.chance(0.7) ? "d1-batch" : "hub";
-        else if (entry.kind === "s3" && entry.method === "PUT") name = "r2-put";
-        if (!name) return null;
-        faults[name]++;
-        return { "x-fault-inject": name };
+        return entry.kind === "s3" && entry.method === "PUT" ? putFault() : commitFault(api);
       },
     });
     await rsapi.setProxy(proxy.url);
@@ -128,20 +155,53 @@ export async function runSoak({
         }),
       );
     }
+    for (let i = 0; i < browserCount; i++) {
+      devices.push(
+        new BrowserDevice({
+          name: `W${i + 1}`,
+          url,
+          keys,
+          wsUrl: `${url}/file-sync?graphuuid=${graph}`,
+          graph,
+          token,
+          rng: new Prng(seed, 100 + i),
+          log,
+          faultHeaders: commitFault,
+          badPut: () => {
+            if (!faultsOn || !rng.chance(faultRate)) return false;
+            faults["browser-put"]++;
+            return true;
+          },
+        }),
+      );
+    }
+
+    // ---- the first upload alone: rsapi keeps its upload credential in an unsynchronised global
+    // (RS sync/src/sync.rs `static mut TEMP_CREDENTIAL`), written by every call that finds none
+    // cached; concurrent first uploads of several devices in one process write it at once (the
+    // desktop app never uploads twice at a time), which can corrupt the heap (the "malloc():
+    // unaligned tcache chunk detected" aborts, tests/e2e/soak.test.mjs). Once it is cached (for
+    // an hour, less rsapi's margin: longer than any soak), later calls only read it. No fault
+    // on this one, so that it surely caches the credential.
+    faultsOn = false;
+    await devices[0].createPage();
+    await devices[0].syncRound();
+    faultsOn = true;
 
     // ---- the run: every device edits and syncs concurrently; restarts spread over it
     let done = 0;
-    const total = rounds * deviceCount;
+    const total = rounds * devices.length;
     const restartAt = Array.from({ length: restarts }, (_, k) => Math.floor(((k + 1) * total) / (restarts + 1)));
     let restarting = null;
     const restartIfDue = async () => {
       if (!restartAt.length || done < restartAt[0] || restarting) return;
       restartAt.shift();
       faults.restart++;
-      log(`restarting the worker after ${done} rounds`);
+      log(`restarting the worker after ${done} rounds, ${elapsed()} s`);
       restarting = (async () => {
         await stopDevServer(worker.child);
         await start();
+        log(`the worker is back after ${elapsed()} s`);
       })();
       await restarting;
       restarting = null;
@@ -149,7 +209,7 @@ export async function runSoak({
     await Promise.all(
       devices.map(async (d) => {
         for (let r = 0; r < rounds; r++) {
-          const edits = d.rng.int(1, 3);
+          const edits = d.rng.int(1, d.maxEditsPerRound ?? 3);
           for (let e = 0; e < edits; e++) await d.localEdit();
           if (d.rng.chance(wsDropRate)) {
             faults["ws-drop"]++;
@@ -161,8 +221,10 @@ export async function runSoak({
           await restartIfDue();
           await sleep(d.rng.int(0, 20));
         }
+        log(`${d.name} finished its rounds after ${elapsed()} s`);
       }),
     );
+    log(`settling after ${elapsed()} s`);
 
     // ---- settle: no more faults; every device syncs until none has pending changes and all
     // are at the server's txid (bounded)
@@ -176,6 +238,7 @@ export async function runSoak({
       settled = devices.every((d) => d.pending.size === 0 && d.txid === serverTxid);
     }
 
+    log(`checking agreement and history after ${elapsed()} s`);
     // ---- agreement: server listing vs every device, file by file
     const server = await serverFiles(api, graph);
     const agreement = [];
@@ -195,10 +258,21 @@ export async function runSoak({
     const lost = acked.filter((w) => server.files.get(w.path) !== w.md5 && !history.get(w.path)?.has(w.md5));
 
     const sum = (k) => devices.reduce((a, d) => a + d.counts[k], 0);
+    const browsers = devices.filter((d) => d instanceof BrowserDevice);
     return {
       seed,
       rounds,
       devices: deviceCount,
+      browsers: browsers.map((d) => ({
+        device: d.name,
+        blockEdits: d.counts.blockEdits,
+        newPages: d.counts.create,
+        commits: d.counts.pushes,
+        acknowledged: d.acked.length,
+        mergesConfirmed: d.counts.merges,
+        withConflicts: d.counts.mergeConflicts,
+        failedCalls: d.counts.failures,
+      })),
       seconds: Math.round((Date.now() - startedAt) / 1000),
       operations: {
         create: sum("create"),
@@ -220,6 +294,7 @@ export async function runSoak({
       serverFiles: server.files.size,
       agreement,
       acknowledgedWrites: acked.length,
+      acknowledgedByBrowsers: acked.filter((w) => browsers.some((b) => b.name === w.device)).length,
       checkedInHistory: needHistory.length,
       lost: lost.map((w) => `${w.path} ${w.md5} (txid ${w.txid}, device ${w.device})`),
       sampleErrors: devices.flatMap((d) => d.errors.slice(0, 5).map((e) => `${d.name}: ${e}`)),
