@@ -270,6 +270,25 @@ describe("the browser's commit core against a worker and an rsapi desktop", () =
     assert.equal(await desktopPull(OTHER), text);
   });
 
+  it(
+    "the desktop deletes the page the browser edits: a merge to confirm, and confirming it brings the text back",
+    STEP,
+    async () => {
+      const p = "pages/deleted meanwhile.md";
+      await desktopPush(p, "- a page the desktop will delete\n\t- with a child\n");
+      const opened = await browserOpen(p);
+      desktopTxid = await rsapi.deleteRemoteFiles(graph, desktop, [p], await txidNow(), user.token);
+      const mine = `${opened.text}- added in the browser\n`;
+      const r = await commit({ api: browserApi(), crypto, path: p, base: opened, text: mine, txid: opened.txid });
+      assert.equal(r.status, "needs-confirmation");
+      assert.deepEqual(r.remote, { text: "", checksum: null }, "the server has no such file");
+      const done = await confirm(r, p);
+      assert.equal(done.status, "committed", "confirming the merge of a deleted page creates it (no endless re-ask)");
+      assert.equal(await desktopPull(p), r.mergedText);
+      assert.match(r.mergedText, /added in the browser/);
+    },
+  );
+
   it("a 409 loses nothing: a refused commit keeps its uploaded key, the retry reuses it", STEP, async () => {
     const opened = await browserOpen(OTHER);
     const text = `${opened.text}- second browser line\n`;

@@ -63,9 +63,12 @@ export async function commit(req) {
   const { api, crypto, path, text, format = "markdown", maxRetries = 5 } = req;
   const name = await crypto.encryptName(path);
   const checksum = await crypto.md5Hex(text);
-  const base = req.base
-    ? { text: req.base.text, checksum: req.base.checksum ?? (await crypto.md5Hex(req.base.text)) }
-    : null;
+  // A base whose checksum is null is "no such file on the server" (a merge's `remote` after the
+  // file was deleted there): the commit creates it, as with no base at all.
+  const base =
+    req.base && req.base.checksum !== null
+      ? { text: req.base.text, checksum: req.base.checksum ?? (await crypto.md5Hex(req.base.text)) }
+      : null;
   let txid = req.txid;
   let upload = req.upload?.name === name && req.upload?.checksum === checksum ? req.upload : null;
   const failed = (stage, error) => ({ status: "failed", stage, error, text, upload });
