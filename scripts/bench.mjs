@@ -412,7 +412,7 @@ if (opt.markdown) await writeFile(opt.markdown, table.markdown());
  * --compare-build: a second worker from that build/ output with its own copy of the workload,
  * then every endpoint measured on this checkout's worker (B) and on the other (A) in turn, pass
  * after pass, the order alternating, so that both see the same load of a shared machine. Each
- * side's figure is the mean of its passes, net of its own floor route.
+ * side's figure is the mean of its passes.
  */
 async function compareBuilds(specsB, filter) {
   const preparedA = prepareWorker(node, { workerBuild: opt["compare-build"] });
@@ -483,10 +483,6 @@ async function compareBuilds(specsB, filter) {
     });
     const A = runs.A.map(summary);
     const B = runs.B.map(summary);
-    for (const side of [A, B]) {
-      const floor = side.find((r) => r.floor);
-      for (const r of side) r.net = r.cpu - (floor?.cpu ?? 0);
-    }
     return { build: opt["compare-build"], passes: N.passes, samplesPerPass: per, A, B };
   } finally {
     await ctxA?.close().catch(() => {});
@@ -883,20 +879,22 @@ function addCompute(t, rows, le, suffix = "") {
 }
 
 function addCompare(t, c) {
+  // Not net of the floor: the floor route is the same code on both sides, and subtracting each
+  // side's floor would add that one endpoint's noise to every difference.
   t.section(
-    `4. Worker compute per request, A/B: A = ${c.build}, B = this checkout; ${c.passes} passes of ${c.samplesPerPass} requests per endpoint and side, in turn; ≈ hook mean × on-CPU share, net of each side's floor; ± s.e.`,
+    `4. Worker compute per request, A/B: A = ${c.build}, B = this checkout; ${c.passes} passes of ${c.samplesPerPass} requests per endpoint and side, in turn; ≈ hook mean × on-CPU share (log line included); ± s.e.`,
   );
   const deltas = [];
   for (let i = 0; i < c.B.length; i++) {
     const a = c.A[i];
     const b = c.B[i];
-    const d = b.net - a.net;
+    const d = b.cpu - a.cpu;
     if (!b.floor) deltas.push(d);
     t.add({
       figure: b.name,
-      value: `B ${fmtHook(b.floor ? b.cpu : b.net, b.se)}`,
-      baseline: `A ${fmtHook(a.floor ? a.cpu : a.net, a.se)}; D1 queries ${a.queries} → ${b.queries}`,
-      ratio: b.floor ? "" : `${d >= 0 ? "+" : ""}${d.toFixed(2)} ms`,
+      value: `B ${fmtHook(b.cpu, b.se)}`,
+      baseline: `A ${fmtHook(a.cpu, a.se)}${b.floor ? "" : `; D1 queries ${a.queries} → ${b.queries}`}`,
+      ratio: `${d >= 0 ? "+" : ""}${d.toFixed(2)} ms`,
       target: b.floor ? "(floor)" : "(informative)",
       ok: null,
     });
