@@ -903,7 +903,7 @@ function addCompare(t, c) {
   const sd = Math.sqrt(deltas.reduce((x, y) => x + (y - m) ** 2, 0) / (deltas.length - 1));
   t.add({
     figure: `mean change B − A over the ${deltas.length} endpoints`,
-    value: `${m >= 0 ? "+" : ""}${m.toFixed(3)} ms (± ${(sd / Math.sqrt(deltas.length)).toFixed(3)})`,
+    value: `${m >= 0 ? "+" : ""}${m.toFixed(3)} ms${deltas.length > 1 ? ` (± ${(sd / Math.sqrt(deltas.length)).toFixed(3)})` : ""}`,
     baseline: `median ${median(deltas).toFixed(3)} ms`,
     target: "(informative)",
     ok: null,
