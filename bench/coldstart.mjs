@@ -9,14 +9,17 @@
 //   miniflare service, and our module (compiling and instantiating the wasm, the shim's top
 //   level) — an upper bound of the script start-up the platform limits;
 // * first request: latency, thread CPU and worker time (hook) of the first API request the fresh
-//   isolate serves (get_txid: routing, JWT check, one D1 read), against the same request warm.
+//   isolate serves (get_txid: routing, JWT check, one D1 read), against the same request warm;
+// * split (a diagnostic, one more restart each): the fresh isolate's first request is the floor
+//   route GET /logseq/version (routing and the log line only), then get_txid: what the first
+//   request of any kind pays, and what get_txid's own path adds the first time it runs.
 // The wasm is also compiled with this Node's V8 (same engine family as workerd): compile time
 // of the module alone.
 
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { gzipSync } from "node:zlib";
-import { appCall } from "../tests/harness/client.mjs";
+import { appCall, raw } from "../tests/harness/client.mjs";
 import { startWorker } from "./server.mjs";
 import { median, now, sleep } from "./stats.mjs";
 
@@ -60,6 +63,19 @@ async function timedCall(server, name, body, token) {
   return { wall, threadMs: (ns1 - ns0) / 1e6, hookMs: hook === undefined ? NaN : Number(hook) };
 }
 
+async function timedFloor(server) {
+  await sleep(3);
+  const ns0 = server.threadNs();
+  const t0 = now();
+  const reply = await raw(server.url, "/logseq/version", { timeoutMs: 60_000 });
+  const wall = now() - t0;
+  await sleep(5);
+  const ns1 = server.threadNs();
+  if (reply.status !== 200) throw new Error(`GET /logseq/version: ${reply.status}`);
+  const hook = reply.headers["x-worker-time-ms"];
+  return { wall, threadMs: (ns1 - ns0) / 1e6, hookMs: hook === undefined ? NaN : Number(hook) };
+}
+
 /** Restarts the worker `runs` times on the prepared state and measures each fresh start. */
 export async function coldStarts(node, prepared, { runs = 3, user, graph, warm = 10, log = () => {} }) {
   const out = [];
@@ -87,6 +103,15 @@ export async function coldStarts(node, prepared, { runs = 3, user, graph, warm =
       );
     } finally {
       await server.stop();
+    }
+    const again = await startWorker({ node, prepared });
+    try {
+      const floor = await timedFloor(again);
+      const then = await timedCall(again, "get_txid", { GraphUUID: graph }, user.token);
+      out[k].split = { floor, then };
+      log(`cold start ${k + 1}, floor first: worker ${floor.hookMs} ms, then get_txid ${then.hookMs} ms`);
+    } finally {
+      await again.stop();
     }
   }
   return out;

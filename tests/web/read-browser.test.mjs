@@ -20,14 +20,27 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const FIXTURES = join(ROOT, "tests/web/fixtures");
 const GRAPH = join(FIXTURES, "graph");
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
-// The app's CSP (docs/WEB.md "How it is built and served"): no inline script or style.
-const CSP =
-  "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; " +
-  "img-src 'self' blob: data:; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+// The app's CSP (docs/WEB.md "How it is built and served"): no inline script or style. Read
+// from the file the deployed app's headers come from, the `/app/*` rule of web/public/_headers.
+const CSP = appCsp(readFileSync(join(ROOT, "web/public/_headers"), "utf8"));
 const BIG_LINES = 100_000;
 const BIG_PAGE = Array.from({ length: BIG_LINES }, (_, i) => `- line ${i} of a very long page`).join("\n") + "\n";
 const EXTRA = { "pages/unreadable.md": null };
 const BIG = { "pages/big.md": BIG_PAGE };
+
+/** The Content-Security-Policy line of the `/app/*` rule of a `_headers` file. */
+function appCsp(headers) {
+  let inApp = false;
+  for (const line of headers.split("\n")) {
+    if (line.startsWith("#") || !line.trim()) continue;
+    if (!/^\s/.test(line)) inApp = line.trim() === "/app/*";
+    else if (inApp) {
+      const m = /^\s+Content-Security-Policy:\s*(.+)$/i.exec(line);
+      if (m) return m[1].trim();
+    }
+  }
+  throw new Error("web/public/_headers: no Content-Security-Policy for /app/*");
+}
 
 const PA = "pages/project_alpha.md";
 const route = (path, block) => "#/page/" + encodeURIComponent(path) + (block ? "?block=" + block : "");

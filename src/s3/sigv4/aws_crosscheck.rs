@@ -11,9 +11,10 @@
 //! * AWS: the path encoded as the S3 SDK does
 //!   (`aws_smithy_http::label::fmt_string(path, Greedy)`), then
 //!   `aws_sigv4::http_request::sign` with the settings S3 presigning uses
-//!   (query-param signature location, `UNSIGNED-PAYLOAD`,
+//!   (`signing::presign_settings`, the one copy `presign_url` signs with:
+//!   query-param signature location, `UNSIGNED-PAYLOAD`,
 //!   `PayloadChecksumKind::NoHeader`, single percent-encoding, no path
-//!   normalisation, service `s3`), applied with `apply_to_request_http1x`.
+//!   normalisation; service `s3`), applied with `apply_to_request_http1x`.
 //!
 //! The two URLs must have the same scheme, host and path (byte for byte:
 //! our `encode_path` against the SDK's own label encoder) and the same
@@ -29,13 +30,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SessionTokenMode, SignableBody,
-    SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode,
-};
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest};
 use aws_sigv4::sign::v4;
 use aws_smithy_http::label::{fmt_string, EncodingStrategy};
 
+use super::signing::presign_settings;
 use super::{presign_url, verify_presigned, Method, PresignRequest, VerifyRequest};
 use crate::s3::error::S3Error;
 use crate::s3::keys::is_valid_object_key;
@@ -118,13 +117,7 @@ fn aws(c: &Case) -> String {
         "aws-crosscheck",
     )
     .into();
-    let mut settings = SigningSettings::default();
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(Duration::from_secs(c.expires_in_secs));
-    settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    settings.session_token_mode = SessionTokenMode::Include;
+    let settings = presign_settings(Duration::from_secs(c.expires_in_secs));
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(c.region)

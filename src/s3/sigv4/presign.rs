@@ -10,14 +10,11 @@ use std::fmt;
 use std::time::{Duration, UNIX_EPOCH};
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SessionTokenMode, SignableBody,
-    SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode,
-};
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest};
 use aws_sigv4::sign::v4;
 
 use super::encoding::{encode_path, encode_query_component, format_amz_date};
-use super::signing::SERVICE;
+use super::signing::{presign_settings, SERVICE};
 use crate::s3::keys::is_valid_object_key;
 
 const SIGNATURE_PARAM: &str = "X-Amz-Signature";
@@ -220,13 +217,7 @@ pub fn presign_url(r: &PresignRequest<'_>) -> Result<String, PresignError> {
         "logseq-sync",
     )
     .into();
-    let mut settings = SigningSettings::default();
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(Duration::from_secs(r.expires_in_secs));
-    settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    settings.session_token_mode = SessionTokenMode::Include;
+    let settings = presign_settings(Duration::from_secs(r.expires_in_secs));
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(r.region)

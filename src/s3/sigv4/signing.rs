@@ -10,6 +10,10 @@
 use std::cell::RefCell;
 use std::time::{Duration, UNIX_EPOCH};
 
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, PercentEncodingMode, SessionTokenMode, SignatureLocation, SigningSettings,
+    UriPathNormalizationMode,
+};
 use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
 use sha2::{Digest, Sha256};
 
@@ -29,6 +33,22 @@ pub(crate) const TERMINATOR: &str = "aws4_request";
 /// sync with one credential, so one derivation serves them all; the bound
 /// keeps memory flat when many credentials pass through one isolate.
 const CACHE_ENTRIES: usize = 64;
+
+/// The `aws-sigv4` settings S3 presigning uses (ARCHITECTURE.md §D4): the
+/// signature in the query, `UNSIGNED-PAYLOAD` with no checksum header, the
+/// path percent-encoded once and not normalised, the session token signed.
+/// One copy, for [`super::presign_url`] and the test that checks it against
+/// the S3 SDK's path encoding.
+pub(crate) fn presign_settings(expires_in: Duration) -> SigningSettings {
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(expires_in);
+    settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings.session_token_mode = SessionTokenMode::Include;
+    settings
+}
 
 /// (SHA-256 of the secret, yyyymmdd, region, service): the secret itself is
 /// not kept as a cache key.
