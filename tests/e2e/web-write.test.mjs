@@ -21,6 +21,7 @@ import { md5, makeDeviceDir, removeDirs, writeFiles, readGraphFile, stripUserGra
 import { TABS } from "../web/write-fixtures.mjs";
 
 import { commit } from "../../web/src/write/commit.js";
+import { syncCalls } from "../../web/src/write/syncapi.js";
 import { createGraphCrypto } from "../../web/src/crypto/graphcrypto.js";
 import { openPage, applyEdit, editableText } from "../../web/src/write/splice.js";
 import { readConfig, newJournal, pagePath, fileText } from "../../web/src/write/names.js";
@@ -73,7 +74,7 @@ function browserApi({ badPut = false } = {}) {
   const log = [];
   const call = async (name, body) => {
     log.push(name);
-    const r = await appCall(WORKER_URL, name, { GraphUUID: graph, ...body }, user.token, { timeoutMs: 15_000 });
+    const r = await appCall(WORKER_URL, name, body, user.token, { timeoutMs: 15_000 });
     if (r.status !== 200) {
       const e = new Error(r.json?.message ?? r.text);
       e.status = r.status;
@@ -83,8 +84,7 @@ function browserApi({ badPut = false } = {}) {
   };
   return {
     log,
-    getFilesMeta: (names) => call("get_files_meta", { Files: names }),
-    getUploadUrls: async (count) => (await call("get_upload_urls", { Count: count })).Uploads,
+    ...syncCalls(call, graph),
     async put(url, bytes) {
       log.push("PUT");
       // a bad URL: the signature of another request
@@ -92,9 +92,6 @@ function browserApi({ badPut = false } = {}) {
       const r = await fetch(target, { method: "PUT", body: bytes });
       if (r.status !== 200) throw new Error(`PUT answered ${r.status}: ${await r.text()}`);
     },
-    updateFiles: (txid, files) => call("update_files", { TXId: txid, Files: files }),
-    getDiff: (from) => call("get_diff", { FromTXId: from }),
-    getFiles: (names) => call("get_files", { Files: names }),
     async get(url) {
       log.push("GET");
       const r = await fetch(url);

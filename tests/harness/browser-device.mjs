@@ -21,6 +21,7 @@
 //     round. Every committed text is recorded in `acked` like the desktop devices' writes.
 
 import { commit } from "../../web/src/write/commit.js";
+import { syncCalls } from "../../web/src/write/syncapi.js";
 import { createGraphCrypto, md5Hex } from "../../web/src/crypto/graphcrypto.js";
 import { openPage, applyEdit, editableText } from "../../web/src/write/splice.js";
 import { Device } from "./device.mjs";
@@ -72,15 +73,14 @@ export function browserCall(url, token, { headers = () => null, timeoutMs = 20_0
 export function commitApi(call, graph, { onCall = () => {}, badPut = () => false } = {}) {
   const json = async (name, body) => {
     onCall(name, performance.now());
-    const r = await call(name, { GraphUUID: graph, ...body });
+    const r = await call(name, body);
     if (r.status !== 200) {
       throw Object.assign(new Error(r.json?.message ?? (r.text || `HTTP ${r.status}`)), { status: r.status });
     }
     return r.json;
   };
   return {
-    getFilesMeta: (names) => json("get_files_meta", { Files: names }),
-    getUploadUrls: async (count) => (await json("get_upload_urls", { Count: count }))?.Uploads ?? [],
+    ...syncCalls(json, graph),
     async put(url, bytes) {
       onCall("PUT", performance.now());
       const target = badPut() ? url.replace(/X-Amz-Signature=[0-9a-f]{4}/, "X-Amz-Signature=0000") : url;
@@ -89,9 +89,6 @@ export function commitApi(call, graph, { onCall = () => {}, badPut = () => false
       if (r.status < 200 || r.status > 299)
         throw Object.assign(new Error(`upload failed: HTTP ${r.status}`), { status: r.status });
     },
-    updateFiles: (txid, files) => json("update_files", { TXId: txid, Files: files }),
-    getDiff: (fromTxid) => json("get_diff", { FromTXId: fromTxid }),
-    getFiles: (names) => json("get_files", { Files: names }),
     async get(url) {
       onCall("GET", performance.now());
       const r = await fetch(url, { signal: AbortSignal.timeout(30_000) });
