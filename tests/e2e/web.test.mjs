@@ -10,14 +10,20 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { randomBytes } from "node:crypto";
 import { armor, Encrypter } from "age-encryption";
 
-import { CHROMIUM_FLAGS } from "../harness/chromium.mjs";
+import {
+  assertNoCsp as assertNoCspOf,
+  assertNothingLeft,
+  launch as launchBrowser,
+  pasteToken,
+  phonePage as phonePageOf,
+  waitText,
+} from "../harness/browser.mjs";
 import { appCall, raw } from "../harness/client.mjs";
 import { startInterceptProxy } from "../harness/proxy.mjs";
 import * as rsapi from "../harness/rsapi.mjs";
@@ -142,81 +148,15 @@ async function admin(method, path, body) {
   return r.json;
 }
 
-async function launch(name) {
-  const { default: puppeteer } = await import("puppeteer-core");
-  const profile = mkdtempSync(join(tmpdir(), `chromium-web-${name}-`));
-  state.dirs.push(profile);
-  const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...CHROMIUM_FLAGS.filter((f) => f !== "--headless"), `--user-data-dir=${profile}`],
-  });
-  state.browsers.push(browser);
-  return browser;
-}
-
-/** A phone-sized page that records every request (page and its workers), websocket frame and CSP report. */
-async function phonePage(browser, label) {
-  const page = await browser.newPage();
-  await page.setViewport({ width: 360, height: 740, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
-  const record = (r) => state.requests.push({ from: label, ...r });
-  page.on("request", (req) =>
-    record({ url: req.url(), method: req.method(), body: req.postData() ?? "", headers: req.headers() }),
-  );
-  page.on("console", (m) => {
-    state.console.push(m.text());
-    if (/Content.Security.Policy/i.test(m.text())) state.csp.push(m.text());
-  });
-  const cdp = await page.createCDPSession();
-  await cdp.send("Network.enable");
-  cdp.on("Network.webSocketFrameSent", (e) => record({ url: "websocket", method: "WS", body: e.response.payloadData }));
-  cdp.on("Network.webSocketCreated", (e) => record({ url: e.url, method: "WS-OPEN", body: "" }));
-  page.on("workercreated", async (w) => {
-    try {
-      await w.client.send("Network.enable");
-      w.client.on("Network.requestWillBeSent", (e) =>
-        record({ url: e.request.url, method: e.request.method, body: e.request.postData ?? "", worker: w.url() }),
-      );
-    } catch {
-      // a worker that is already gone
-    }
-  });
-  await page.evaluateOnNewDocument(() => {
-    window.__csp = [];
-    document.addEventListener("securitypolicyviolation", (e) =>
-      window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`),
-    );
-  });
-  return page;
-}
+const launch = (name) => launchBrowser(state, name);
+const phonePage = (browser, label) => phonePageOf(state, browser, label);
+const text = (page, sel) => page.$eval(sel, (e) => e.textContent);
+const assertNoCsp = (page) => assertNoCspOf(state, page);
 
 async function shot(page, name) {
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-}
-
-const text = (page, sel) => page.$eval(sel, (e) => e.textContent);
-
-/** Signs a page in with a pasted refresh token (the fallback form, opened and submitted directly:
- * clicks on it raced the pairing code appearing above it on a loaded machine). */
-async function pasteToken(page, token) {
-  await page.waitForSelector("#paste-form", { visible: false });
-  await page.$eval("details", (d) => {
-    d.open = true;
-  });
-  await page.type("#refresh-token", token);
-  await page.$eval("#paste-form", (f) => f.requestSubmit());
-}
-
-async function waitText(page, sel, needle, timeout = 30_000) {
-  await page.waitForFunction((s, n) => document.querySelector(s)?.textContent.includes(n), { timeout }, sel, needle);
-}
-
-async function assertNoCsp(page) {
-  const fired = await page.evaluate(() => window.__csp);
-  assert.deepEqual(fired, [], `CSP violations: ${fired.join("; ")}`);
-  assert.deepEqual(state.csp, [], `CSP console reports: ${state.csp.join("; ")}`);
 }
 
 /** Body downloads (presigned GETs: wrangler's local R2 endpoint or the Worker's /s3/). */
@@ -680,39 +620,8 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
       ]),
       ...PAGE_PHRASES,
       "a live edit arrives",
-    ].flatMap((s) => [s, s.normalize("NFD"), encodeURIComponent(s)]);
-    const origin = new URL(BASE).origin;
+    ];
     assert.ok(state.requests.length > 20, `recorded ${state.requests.length} requests`);
-    for (const r of state.requests) {
-      if (r.url !== "websocket") {
-        const u = new URL(r.url);
-        assert.ok(
-          u.origin === origin ||
-            u.protocol === "blob:" ||
-            u.protocol === "data:" ||
-            (u.protocol === "ws:" && u.host === new URL(BASE).host),
-          `request to another origin: ${r.url}`,
-        );
-      }
-      const seen = `${r.url.split("#")[0]}\n${r.body}\n${decodeURIComponentSafe(r.url.split("#")[0])}`;
-      for (const s of secrets) assert.ok(!seen.includes(s), `a secret left the browser in ${r.method} ${r.url}`);
-      for (const s of plain) {
-        if (s.length < 5) continue;
-        assert.ok(!seen.includes(s), `plaintext "${s}" left the browser in ${r.method} ${r.url}`);
-      }
-    }
-    const ws = state.requests.filter((r) => r.method === "WS");
-    assert.ok(
-      ws.every((r) => r.body === "PING"),
-      "the websocket only ever sends PING",
-    );
+    assertNothingLeft(state, BASE, { secrets, plain });
   });
 });
-
-function decodeURIComponentSafe(s) {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}

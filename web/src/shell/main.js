@@ -18,6 +18,7 @@ import {
 import { crypto } from "../crypto/crypto.js";
 import { clearCache } from "./cache.js";
 import { bytes, h, on, when } from "./dom.js";
+import { editable, editScreen, pendingLink, pendingScreen } from "./editor.js";
 import { Graph } from "./graph.js";
 import { qrCanvas } from "./qr.js";
 import { createReader } from "./reader.js";
@@ -61,7 +62,7 @@ function message(el, text, kind = "error") {
 function renderNav() {
   const items = [];
   if (open) {
-    items.push(h("a", { href: "#/pages" }, "Pages"), h("a", { href: "#/recent" }, "Recent"));
+    items.push(h("a", { href: "#/pages" }, "Pages"), h("a", { href: "#/recent" }, "Recent"), pendingLink(open.graph));
   }
   if (signedIn()) {
     items.push(h("a", { href: "#/graphs" }, "Graphs"));
@@ -487,6 +488,8 @@ async function pageScreen(path, params) {
   const bar = h(
     "p",
     { class: "tools" },
+    editable(path) && h("a", { href: `#/edit/${encodeURIComponent(path)}`, class: "button", id: "edit-link" }, "Edit"),
+    " ",
     h("a", { href: `#/history/${encodeURIComponent(path)}`, class: "button", id: "history-link" }, "History"),
   );
   screen(
@@ -647,6 +650,8 @@ async function route() {
     case "search":
     case "history":
     case "recent":
+    case "edit":
+    case "pending":
     case "pages": {
       if (!open) {
         const last = sessionStorage.getItem("logseq-web:graph");
@@ -658,6 +663,9 @@ async function route() {
       if (parts[0] === "history") return historyScreen(path);
       if (parts[0] === "search") return searchScreen(params);
       if (parts[0] === "recent") return recentScreen();
+      const ui = { screen, go, setLeave: (fn) => (leave = fn) };
+      if (parts[0] === "edit") return editScreen(open.graph, path, params, ui);
+      if (parts[0] === "pending") return pendingScreen(open.graph, ui);
       return pagesScreen(params);
     }
     default:

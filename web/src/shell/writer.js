@@ -36,8 +36,7 @@ export function commitApi(graph, { onProgress } = {}) {
   return {
     sent,
     getFilesMeta: (names) => call("get_files_meta", { GraphUUID: uuid, Files: names }),
-    getUploadUrls: async (count) =>
-      (await call("get_upload_urls", { GraphUUID: uuid, Count: count }))?.UploadUrls ?? [],
+    getUploadUrls: async (count) => (await call("get_upload_urls", { GraphUUID: uuid, Count: count }))?.Uploads ?? [],
     put: async (url, bytes) => {
       await putBytes(url, bytes, onProgress);
       sent.set(url, bytes);
