@@ -32,6 +32,15 @@ const SHOTS = process.env.WEB_SCREENSHOTS;
 const PASSWORD = "an editor's password 7";
 const PAGE = "pages/Project Café.md";
 const OTHER = "pages/other page.md";
+const BIG = "pages/Long log.md";
+/** A page with one block of 10,000 lines (a pasted log) between two small ones. */
+const BIG_TEXT = [
+  "- before the log",
+  "- log start",
+  ...Array.from({ length: 9_999 }, (_, i) => `  line ${i + 1} of the pasted log, with\ttabs`),
+  "- after the log",
+  "",
+].join("\n");
 const STEP = { timeout: 120_000 };
 
 const state = { browsers: [], dirs: [], requests: [], csp: [], console: [] };
@@ -280,6 +289,9 @@ describe("web editor", { skip: CHROMIUM ? false : "chromium is not installed" },
         JSON.stringify(sides),
       );
       await page.waitForSelector("#merge-conflicts");
+      await page.$eval("#merge-blocks li.conflict", (li) =>
+        window.scrollTo(0, li.getBoundingClientRect().top + window.scrollY - 220),
+      );
       await shot(page, "web-merge");
       await page.click("#merge-confirm");
       await waitText(page, "#edit-status", "Saved", 60_000);
@@ -459,6 +471,27 @@ describe("web editor", { skip: CHROMIUM ? false : "chromium is not installed" },
     await page.waitForSelector("#pending-empty", { timeout: 30_000 });
   });
 
+  test("a block of 10,000 lines stays editable and is committed byte for byte", { timeout: 300_000 }, async () => {
+    await desktopPush(BIG, BIG_TEXT);
+    const meta = await appCall(BASE, "get_all_files", { GraphUUID: graph }, desktopToken);
+    assert.equal(meta.json.Objects.length, 4, `the server lists the long page: ${meta.text.slice(0, 300)}`);
+    await page.goto(`${BASE}/app/#/pages`);
+    await page.waitForSelector(`#pages li[data-path="${BIG}"]`, { timeout: 30_000 });
+    const started = Date.now();
+    await openEditor(BIG);
+    const opened = Date.now() - started;
+    await typeInBlock("log start", " (edited)");
+    assert.equal(
+      await page.$eval("#block-text", (t) => t.value.split("\n").length),
+      10_000,
+      "the whole block is in one textarea",
+    );
+    const saving = Date.now();
+    await saveAndWait("Saved", 240_000);
+    console.log(`# 10,000-line block: editor open ${opened} ms, apply + save ${Date.now() - saving} ms`);
+    assert.equal(await desktopPull(BIG), BIG_TEXT.replace("- log start\n", "- log start (edited)\n"));
+  });
+
   test("nothing secret or plaintext left the browser", STEP, async () => {
     await assertNoCsp(state, page);
     assert.ok(state.requests.length > 20, `recorded ${state.requests.length} requests`);
@@ -472,6 +505,7 @@ describe("web editor", { skip: CHROMIUM ? false : "chromium is not installed" },
         "write the report",
         "日本語のブロック",
         "child of later",
+        "pasted log",
         ...typed.map((t) => t.replace(/^[[,\s]+|[\]\s]+$/g, "")),
       ],
     });

@@ -16,13 +16,26 @@
 // (splice.js `editableText`: no bullet, no indentation, no `id::`/`collapsed::` lines).
 
 import { finalNewline, threeWayMerge } from "../write/merge.js";
+import { headsAst } from "../write/heads.js";
 import { applyEdit, depthOf, editableText, openPage } from "../write/splice.js";
 
 let held = null; // {key, page}
 
 function open(text, format, bulletIndentation) {
   const key = `${format}|${bulletIndentation ?? ""}|${text}`;
-  if (held?.key !== key) held = { key, page: openPage(text, { format, bulletIndentation }) };
+  if (held?.key !== key) {
+    let page;
+    try {
+      page = openPage(text, { format, bulletIndentation });
+    } catch (e) {
+      // mldoc overflows the worker's stack on a very long block (a 10,000-line paste): cut
+      // the page block by block instead (`headsAst`), so it stays editable.
+      const ast = headsAst(text, format);
+      if (!ast) throw e;
+      page = openPage(text, { format, bulletIndentation, ast });
+    }
+    held = { key, page };
+  }
   return held.page;
 }
 

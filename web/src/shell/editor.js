@@ -255,6 +255,7 @@ export async function editScreen(graph, path, params, ui) {
         ta.value = b.text;
         s.original = b.text;
         on(ta, "input", () => {
+          if (!root.classList.contains("unsaved")) say("Not saved yet.");
           root.classList.add("unsaved");
           keepDraftSoon();
         });
