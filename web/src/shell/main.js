@@ -18,7 +18,6 @@ import {
 import { crypto } from "../crypto/crypto.js";
 import { clearCache } from "./cache.js";
 import { bytes, h, on, when } from "./dom.js";
-import { editable, editScreen, pendingLink, pendingScreen } from "./editor.js";
 import { Graph } from "./graph.js";
 import { qrCanvas } from "./qr.js";
 import { createReader } from "./reader.js";
@@ -33,6 +32,19 @@ let open = null;
 let after = null;
 /** Stops the current screen's timers (pairing poll) when the route changes. */
 let leave = null;
+
+/**
+ * The editor's screens (editor.js, with the writing core and the Logseq parser it needs for a
+ * merge) load on first use, after the graph is open: not part of what loads before unlocking.
+ */
+let editorModule = null;
+const editorScreens = () => {
+  editorModule ??= import("./editor.js");
+  return editorModule;
+};
+
+/** Pages are edited in the app; logseq/config.edn, custom.css, assets and the rest are read-only. */
+const editable = (path) => /\.(md|markdown|org)$/i.test(path) && !path.startsWith("logseq/");
 
 /** A performance mark (read by `npm run bench`'s web section; nothing leaves the page). */
 const mark = (name) => performance.mark(name);
@@ -62,7 +74,13 @@ function message(el, text, kind = "error") {
 function renderNav() {
   const items = [];
   if (open) {
-    items.push(h("a", { href: "#/pages" }, "Pages"), h("a", { href: "#/recent" }, "Recent"), pendingLink(open.graph));
+    items.push(h("a", { href: "#/pages" }, "Pages"), h("a", { href: "#/recent" }, "Recent"));
+    const slot = h("span", { hidden: true });
+    const { graph } = open;
+    editorScreens()
+      .then((m) => slot.isConnected && slot.replaceWith(m.pendingLink(graph)))
+      .catch(() => {});
+    items.push(slot);
   }
   if (signedIn()) {
     items.push(h("a", { href: "#/graphs" }, "Graphs"));
@@ -664,8 +682,8 @@ async function route() {
       if (parts[0] === "search") return searchScreen(params);
       if (parts[0] === "recent") return recentScreen();
       const ui = { screen, go, setLeave: (fn) => (leave = fn) };
-      if (parts[0] === "edit") return editScreen(open.graph, path, params, ui);
-      if (parts[0] === "pending") return pendingScreen(open.graph, ui);
+      if (parts[0] === "edit") return (await editorScreens()).editScreen(open.graph, path, params, ui);
+      if (parts[0] === "pending") return (await editorScreens()).pendingScreen(open.graph, ui);
       return pagesScreen(params);
     }
     default:
