@@ -7,7 +7,8 @@
 // says so, the merge preview shows both sides, the confirmed result reaches the desktop); an
 // edit saved offline is queued and commits when the connection returns; faults lose no text
 // (a failed PUT, a storm of real 409s, the sign-in revoked mid-edit, the tab reloaded between
-// the upload and the commit). Every request is recorded: no password, key or plaintext leaves
+// the upload and the commit); two tabs edit one page; a block of 10,000 lines is edited and
+// committed byte for byte. Every request is recorded: no password, key or plaintext leaves
 // the browser, and kept edits are ciphertext in IndexedDB.
 //
 // Run: node scripts/test.mjs --skip-checks --only web-edit (WEB_SCREENSHOTS=<dir> keeps screenshots).
@@ -469,6 +470,37 @@ describe("web editor", { skip: CHROMIUM ? false : "chromium is not installed" },
     assert.ok((await desktopPull()).includes("\t- child of later [written offline] [survives a reload]\n"));
     await page.goto(`${BASE}/app/#/pending`);
     await page.waitForSelector("#pending-empty", { timeout: 30_000 });
+  });
+
+  test("two tabs edit the same page: each is told of the other's commit, both edits survive", STEP, async () => {
+    await openEditor();
+    const before = await desktopPull();
+    await typeInBlock("A code block", " [tab one]");
+    const first = page;
+    const second = await phonePage(state, state.browsers[0], "phone-tab-2");
+    second.on("dialog", (d) => d.accept());
+    try {
+      page = second;
+      await page.goto(editorUrl());
+      await page.waitForSelector(`li[data-graph="${graph}"] a`, { timeout: 30_000 });
+      await page.click(`li[data-graph="${graph}"] a`);
+      await unlockIfAsked();
+      await waitStatus("Tap a block", 60_000);
+      await typeInBlock("write the report", " [tab two]");
+      await saveAndWait();
+    } finally {
+      page = first;
+      await second.close().catch(() => {});
+    }
+    await page.waitForSelector("#live-note", { timeout: 30_000 });
+    await saveAndWait();
+    assert.equal(
+      await desktopPull(),
+      before
+        .replace("[through a 409 storm]\n", "[through a 409 storm] [tab one]\n")
+        .replace("[before the revocation]\n", "[before the revocation] [tab two]\n"),
+      "both tabs' edits, every other byte as it was",
+    );
   });
 
   test("a block of 10,000 lines stays editable and is committed byte for byte", { timeout: 300_000 }, async () => {
