@@ -53,6 +53,11 @@ export async function buildWeb({ release = true } = {}) {
     outdir: ASSETS,
     bundle: true,
     format: "esm",
+    // Code loaded on first use (the editor and the writing core, with the Logseq parser: a
+    // dynamic import in main.js) and code shared by entry points go into chunks next to
+    // main.js, so the app up to the password form stays small.
+    splitting: true,
+    chunkNames: "app/chunk-[hash]",
     target: ["es2022"],
     minify: release,
     sourcemap: release ? false : "linked",

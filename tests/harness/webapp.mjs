@@ -168,7 +168,8 @@ export function browserKit({ chromium, shots }) {
   async function shot(page, name) {
     if (!shots) return;
     mkdirSync(shots, { recursive: true });
-    await page.screenshot({ path: join(shots, `${name}.png`) });
+    // What is on the screen at its scroll position (not the page from its top).
+    await page.screenshot({ path: join(shots, `${name}.png`), captureBeyondViewport: false });
   }
 
   async function assertNoCsp(page) {

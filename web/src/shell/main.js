@@ -35,6 +35,19 @@ let after = null;
 /** Stops the current screen's timers (pairing poll) when the route changes. */
 let leave = null;
 
+/**
+ * The editor's screens (editor.js, with the writing core and the Logseq parser it needs for a
+ * merge) load on first use, after the graph is open: not part of what loads before unlocking.
+ */
+let editorModule = null;
+const editorScreens = () => {
+  editorModule ??= import("./editor.js");
+  return editorModule;
+};
+
+/** Pages are edited in the app; logseq/config.edn, custom.css, assets and the rest are read-only. */
+const editable = (path) => /\.(md|markdown|org)$/i.test(path) && !path.startsWith("logseq/");
+
 /** A performance mark (read by `npm run bench`'s web section; nothing leaves the page). */
 const mark = (name) => performance.mark(name);
 
@@ -64,6 +77,12 @@ function renderNav() {
   const items = [];
   if (open) {
     items.push(h("a", { href: "#/pages" }, "Pages"), h("a", { href: "#/recent" }, "Recent"));
+    const slot = h("span", { hidden: true });
+    const { graph } = open;
+    editorScreens()
+      .then((m) => slot.isConnected && slot.replaceWith(m.pendingLink(graph)))
+      .catch(() => {});
+    items.push(slot);
   }
   if (signedIn()) {
     items.push(h("a", { href: "#/graphs" }, "Graphs"));
@@ -496,6 +515,8 @@ async function pageScreen(path, params) {
   const bar = h(
     "p",
     { class: "tools" },
+    editable(path) && h("a", { href: `#/edit/${encodeURIComponent(path)}`, class: "button", id: "edit-link" }, "Edit"),
+    " ",
     h("a", { href: `#/history/${encodeURIComponent(path)}`, class: "button", id: "history-link" }, "History"),
     ...pageTools({ graph, path, go }),
   );
@@ -664,6 +685,8 @@ async function route() {
     case "today":
     case "new":
     case "restore":
+    case "edit":
+    case "pending":
     case "pages": {
       if (!open) {
         const last = sessionStorage.getItem("logseq-web:graph");
@@ -678,6 +701,9 @@ async function route() {
       if (parts[0] === "today") return todayScreen({ graph: open.graph, show: screen, go });
       if (parts[0] === "new") return newPageScreen({ graph: open.graph, show: screen, go });
       if (parts[0] === "restore") return restoreScreen({ graph: open.graph, path, show: screen });
+      const ui = { screen, go, setLeave: (fn) => (leave = fn) };
+      if (parts[0] === "edit") return (await editorScreens()).editScreen(open.graph, path, params, ui);
+      if (parts[0] === "pending") return (await editorScreens()).pendingScreen(open.graph, ui);
       return pagesScreen(params);
     }
     default:

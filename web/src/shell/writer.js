@@ -4,9 +4,10 @@
 // reader, the editor and the next edit see the new text at once, without downloading it again.
 // Screens call `save`; they never call commit.js or the API for a write themselves.
 
-import { call } from "./api.js";
+import { call, download } from "./api.js";
 import { crypto } from "../crypto/crypto.js";
 import { commit, deleteFile } from "../write/commit.js";
+import { syncCalls } from "../write/syncapi.js";
 
 const encoder = new TextEncoder();
 
@@ -35,21 +36,12 @@ export function commitApi(graph, { onProgress } = {}) {
   const sent = new Map(); // presigned URL → ciphertext, so a committed body can be cached as is
   return {
     sent,
-    getFilesMeta: (names) => call("get_files_meta", { GraphUUID: uuid, Files: names }),
-    getUploadUrls: async (count) => (await call("get_upload_urls", { GraphUUID: uuid, Count: count }))?.Uploads ?? [],
+    ...syncCalls(call, uuid),
     put: async (url, bytes) => {
       await putBytes(url, bytes, onProgress);
       sent.set(url, bytes);
     },
-    updateFiles: (txid, files) => call("update_files", { GraphUUID: uuid, TXId: txid, Files: files }),
-    getDiff: (fromTxid) => call("get_diff", { GraphUUID: uuid, FromTXId: fromTxid }),
-    getFiles: (names) => call("get_files", { GraphUUID: uuid, Files: names }),
-    deleteFiles: (txid, names) => call("delete_files", { GraphUUID: uuid, TXId: txid, Files: names }),
-    get: async (url) => {
-      const r = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer", cache: "no-store" });
-      if (!r.ok) throw Object.assign(new Error(`download failed: HTTP ${r.status}`), { status: r.status });
-      return new Uint8Array(await r.arrayBuffer());
-    },
+    get: async (url) => new Uint8Array(await download(url)),
   };
 }
 

@@ -66,8 +66,9 @@ function detectUnit(blocks, text) {
 /**
  * A block's depth in indentation units (0 = top level). mldoc's `level` is not that for
  * space-indented pages (two spaces give level 3), so depth is read from the line itself.
+ * Exported for the editor (web/src/shell/edit.worker.js), which indents blocks by it.
  */
-function depthOf(page, index) {
+export function depthOf(page, index) {
   const first = page.text.slice(page.blocks[index].charStart).match(/^[^\r\n]*/)[0];
   if (page.format === "org") return (first.match(/^\*+/)?.[0].length ?? 1) - 1;
   const indent = first.match(/^[ \t]*/)[0];
