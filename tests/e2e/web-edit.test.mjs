@@ -15,10 +15,12 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { adminClient, browserKit, pasteToken, waitText } from "../harness/webapp.mjs";
+import { adminClient, browserKit, pasteToken, png, waitText } from "../harness/webapp.mjs";
 import { appCall, raw } from "../harness/client.mjs";
 import { startInterceptProxy } from "../harness/proxy.mjs";
 import * as rsapi from "../harness/rsapi.mjs";
@@ -508,6 +510,35 @@ describe("web editor", { skip: CHROMIUM ? false : "chromium is not installed" },
     console.log(`# 10,000-line block: editor open ${opened} ms, apply + save ${Date.now() - saving} ms`);
     assert.equal(await desktopPull(BIG), BIG_TEXT.replace("- log start\n", "- log start (edited)\n"));
   });
+
+  test(
+    "a photo added in the editor: its link is typed at the cursor, the asset and the link reach the desktop",
+    STEP,
+    async () => {
+      const photo = png([0xc0, 0x30, 0x60]);
+      const folder = mkdtempSync(join(tmpdir(), "web-edit-photo-"));
+      dirs.push(folder);
+      const file = join(folder, "phone-photo.png");
+      await writeFile(file, photo);
+      await openEditor();
+      await typeInBlock("A code block", " and a photo ");
+      await page.waitForSelector("#editor .ops-attach input[type=file]");
+      await (await page.$("#editor .ops-attach input[type=file]")).uploadFile(file);
+      await page.waitForFunction(() => document.querySelector("#block-text")?.value.includes("](../assets/"), {
+        timeout: 30_000,
+      });
+      const typedLine = await page.$eval("#block-text", (t) => t.value.split("\n")[0]);
+      const m = /^A code block.* and a photo !\[phone-photo\.png\]\(\.\.\/(assets\/phone-photo_\d+_0\.png)\)$/.exec(
+        typedLine,
+      );
+      assert.ok(m, `the link is typed where the caret was: ${typedLine}`);
+      await saveAndWait();
+      const onDesktop = await desktopPull();
+      assert.ok(onDesktop.includes(`- ${typedLine}\n  \`\`\`js\n`), "the link is in the block, the rest as it was");
+      await rsapi.updateLocalFiles(graph, desktop, [m[1]], desktopToken);
+      assert.deepEqual(await readGraphFile(desktop, m[1]), photo, "the asset is byte-identical on the desktop");
+    },
+  );
 
   test("nothing secret or plaintext left the browser", STEP, async () => {
     await assertNoCsp(page);
