@@ -97,6 +97,8 @@ function failureText(r) {
   // A revoked sign-in: the API answers 401 and the refresh token is refused at /oauth2/token.
   if (status === 401 || (e?.api === "/oauth2/token" && status >= 400 && status < 500))
     return "You are signed out: this browser's sign-in was revoked or expired. Your text is kept on this device: sign out, sign in again, open this page and its kept edit, then save.";
+  if (/storage-limit/.test(why))
+    return "Your storage on this server is full: the commit was refused and nothing was applied. Your text is kept: free space (delete pages or assets you no longer need, or ask the server's admin to raise STORAGE_LIMIT_BYTES), then save again.";
   if (r.stage === "update" && /limit|quota|storage|too large|exceed/i.test(why))
     return `The server refused the commit: ${why}. Nothing was committed; your text is kept.`;
   return `Not saved (${r.stage}: ${why}). Nothing half-done was committed; your text is kept: save again to retry.`;

@@ -18,6 +18,37 @@ const PROPERTY_LINE = /^[ \t]*[\w.-]+:: /;
  * (markdown, outside code fences; org: a `*` heading line) or a markdown `#` heading line at
  * the left margin. Returns null when the page has no block or a piece cannot be parsed.
  */
+/** Heading title characters kept when a first line is too long for mldoc (see parseHead). */
+const TITLE_KEPT = 256;
+
+/**
+ * One block's first line and property lines parsed alone, positions relative to the line. A
+ * first line mldoc cannot parse alone either (in a browser worker it overflows the stack on a
+ * line of some 40,000 characters) is parsed cut to its first TITLE_KEPT characters; positions
+ * past the cut move by the bytes cut out, so the heading still ends where the line ends and the
+ * property lines keep their places. Only the heading's title is shortened, never the text.
+ */
+function parseHead(lines, line, end, format) {
+  const head = lines.slice(line, end).join("");
+  try {
+    return parseAst(head, format);
+  } catch (e) {
+    const first = lines[line];
+    const body = first.replace(/\r?\n$/, "");
+    if (body.length <= TITLE_KEPT) throw e;
+    let cut = TITLE_KEPT;
+    if (/[\uD800-\uDBFF]/.test(body[cut - 1])) cut--; // not inside a surrogate pair
+    const cutAt = encoder.encode(body.slice(0, cut)).length;
+    const shift = encoder.encode(body).length - cutAt;
+    const short = body.slice(0, cut) + first.slice(body.length) + lines.slice(line + 1, end).join("");
+    const move = (x) => (x > cutAt ? x + shift : x);
+    return parseAst(short, format).map(([node, pos]) => [
+      node,
+      pos ? { start_pos: move(pos.start_pos), end_pos: move(pos.end_pos) } : pos,
+    ]);
+  }
+}
+
 export function headsAst(text, format) {
   const lines = text.split(/(?<=\n)/);
   const starts = [];
@@ -47,8 +78,7 @@ export function headsAst(text, format) {
           end++;
         }
       } else while (end < lines.length && PROPERTY_LINE.test(lines[end])) end++;
-      const head = lines.slice(line, end).join("");
-      for (const [node, pos] of parseAst(head, format)) {
+      for (const [node, pos] of parseHead(lines, line, end, format)) {
         ast.push([node, pos ? { start_pos: pos.start_pos + at, end_pos: pos.end_pos + at } : pos]);
       }
     }
