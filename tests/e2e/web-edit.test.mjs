@@ -20,7 +20,7 @@ import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { adminClient, browserKit, pasteToken, png, waitText } from "../harness/webapp.mjs";
+import { adminClient, browserKit, passwordGraph, pasteToken, png, waitText } from "../harness/webapp.mjs";
 import { appCall, raw } from "../harness/client.mjs";
 import { startInterceptProxy } from "../harness/proxy.mjs";
 import * as rsapi from "../harness/rsapi.mjs";
@@ -162,19 +162,12 @@ describe("web editor", { skip: CHROMIUM ? false : "chromium is not installed" },
       browserRefresh = (await admin("POST", "/admin/tokens", { email, label: "web-edit phone" })).refresh_token;
       proxy = await startInterceptProxy({ workerUrl: BASE });
       await rsapi.setProxy(proxy.url);
-      keys = await rsapi.keygen();
-      const made = await appCall(BASE, "create_graph", { GraphName: "Edited notes" }, desktopToken);
-      assert.equal(made.status, 200, made.text);
-      graph = made.json.GraphUUID;
-      const wrapped = (await rsapi.ageEncryptWithPassphrase(PASSWORD, keys.secretKey)).toString();
-      const up = await appCall(
-        BASE,
-        "upload_graph_encrypt_keys",
-        { GraphUUID: graph, "public-key": keys.publicKey, "encrypted-private-key": wrapped },
-        desktopToken,
-      );
-      assert.equal(up.status, 200, up.text);
-      await rsapi.setEnv(graph, "prod", keys.secretKey, keys.publicKey);
+      ({ graph, keys } = await passwordGraph({
+        base: BASE,
+        idToken: desktopToken,
+        name: "Edited notes",
+        password: PASSWORD,
+      }));
       desktop = await makeDeviceDir("web-edit-desktop");
       dirs.push(desktop);
       await writeFiles(desktop, {
