@@ -287,6 +287,13 @@ describe("web client", { skip: CHROMIUM ? false : "chromium is not installed" },
       titles.some((x) => x.includes("2026")),
       "journals listed",
     );
+    const listed = await page.$$eval("#pages li[data-path]", (li) => li.map((l) => l.dataset.path));
+    assert.ok(!listed.some((p) => p.startsWith("assets/") || p.startsWith("logseq/")), `only notes: ${listed}`);
+    const other = await page.$$eval("#other-files li[data-path]", (li) => li.map((l) => l.dataset.path));
+    assert.ok(
+      other.some((p) => p.startsWith("assets/")),
+      `the image under other files: ${other}`,
+    );
     await shot(page, "4-pages");
     await assertNoCsp(page);
   });

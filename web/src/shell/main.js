@@ -470,6 +470,7 @@ async function pagesScreen(params) {
     if (q.value.trim()) go(`#/search?q=${encodeURIComponent(q.value.trim())}`);
   });
   const list = h("ul", { class: "list", id: "pages" }, h("li", { class: "muted" }, "Reading titles…"));
+  const others = h("details", { id: "other-files" });
   const notes = [];
   if (graph.undecryptable.length)
     notes.push(
@@ -486,19 +487,25 @@ async function pagesScreen(params) {
     " ",
     h("a", { href: "#/today", class: "button", id: "today" }, "Today"),
   );
-  screen(graph.name, searchForm, make, ...notes, list);
+  screen(graph.name, searchForm, make, ...notes, list, others);
   const fill = async () => {
     try {
-      const pages = await reader.pageList();
+      const all = await reader.pageList();
       mark("pages:listed");
-      list.replaceChildren(
-        ...pages.map((p) =>
-          h(
-            "li",
-            { "data-path": p.path },
-            h("a", { href: `#/page/${encodeURIComponent(p.path)}`, class: "row" }, h("span", {}, p.title)),
-          ),
-        ),
+      const item = (p) =>
+        h(
+          "li",
+          { "data-path": p.path },
+          h("a", { href: `#/page/${encodeURIComponent(p.path)}`, class: "row" }, h("span", {}, p.title)),
+        );
+      // Journals and pages first; assets, config.edn and the like (read-only here) folded away.
+      const other = all.filter((p) => p.kind === "other");
+      list.replaceChildren(...all.filter((p) => p.kind !== "other").map(item));
+      others.hidden = !other.length;
+      others.replaceChildren(
+        ...(other.length
+          ? [h("summary", {}, `Other files (${other.length})`), h("ul", { class: "list" }, ...other.map(item))]
+          : []),
       );
     } catch (e) {
       list.replaceChildren(h("li", { class: "msg error" }, errorText(e)));
