@@ -22,6 +22,12 @@ export function on(el, event, fn) {
   return el;
 }
 
+/** Shows a status message in `el` (its class says what kind: error, info, ok). */
+export function message(el, text, kind = "error") {
+  el.className = `msg ${kind}`;
+  el.textContent = text;
+}
+
 /** "1.2 MB" */
 export function bytes(n) {
   if (!Number.isFinite(n)) return "";

@@ -9,20 +9,15 @@
 // Page text only ever goes into text nodes and textarea values.
 
 import { persistent } from "./api.js";
-import { h, on, when } from "./dom.js";
+import { h, message, on, when } from "./dom.js";
+import { editable } from "./editable.js";
 import * as drafts from "./drafts.js";
 import { attachButton } from "./upload.js";
 import { save, startEdit } from "./writer.js";
 import { readConfig } from "../write/names.js";
 
-const PAGE_RE = /\.(md|markdown|org)$/i;
 const PREVIEW_LINES = 6; // a block that is not being edited shows this many lines
 const MAX_DEPTH_CLASS = 8;
-
-/** Only pages are edited; config.edn, custom.css, assets and the rest are read-only. */
-export function editable(path) {
-  return PAGE_RE.test(path) && !path.startsWith("logseq/");
-}
 
 // --- the edit worker ---
 
@@ -63,6 +58,11 @@ let session = null;
  * Inserts text at the cursor of the block being edited (the photo button of web/src/shell/upload.js
  * calls this with the link it made). Returns false when no block is being edited.
  */
+/** The id of the kept edit open in the editor (the queue leaves it to the person), or null. */
+export function editingDraftId() {
+  return session?.draftId ?? null;
+}
+
 export function insertIntoEditor(text) {
   const ta = session?.textarea;
   if (!ta?.isConnected) return false;
@@ -87,7 +87,7 @@ function errorText(e) {
 }
 
 /** What a failed save tells the person (their text is always kept). */
-function failureText(r) {
+export function failureText(r) {
   const e = r.error;
   const status = e?.status;
   const why = errorText(e);
@@ -108,7 +108,8 @@ function failureText(r) {
  * A save that met no connection (queued, committed when the connection returns). A PUT that
  * breaks off while the browser is online is an upload failure instead: saving again retries it.
  */
-const isOffline = (r) => r.status === "failed" && (!navigator.onLine || (r.error?.status === 0 && r.stage !== "put"));
+export const isOffline = (r) =>
+  r.status === "failed" && (!navigator.onLine || (r.error?.status === 0 && r.stage !== "put"));
 
 /**
  * `#/edit/<path>`: the block editor. `ui` is the shell's {screen, go, setLeave}.
@@ -774,157 +775,4 @@ export async function editScreen(graph, path, params, ui) {
       ),
     );
   }
-}
-
-function message(el, text, kind) {
-  el.className = `msg ${kind}`;
-  el.textContent = text;
-}
-
-// --- the queue: saves that waited for a connection ---
-
-const running = new Map(); // graph uuid → Promise
-const needsMerge = new Set(); // ids of queued edits that met a change on the server
-
-/** Commits every queued edit of the graph that can be committed without the person. */
-export function runQueue(graph) {
-  if (running.has(graph.uuid)) return running.get(graph.uuid);
-  const p = (async () => {
-    const queued = (await drafts.list(graph.uuid)).filter((d) => d.kind === "queued");
-    for (const d of queued) {
-      if (needsMerge.has(d.id) || session?.draftId === d.id) continue;
-      let r;
-      try {
-        r = await save(graph, { path: d.path, base: d.base, txid: d.txid, text: d.text, upload: d.upload ?? null });
-      } catch (e) {
-        r = { status: "failed", error: e, upload: d.upload };
-      }
-      if (r.status === "committed" || r.status === "unchanged") await drafts.drop(graph.uuid, d.id);
-      else if (r.status === "needs-confirmation") {
-        needsMerge.add(d.id);
-        await drafts.keep({ ...d, error: "Changed on another device meanwhile: review the merge." });
-      } else if (isOffline(r)) break;
-      else await drafts.keep({ ...d, upload: r.upload ?? d.upload, error: failureText(r) });
-    }
-  })().finally(() => running.delete(graph.uuid));
-  running.set(graph.uuid, p);
-  return p;
-}
-
-let queueGraph = null;
-let queueTimer = null;
-window.addEventListener("online", () => {
-  if (queueGraph) runQueue(queueGraph).catch(() => {});
-});
-
-/**
- * The nav's "Pending" link with the number of edits not committed yet; it also starts the
- * queue for the open graph (on opening, when the connection returns, and every 30 s).
- */
-export function pendingLink(graph) {
-  const count = h("span", { class: "count", id: "pending-count" });
-  const a = h("a", { href: "#/pending", id: "pending-link", class: "pending-link", hidden: true }, "Pending", count);
-  const refresh = async () => {
-    const c = await drafts.counts(graph.uuid).catch(() => ({ draft: 0, queued: 0 }));
-    const n = c.draft + c.queued;
-    count.textContent = n ? ` ${n}` : "";
-    // Shown only when something is pending (the bar is narrow on a phone).
-    a.hidden = n === 0;
-  };
-  refresh();
-  const off = drafts.onEditsChange(refresh);
-  // The link is replaced on every route: stop listening when it leaves the document.
-  const watch = setInterval(() => {
-    if (!a.isConnected) {
-      off();
-      clearInterval(watch);
-    }
-  }, 5000);
-  if (queueGraph !== graph) {
-    queueGraph = graph;
-    clearInterval(queueTimer);
-    queueTimer = setInterval(() => {
-      if (navigator.onLine) runQueue(graph).catch(() => {});
-    }, 30_000);
-    if (navigator.onLine) runQueue(graph).catch(() => {});
-  }
-  return a;
-}
-
-/** `#/pending`: every edit not committed yet, with what happens to it. */
-export async function pendingScreen(graph, ui) {
-  const list = h("ul", { class: "list", id: "pending" }, h("li", { class: "muted" }, "Reading kept edits…"));
-  const status = h("p", { class: "msg info", role: "status", id: "pending-status" });
-  const commitAll = on(
-    h("button", { type: "button", id: "pending-commit" }, "Commit queued edits now"),
-    "click",
-    async () => {
-      commitAll.disabled = true;
-      message(status, "Committing…", "info");
-      await runQueue(graph).catch(() => {});
-      commitAll.disabled = false;
-      message(status, navigator.onLine ? "Done." : "Still offline.", "info");
-      fill();
-    },
-  );
-  ui.screen(
-    "Pending edits",
-    h("h1", {}, "Not committed yet"),
-    h(
-      "p",
-      { class: "small muted" },
-      persistent()
-        ? "Kept encrypted on this device until committed or discarded. Queued edits commit by themselves when the connection returns."
-        : "Kept in this tab only (this is not your device). Queued edits commit by themselves when the connection returns.",
-    ),
-    commitAll,
-    status,
-    list,
-  );
-  const fill = async () => {
-    const all = await drafts.list(graph.uuid).catch(() => []);
-    if (!all.length) {
-      list.replaceChildren(
-        h("li", { class: "muted", id: "pending-empty" }, "Nothing pending: every edit is committed."),
-      );
-      return;
-    }
-    list.replaceChildren(
-      ...all.map((d) =>
-        h(
-          "li",
-          { class: "pending-item", "data-id": d.id, "data-kind": d.kind },
-          h(
-            "div",
-            { class: "row" },
-            h("strong", {}, d.path),
-            h("span", { class: `badge ${d.kind}` }, d.kind === "queued" ? "queued" : "draft"),
-            h("span", { class: "small muted" }, when(d.updated)),
-          ),
-          d.error ? h("p", { class: "msg error small" }, d.error) : null,
-          h(
-            "p",
-            { class: "pending-actions" },
-            h(
-              "a",
-              {
-                class: "button",
-                href: `#/edit/${encodeURIComponent(d.path)}?draft=${encodeURIComponent(d.id)}`,
-              },
-              needsMerge.has(d.id) ? "Review the merge" : "Open",
-            ),
-            on(h("button", { type: "button", class: "secondary" }, "Discard"), "click", async () => {
-              if (!window.confirm(`Discard your uncommitted edit of ${d.path}?`)) return;
-              needsMerge.delete(d.id);
-              await drafts.drop(graph.uuid, d.id);
-              fill();
-            }),
-          ),
-        ),
-      ),
-    );
-  };
-  await fill();
-  const off = drafts.onEditsChange(() => fill());
-  ui.setLeave(off);
 }

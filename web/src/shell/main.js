@@ -17,7 +17,8 @@ import {
 } from "./api.js";
 import { crypto } from "../crypto/crypto.js";
 import { clearCache } from "./cache.js";
-import { bytes, h, on, when } from "./dom.js";
+import { bytes, h, message, on, when } from "./dom.js";
+import { editable } from "./editable.js";
 import { Graph } from "./graph.js";
 import { qrCanvas } from "./qr.js";
 import { createReader } from "./reader.js";
@@ -41,12 +42,9 @@ let leave = null;
  */
 let editorModule = null;
 const editorScreens = () => {
-  editorModule ??= import("./editor.js");
+  editorModule ??= Promise.all([import("./editor.js"), import("./pending.js")]).then(([e, p]) => ({ ...e, ...p }));
   return editorModule;
 };
-
-/** Pages are edited in the app; logseq/config.edn, custom.css, assets and the rest are read-only. */
-const editable = (path) => /\.(md|markdown|org)$/i.test(path) && !path.startsWith("logseq/");
 
 /** A performance mark (read by `npm run bench`'s web section; nothing leaves the page). */
 const mark = (name) => performance.mark(name);
@@ -66,11 +64,6 @@ function screen(title, ...children) {
 
 function errorText(e) {
   return e?.userMessage ?? e?.message ?? String(e);
-}
-
-function message(el, text, kind = "error") {
-  el.className = `msg ${kind}`;
-  el.textContent = text;
 }
 
 function renderNav() {

@@ -1,0 +1,158 @@
+// The queue of kept edits (issue 18 "Offline"; docs/WEB.md "Offline"): saves that met no
+// connection are committed when it returns (an `online` event, or every 30 s while the app is
+// open), through writer.save's merge rule; `#/pending` lists them with the drafts; the nav's
+// "Pending N" link counts them. The edits themselves are kept by drafts.js.
+
+import { persistent } from "./api.js";
+import { h, message, on, when } from "./dom.js";
+import * as drafts from "./drafts.js";
+import { editingDraftId, failureText, isOffline } from "./editor.js";
+import { save } from "./writer.js";
+
+// --- the queue: saves that waited for a connection ---
+
+const running = new Map(); // graph uuid → Promise
+const needsMerge = new Set(); // ids of queued edits that met a change on the server
+
+/** Commits every queued edit of the graph that can be committed without the person. */
+export function runQueue(graph) {
+  if (running.has(graph.uuid)) return running.get(graph.uuid);
+  const p = (async () => {
+    const queued = (await drafts.list(graph.uuid)).filter((d) => d.kind === "queued");
+    for (const d of queued) {
+      if (needsMerge.has(d.id) || editingDraftId() === d.id) continue;
+      let r;
+      try {
+        r = await save(graph, { path: d.path, base: d.base, txid: d.txid, text: d.text, upload: d.upload ?? null });
+      } catch (e) {
+        r = { status: "failed", error: e, upload: d.upload };
+      }
+      if (r.status === "committed" || r.status === "unchanged") await drafts.drop(graph.uuid, d.id);
+      else if (r.status === "needs-confirmation") {
+        needsMerge.add(d.id);
+        await drafts.keep({ ...d, error: "Changed on another device meanwhile: review the merge." });
+      } else if (isOffline(r)) break;
+      else await drafts.keep({ ...d, upload: r.upload ?? d.upload, error: failureText(r) });
+    }
+  })().finally(() => running.delete(graph.uuid));
+  running.set(graph.uuid, p);
+  return p;
+}
+
+let queueGraph = null;
+let queueTimer = null;
+window.addEventListener("online", () => {
+  if (queueGraph) runQueue(queueGraph).catch(() => {});
+});
+
+/**
+ * The nav's "Pending" link with the number of edits not committed yet; it also starts the
+ * queue for the open graph (on opening, when the connection returns, and every 30 s).
+ */
+export function pendingLink(graph) {
+  const count = h("span", { class: "count", id: "pending-count" });
+  const a = h("a", { href: "#/pending", id: "pending-link", class: "pending-link", hidden: true }, "Pending", count);
+  const refresh = async () => {
+    const c = await drafts.counts(graph.uuid).catch(() => ({ draft: 0, queued: 0 }));
+    const n = c.draft + c.queued;
+    count.textContent = n ? ` ${n}` : "";
+    // Shown only when something is pending (the bar is narrow on a phone).
+    a.hidden = n === 0;
+  };
+  refresh();
+  const off = drafts.onEditsChange(refresh);
+  // The link is replaced on every route: stop listening when it leaves the document.
+  const watch = setInterval(() => {
+    if (!a.isConnected) {
+      off();
+      clearInterval(watch);
+    }
+  }, 5000);
+  if (queueGraph !== graph) {
+    queueGraph = graph;
+    clearInterval(queueTimer);
+    queueTimer = setInterval(() => {
+      if (navigator.onLine) runQueue(graph).catch(() => {});
+    }, 30_000);
+    if (navigator.onLine) runQueue(graph).catch(() => {});
+  }
+  return a;
+}
+
+/** `#/pending`: every edit not committed yet, with what happens to it. */
+export async function pendingScreen(graph, ui) {
+  const list = h("ul", { class: "list", id: "pending" }, h("li", { class: "muted" }, "Reading kept edits…"));
+  const status = h("p", { class: "msg info", role: "status", id: "pending-status" });
+  const commitAll = on(
+    h("button", { type: "button", id: "pending-commit" }, "Commit queued edits now"),
+    "click",
+    async () => {
+      commitAll.disabled = true;
+      message(status, "Committing…", "info");
+      await runQueue(graph).catch(() => {});
+      commitAll.disabled = false;
+      message(status, navigator.onLine ? "Done." : "Still offline.", "info");
+      fill();
+    },
+  );
+  ui.screen(
+    "Pending edits",
+    h("h1", {}, "Not committed yet"),
+    h(
+      "p",
+      { class: "small muted" },
+      persistent()
+        ? "Kept encrypted on this device until committed or discarded. Queued edits commit by themselves when the connection returns."
+        : "Kept in this tab only (this is not your device). Queued edits commit by themselves when the connection returns.",
+    ),
+    commitAll,
+    status,
+    list,
+  );
+  const fill = async () => {
+    const all = await drafts.list(graph.uuid).catch(() => []);
+    if (!all.length) {
+      list.replaceChildren(
+        h("li", { class: "muted", id: "pending-empty" }, "Nothing pending: every edit is committed."),
+      );
+      return;
+    }
+    list.replaceChildren(
+      ...all.map((d) =>
+        h(
+          "li",
+          { class: "pending-item", "data-id": d.id, "data-kind": d.kind },
+          h(
+            "div",
+            { class: "row" },
+            h("strong", {}, d.path),
+            h("span", { class: `badge ${d.kind}` }, d.kind === "queued" ? "queued" : "draft"),
+            h("span", { class: "small muted" }, when(d.updated)),
+          ),
+          d.error ? h("p", { class: "msg error small" }, d.error) : null,
+          h(
+            "p",
+            { class: "pending-actions" },
+            h(
+              "a",
+              {
+                class: "button",
+                href: `#/edit/${encodeURIComponent(d.path)}?draft=${encodeURIComponent(d.id)}`,
+              },
+              needsMerge.has(d.id) ? "Review the merge" : "Open",
+            ),
+            on(h("button", { type: "button", class: "secondary" }, "Discard"), "click", async () => {
+              if (!window.confirm(`Discard your uncommitted edit of ${d.path}?`)) return;
+              needsMerge.delete(d.id);
+              await drafts.drop(graph.uuid, d.id);
+              fill();
+            }),
+          ),
+        ),
+      ),
+    );
+  };
+  await fill();
+  const off = drafts.onEditsChange(() => fill());
+  ui.setLeave(off);
+}
