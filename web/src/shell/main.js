@@ -19,6 +19,7 @@ import { crypto } from "../crypto/crypto.js";
 import { clearCache } from "./cache.js";
 import { bytes, h, message, on, when } from "./dom.js";
 import { editable } from "./editable.js";
+import { pendingLink } from "./pendinglink.js";
 import { Graph } from "./graph.js";
 import { qrCanvas } from "./qr.js";
 import { createReader } from "./reader.js";
@@ -70,12 +71,8 @@ function renderNav() {
   const items = [];
   if (open) {
     items.push(h("a", { href: "#/pages" }, "Pages"), h("a", { href: "#/recent" }, "Recent"));
-    const slot = h("span", { hidden: true });
     const { graph } = open;
-    editorScreens()
-      .then((m) => slot.isConnected && slot.replaceWith(m.pendingLink(graph)))
-      .catch(() => {});
-    items.push(slot);
+    items.push(pendingLink(graph, () => editorScreens().then((m) => m.runQueue(graph))));
   }
   if (signedIn()) {
     items.push(h("a", { href: "#/graphs" }, "Graphs"));

@@ -1,7 +1,7 @@
-// The queue of kept edits (issue 18 "Offline"; docs/WEB.md "Offline"): saves that met no
-// connection are committed when it returns (an `online` event, or every 30 s while the app is
-// open), through writer.save's merge rule; `#/pending` lists them with the drafts; the nav's
-// "Pending N" link counts them. The edits themselves are kept by drafts.js.
+// The queue of kept edits (issue 18 "Offline"; docs/WEB.md "Offline"): `runQueue` commits the
+// saves that met no connection, through writer.save's merge rule (pendinglink.js calls it when
+// the connection returns); `#/pending` lists them with the drafts. The edits themselves are
+// kept by drafts.js.
 
 import { persistent } from "./api.js";
 import { h, message, on, when } from "./dom.js";
@@ -37,46 +37,6 @@ export function runQueue(graph) {
   })().finally(() => running.delete(graph.uuid));
   running.set(graph.uuid, p);
   return p;
-}
-
-let queueGraph = null;
-let queueTimer = null;
-window.addEventListener("online", () => {
-  if (queueGraph) runQueue(queueGraph).catch(() => {});
-});
-
-/**
- * The nav's "Pending" link with the number of edits not committed yet; it also starts the
- * queue for the open graph (on opening, when the connection returns, and every 30 s).
- */
-export function pendingLink(graph) {
-  const count = h("span", { class: "count", id: "pending-count" });
-  const a = h("a", { href: "#/pending", id: "pending-link", class: "pending-link", hidden: true }, "Pending", count);
-  const refresh = async () => {
-    const c = await drafts.counts(graph.uuid).catch(() => ({ draft: 0, queued: 0 }));
-    const n = c.draft + c.queued;
-    count.textContent = n ? ` ${n}` : "";
-    // Shown only when something is pending (the bar is narrow on a phone).
-    a.hidden = n === 0;
-  };
-  refresh();
-  const off = drafts.onEditsChange(refresh);
-  // The link is replaced on every route: stop listening when it leaves the document.
-  const watch = setInterval(() => {
-    if (!a.isConnected) {
-      off();
-      clearInterval(watch);
-    }
-  }, 5000);
-  if (queueGraph !== graph) {
-    queueGraph = graph;
-    clearInterval(queueTimer);
-    queueTimer = setInterval(() => {
-      if (navigator.onLine) runQueue(graph).catch(() => {});
-    }, 30_000);
-    if (navigator.onLine) runQueue(graph).catch(() => {});
-  }
-  return a;
 }
 
 /** `#/pending`: every edit not committed yet, with what happens to it. */
