@@ -23,8 +23,6 @@ import { pendingLink } from "./pendinglink.js";
 import { Graph } from "./graph.js";
 import { qrCanvas } from "./qr.js";
 import { createReader } from "./reader.js";
-import { newPageScreen, pageTools, restoreButton, restoreScreen, todayScreen } from "./pageops.js";
-import { addPhotoButton } from "./upload.js";
 
 const view = document.getElementById("view");
 const nav = document.getElementById("nav");
@@ -41,6 +39,16 @@ let leave = null;
  * The editor's screens (editor.js, with the writing core and the Logseq parser it needs for a
  * merge) load on first use, after the graph is open: not part of what loads before unlocking.
  */
+/**
+ * The whole-file screens and buttons (pageops.js, upload.js: Today, New page, photos, delete,
+ * restore, undo) load on first use too: they bring the writing core and the Logseq parser.
+ */
+let opsModule = null;
+const opsScreens = () => {
+  opsModule ??= Promise.all([import("./pageops.js"), import("./upload.js")]).then(([o, u]) => ({ ...o, ...u }));
+  return opsModule;
+};
+
 let editorModule = null;
 const editorScreens = () => {
   editorModule ??= Promise.all([import("./editor.js"), import("./pending.js")]).then(([e, p]) => ({ ...e, ...p }));
@@ -515,17 +523,25 @@ async function pageScreen(path, params) {
     editable(path) && h("a", { href: `#/edit/${encodeURIComponent(path)}`, class: "button", id: "edit-link" }, "Edit"),
     " ",
     h("a", { href: `#/history/${encodeURIComponent(path)}`, class: "button", id: "history-link" }, "History"),
-    ...pageTools({ graph, path, go }),
   );
+  const photo = h("div", { hidden: true });
   screen(
     path
       .split("/")
       .pop()
       .replace(/\.(md|org)$/, ""),
     body,
-    ...(/\.(md|org)$/i.test(path) ? [addPhotoButton({ graph, path })] : []),
+    photo,
     bar,
   );
+  // The page first; its whole-file tools when their module is in (it loads once).
+  opsScreens()
+    .then((ops) => {
+      if (!bar.isConnected) return;
+      bar.append(...ops.pageTools({ graph, path, go }));
+      if (/\.(md|org)$/i.test(path)) photo.replaceWith(ops.addPhotoButton({ graph, path }));
+    })
+    .catch((e) => bar.append(h("span", { class: "msg error" }, errorText(e))));
   const render = () => reader.renderPage(body, path, { block: params.get("block") ?? undefined });
   mark("page:start");
   await render();
@@ -600,7 +616,7 @@ async function historyScreen(path) {
   const diff = h("div", { id: "diff" });
   screen(`History: ${path}`, h("h1", {}, "History of ", h("code", {}, path)), list, diff);
   try {
-    const versions = await graph.versions(path);
+    const [versions, ops] = await Promise.all([graph.versions(path), opsScreens()]);
     if (!versions.length) {
       list.replaceChildren(h("li", { class: "muted" }, "No earlier versions are kept for this page."));
       return;
@@ -623,7 +639,7 @@ async function historyScreen(path) {
           h("span", {}, when(v.time)),
           h("span", { class: "small muted" }, t?.error ? t.error : bytes(t?.size)),
           t?.error ? null : b,
-          t?.error || !/\.(md|org)$/i.test(path) ? null : restoreButton({ graph, path, version: v, text: t.text }),
+          t?.error || !/\.(md|org)$/i.test(path) ? null : ops.restoreButton({ graph, path, version: v, text: t.text }),
         );
       }),
     );
@@ -695,9 +711,9 @@ async function route() {
       if (parts[0] === "history") return historyScreen(path);
       if (parts[0] === "search") return searchScreen(params);
       if (parts[0] === "recent") return recentScreen();
-      if (parts[0] === "today") return todayScreen({ graph: open.graph, show: screen, go });
-      if (parts[0] === "new") return newPageScreen({ graph: open.graph, show: screen, go });
-      if (parts[0] === "restore") return restoreScreen({ graph: open.graph, path, show: screen });
+      if (parts[0] === "today") return (await opsScreens()).todayScreen({ graph: open.graph, show: screen, go });
+      if (parts[0] === "new") return (await opsScreens()).newPageScreen({ graph: open.graph, show: screen, go });
+      if (parts[0] === "restore") return (await opsScreens()).restoreScreen({ graph: open.graph, path, show: screen });
       const ui = { screen, go, setLeave: (fn) => (leave = fn) };
       if (parts[0] === "edit") return (await editorScreens()).editScreen(open.graph, path, params, ui);
       if (parts[0] === "pending") return (await editorScreens()).pendingScreen(open.graph, ui);
