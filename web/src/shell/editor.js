@@ -15,6 +15,7 @@ import * as drafts from "./drafts.js";
 import { attachButton } from "./upload.js";
 import { save, startEdit } from "./writer.js";
 import { readConfig } from "../write/names.js";
+import { formatOfPath } from "../write/blocks.js";
 
 const PREVIEW_LINES = 6; // a block that is not being edited shows this many lines
 const MAX_DEPTH_CLASS = 8;
@@ -123,7 +124,7 @@ export async function editScreen(graph, path, params, ui) {
     ui.screen(title, h("p", { class: "msg error" }, `${path} is read-only in the app: only pages are edited here.`));
     return;
   }
-  const format = /\.org$/i.test(path) ? "org" : "markdown";
+  const format = formatOfPath(path);
   const status = h("p", { class: "msg info", id: "edit-status", role: "status" }, "Opening…");
   const banner = h("div", { id: "edit-banner", class: "edit-banner" });
   const list = h("ol", { id: "blocks", class: "blocks", "aria-label": "blocks" });

@@ -8,6 +8,7 @@ import { call } from "./api.js";
 import { h, on } from "./dom.js";
 import { save, startEdit } from "./writer.js";
 import { assetLink, assetPath, formatBytes, MAX_OBJECT_BYTES, uploadRefusal } from "../write/assets.js";
+import { formatOfPath } from "../write/blocks.js";
 import { applyEdit, openPage } from "../write/splice.js";
 import { errorText, sentence, settle } from "./pageops.js";
 
@@ -102,7 +103,7 @@ export function attachButton({ graph, onLink, pagePath = "pages/_.md", format, l
       pending = null;
       status.className = "msg ok";
       status.textContent = `Uploaded as ${path}.`;
-      const fmt = format ?? (/\.org$/i.test(pagePath) ? "org" : "markdown");
+      const fmt = format ?? formatOfPath(pagePath);
       await onLink(assetLink({ format: fmt, pagePath, assetPath: path, label: file.name || "image" }));
     } catch (e) {
       status.className = "msg error";
@@ -129,7 +130,7 @@ export function attachButton({ graph, onLink, pagePath = "pages/_.md", format, l
  * of the page (splice.js) and commits it (a merge to confirm if the page changed meanwhile).
  */
 export function addPhotoButton({ graph, path }) {
-  const format = /\.org$/i.test(path) ? "org" : "markdown";
+  const format = formatOfPath(path);
   const status = h("p", { class: "msg", role: "status", id: "ops-photo-status" });
   const retry = h("button", { type: "button", hidden: true }, "Add the link again");
   let link = null;

@@ -7,6 +7,7 @@
 import { call, download } from "./api.js";
 import { crypto } from "../crypto/crypto.js";
 import { commit, deleteFile } from "../write/commit.js";
+import { formatOfPath } from "../write/blocks.js";
 import { syncCalls } from "../write/syncapi.js";
 
 const encoder = new TextEncoder();
@@ -86,7 +87,7 @@ export async function save(graph, { path, base, txid, text, upload = null, forma
     text,
     txid,
     upload,
-    format: format ?? (/\.org$/i.test(path) ? "org" : "markdown"),
+    format: format ?? formatOfPath(path),
   });
   if (result.status === "committed") {
     const name = await cc.encryptName(path);

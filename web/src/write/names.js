@@ -17,7 +17,7 @@
 //   end, the never-synced logseq/ files, and paths longer than 458 UTF-8 bytes (the 950-char
 //   encrypted-name limit of LS sync.cljs:2604-2618).
 
-import { cutBlocks } from "./blocks.js";
+import { cutBlocks, formatOfPath } from "./blocks.js";
 import { Keyword, parseEdn } from "./edn.js";
 
 const DEFAULTS = Object.freeze({
@@ -274,7 +274,7 @@ export function fileText(blocks, config) {
  */
 export function templateBlocks(name, pages, { day, time = "", config }) {
   for (const { path, text } of pages) {
-    const format = /\.org$/i.test(path) ? "org" : "markdown";
+    const format = formatOfPath(path);
     let blocks;
     try {
       blocks = cutBlocks(text, { format }).blocks;
