@@ -20,7 +20,15 @@ import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { adminClient, browserKit, passwordGraph, pasteToken, png, waitText } from "../harness/webapp.mjs";
+import {
+  adminClient,
+  browserKit,
+  passwordGraph,
+  pasteToken,
+  signInAndUnlock,
+  png,
+  waitText,
+} from "../harness/webapp.mjs";
 import { appCall, raw } from "../harness/client.mjs";
 import { startInterceptProxy } from "../harness/proxy.mjs";
 import * as rsapi from "../harness/rsapi.mjs";
@@ -191,14 +199,7 @@ describe("web editor", { skip: CHROMIUM ? false : "chromium is not installed" },
     const browser = await launch("edit");
     page = await phonePage(browser, "phone");
     page.on("dialog", (d) => d.accept());
-    await page.goto(`${BASE}/app/#/signin`);
-    await pasteToken(page, browserRefresh);
-    await page.waitForSelector(`li[data-graph="${graph}"] a`, { timeout: 30_000 });
-    await page.click(`li[data-graph="${graph}"] a`);
-    await page.waitForSelector("#password");
-    await page.type("#password", PASSWORD);
-    await page.click("#unlock");
-    await page.waitForSelector("#pages li[data-path]", { timeout: 60_000 });
+    await signInAndUnlock(page, { base: BASE, refreshToken: browserRefresh, graph, password: PASSWORD });
     await page.goto(`${BASE}/app/#/page/${encodeURIComponent(PAGE)}`);
     await page.waitForSelector("#edit-link");
     await page.goto(editorUrl("logseq/config.edn"));

@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { adminClient, browserKit, passwordGraph, pasteToken, waitText } from "../harness/webapp.mjs";
+import { adminClient, browserKit, passwordGraph, signInAndUnlock, waitText } from "../harness/webapp.mjs";
 import { appCall } from "../harness/client.mjs";
 import { startInterceptProxy } from "../harness/proxy.mjs";
 import * as rsapi from "../harness/rsapi.mjs";
@@ -72,14 +72,7 @@ describe("the web app when the storage is full", { skip: CHROMIUM ? false : "chr
 
       page = await kit.phonePage(await kit.launch("limits"), "phone");
       page.on("dialog", (d) => d.accept());
-      await page.goto(`${base}/app/#/signin`);
-      await pasteToken(page, browserRefresh);
-      await page.waitForSelector(`li[data-graph="${graph}"] a`, { timeout: 30_000 });
-      await page.click(`li[data-graph="${graph}"] a`);
-      await page.waitForSelector("#password");
-      await page.type("#password", PASSWORD);
-      await page.click("#unlock");
-      await page.waitForSelector("#pages li[data-path]", { timeout: 60_000 });
+      await signInAndUnlock(page, { base: base, refreshToken: browserRefresh, graph, password: PASSWORD });
     },
     { timeout: 240_000 },
   );

@@ -22,7 +22,7 @@ import { appCall } from "../harness/client.mjs";
 import { startInterceptProxy } from "../harness/proxy.mjs";
 import * as rsapi from "../harness/rsapi.mjs";
 import { makeDeviceDir, removeDirs, writeFiles, readGraphFile, stripUserGraphPrefix } from "../harness/graph.mjs";
-import { adminClient, browserKit, passwordGraph, pasteToken, png, waitText } from "../harness/webapp.mjs";
+import { adminClient, browserKit, passwordGraph, signInAndUnlock, png, waitText } from "../harness/webapp.mjs";
 import { localDay, newJournal, readConfig } from "../../web/src/write/names.js";
 
 const BASE = process.env.WORKER_URL;
@@ -142,14 +142,7 @@ describe("web app: new pages, today, photos, delete, restore, undo", {
 
   test("sign in and unlock at 360x740; the pages screen offers New page and Today", { timeout: 90_000 }, async () => {
     page = await phonePage(await launch("ops"), "ops");
-    await page.goto(`${BASE}/app/#/signin`, { waitUntil: "load" });
-    await pasteToken(page, refresh);
-    await page.waitForSelector(`li[data-graph="${graph}"] a`, { timeout: 30_000 });
-    await page.click(`li[data-graph="${graph}"] a`);
-    await page.waitForSelector("#password");
-    await page.type("#password", PASSWORD);
-    await page.click("#unlock");
-    await page.waitForSelector("#pages li[data-path]", { timeout: 60_000 });
+    await signInAndUnlock(page, { base: BASE, refreshToken: refresh, graph, password: PASSWORD });
     for (const sel of ["#new-page", "#today"]) {
       const box = await (await page.$(sel)).boundingBox();
       assert.ok(box.height >= 44, `${sel} is a 44 px touch target (${box.height})`);

@@ -95,6 +95,19 @@ export async function pasteToken(page, token) {
   await page.$eval("#paste-form", (f) => f.requestSubmit());
 }
 
+/** Signs in with a refresh token, opens `graph` from the graphs list, unlocks it with `password`
+ * and waits for the page list. */
+export async function signInAndUnlock(page, { base, refreshToken, graph, password }) {
+  await page.goto(`${base}/app/#/signin`);
+  await pasteToken(page, refreshToken);
+  await page.waitForSelector(`li[data-graph="${graph}"] a`, { timeout: 30_000 });
+  await page.click(`li[data-graph="${graph}"] a`);
+  await page.waitForSelector("#password");
+  await page.type("#password", password);
+  await page.click("#unlock");
+  await page.waitForSelector("#pages li[data-path]", { timeout: 60_000 });
+}
+
 export async function waitText(page, sel, needle, timeout = 30_000) {
   await page.waitForFunction((s, n) => document.querySelector(s)?.textContent.includes(n), { timeout }, sel, needle);
 }
