@@ -3,29 +3,9 @@
 // stored under. A body whose checksum still matches the file list is not downloaded again; a
 // changed one replaces the record. Nothing plaintext is ever written here (docs/WEB.md).
 
-let dbp = null;
+import { idbStore } from "./idb.js";
 
-function db() {
-  dbp ??= new Promise((resolve, reject) => {
-    const req = indexedDB.open("logseq-web-cache", 1);
-    req.onupgradeneeded = () => req.result.createObjectStore("bodies");
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  }).catch(() => null); // private windows may refuse IndexedDB: then nothing is cached
-  return dbp;
-}
-
-async function run(mode, fn) {
-  const d = await db();
-  if (!d) return undefined;
-  return new Promise((resolve) => {
-    const tx = d.transaction("bodies", mode);
-    const req = fn(tx.objectStore("bodies"));
-    tx.oncomplete = () => resolve(req?.result);
-    tx.onerror = () => resolve(undefined);
-    tx.onabort = () => resolve(undefined);
-  });
-}
+const run = idbStore("logseq-web-cache", "bodies");
 
 const key = (graph, name) => `${graph}/${name}`;
 

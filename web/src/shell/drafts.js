@@ -14,32 +14,11 @@
 
 import { persistent } from "./api.js";
 import { crypto } from "../crypto/crypto.js";
+import { idbStore } from "./idb.js";
 
 const memory = new Map(); // id → record (the plaintext, this tab only)
 const listeners = new Set();
-let dbp = null;
-
-function db() {
-  dbp ??= new Promise((resolve, reject) => {
-    const req = indexedDB.open("logseq-web-edits", 1);
-    req.onupgradeneeded = () => req.result.createObjectStore("edits");
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  }).catch(() => null);
-  return dbp;
-}
-
-async function run(mode, fn) {
-  const d = await db();
-  if (!d) return undefined;
-  return new Promise((resolve) => {
-    const tx = d.transaction("edits", mode);
-    const req = fn(tx.objectStore("edits"));
-    tx.oncomplete = () => resolve(req?.result);
-    tx.onerror = () => resolve(undefined);
-    tx.onabort = () => resolve(undefined);
-  });
-}
+const run = idbStore("logseq-web-edits", "edits");
 
 const range = (graph) => IDBKeyRange.bound(`${graph}/`, `${graph}/\uffff`);
 const encoder = new TextEncoder();
