@@ -22,6 +22,21 @@ export function on(el, event, fn) {
   return el;
 }
 
+/**
+ * Adds a stylesheet of the app (same origin, so the CSP's `style-src 'self'` allows it) and
+ * resolves once it applies: screens loaded on first use bring their CSS with them.
+ */
+export function loadStylesheet(href) {
+  const have = document.querySelector(`link[rel="stylesheet"][href="${href}"]`);
+  if (have) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const link = h("link", { rel: "stylesheet", href });
+    link.addEventListener("load", () => resolve());
+    link.addEventListener("error", () => reject(new Error(`${href} could not be loaded`)));
+    document.head.append(link);
+  });
+}
+
 /** Shows a status message in `el` (its class says what kind: error, info, ok). */
 export function message(el, text, kind = "error") {
   el.className = `msg ${kind}`;

@@ -17,7 +17,7 @@ import {
 } from "./api.js";
 import { crypto } from "../crypto/crypto.js";
 import { clearCache } from "./cache.js";
-import { bytes, h, message, on, when } from "./dom.js";
+import { bytes, h, loadStylesheet, message, on, when } from "./dom.js";
 import { editable } from "./editable.js";
 import { pendingLink } from "./pendinglink.js";
 import { Graph } from "./graph.js";
@@ -45,13 +45,21 @@ let leave = null;
  */
 let opsModule = null;
 const opsScreens = () => {
-  opsModule ??= Promise.all([import("./pageops.js"), import("./upload.js")]).then(([o, u]) => ({ ...o, ...u }));
+  opsModule ??= Promise.all([import("./pageops.js"), import("./upload.js"), loadStylesheet("ops.css")]).then(
+    ([o, u]) => ({ ...o, ...u }),
+  );
   return opsModule;
 };
 
 let editorModule = null;
 const editorScreens = () => {
-  editorModule ??= Promise.all([import("./editor.js"), import("./pending.js")]).then(([e, p]) => ({ ...e, ...p }));
+  // The editor's photo button is upload.js's: its stylesheet (ops.css) comes along.
+  editorModule ??= Promise.all([
+    import("./editor.js"),
+    import("./pending.js"),
+    loadStylesheet("edit.css"),
+    loadStylesheet("ops.css"),
+  ]).then(([e, p]) => ({ ...e, ...p }));
   return editorModule;
 };
 
